@@ -1,1 +1,10 @@
-//! placeholder
+//! # trousseau — the Trousseau host runtime
+//!
+//! What a host application embeds: plugin loading and the provider registry, configuration,
+//! and the `trousseau` command-line tool built on them. See `DESIGN.md` in the repository
+//! for the architecture.
+
+pub mod builtins;
+pub mod cli;
+pub mod config;
+pub mod plugins;

@@ -6,10 +6,12 @@
 
 mod guard;
 mod handles;
+mod loader;
 mod module;
 mod traits;
 
 pub use handles::{KeySourceBox, RepositoryBox};
+pub use loader::{load_library, DynamicPlugin, LoadError, LoadErrorKind};
 pub use module::{
     create_key_source, create_repository, plugin_info, PluginModule, PluginModuleRef,
 };

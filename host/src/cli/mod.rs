@@ -1,0 +1,92 @@
+//! The `trousseau` command-line tool: argument parsing, exit codes, logging, and the shared
+//! context (configuration + registry) the subcommands use.
+//!
+//! Exit codes: 0 success, 1 the operation failed, 2 usage or configuration error. Errors are
+//! printed as one `error: …` paragraph, never as a panic or a backtrace.
+
+mod context;
+mod exit;
+mod plugins_cmd;
+
+use std::{path::PathBuf, process::ExitCode};
+
+use clap::{Parser, Subcommand};
+
+pub use context::Context;
+pub use exit::CliError;
+
+/// Trousseau: composite master keys from pluggable key sources, and an ASP.NET Core-compatible
+/// data-protection key ring in pluggable repositories.
+#[derive(Debug, Parser)]
+#[command(name = "trousseau", version, propagate_version = true)]
+pub struct Cli {
+    /// Configuration file (default: $TROUSSEAU_CONFIG, else ~/.config/trousseau/config.toml).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Directory to load plugins from, searched first (repeatable).
+    #[arg(long = "plugin-dir", global = true, value_name = "DIR")]
+    pub plugin_dirs: Vec<PathBuf>,
+
+    /// More log output on stderr (-v info, -vv debug); or set TROUSSEAU_LOG.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List and inspect providers and plugins.
+    #[command(subcommand)]
+    Plugins(plugins_cmd::PluginsCommand),
+}
+
+/// Runs the tool with the process arguments and returns its exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap prints help/version to stdout (exit 0) and usage errors to stderr (exit 2).
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    init_logging(cli.verbose);
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {:#}", e.error());
+            ExitCode::from(e.code())
+        }
+    }
+}
+
+/// Runs one parsed command line.
+pub fn run(cli: Cli) -> Result<(), CliError> {
+    let ctx = Context::new(cli.config.as_deref(), &cli.plugin_dirs)?;
+    match cli.command {
+        Command::Plugins(cmd) => plugins_cmd::run(&ctx, cmd),
+    }
+}
+
+fn init_logging(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let filter = match std::env::var("TROUSSEAU_LOG") {
+        Ok(spec) if !spec.is_empty() => EnvFilter::new(spec),
+        _ => EnvFilter::new(match verbose {
+            0 => "warn",
+            1 => "info",
+            _ => "debug",
+        }),
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .try_init();
+}

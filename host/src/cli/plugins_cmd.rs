@@ -1,0 +1,174 @@
+//! `trousseau plugins list | inspect`.
+
+use std::path::PathBuf;
+
+use anyhow::anyhow;
+use clap::Subcommand;
+use serde_json::json;
+
+use crate::plugins::{admission, open_plugin, Origin};
+
+use super::{CliError, Context};
+
+/// `trousseau plugins …`
+#[derive(Debug, Subcommand)]
+pub enum PluginsCommand {
+    /// List every provider: id, kind, version, origin (built-in or plugin path).
+    /// Exits 1 if a plugin file was refused (after listing the rest).
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show what a plugin file offers, or why it is refused.
+    Inspect {
+        /// The plugin library.
+        file: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Runs a `plugins` subcommand.
+pub fn run(ctx: &Context, cmd: PluginsCommand) -> Result<(), CliError> {
+    match cmd {
+        PluginsCommand::List { json } => list(ctx, json),
+        PluginsCommand::Inspect { file, json } => inspect(ctx, &file, json),
+    }
+}
+
+fn origin_string(origin: &Origin) -> String {
+    origin.to_string()
+}
+
+fn list(ctx: &Context, as_json: bool) -> Result<(), CliError> {
+    let reg = &ctx.registry;
+    if as_json {
+        let providers: Vec<_> = reg
+            .providers()
+            .map(|p| {
+                json!({
+                    "id": p.id(),
+                    "kind": p.kind().as_str(),
+                    "plugin": p.plugin_name(),
+                    "version": p.version(),
+                    "origin": origin_string(p.origin()),
+                    "builtin": *p.origin() == Origin::Builtin,
+                    "summary": p.summary(),
+                })
+            })
+            .collect();
+        let refused: Vec<_> = reg
+            .refusals()
+            .iter()
+            .map(|r| json!({"path": r.path.display().to_string(), "reason": r.reason}))
+            .collect();
+        let doc = json!({"providers": providers, "refused": refused});
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&doc).map_err(CliError::failed)?
+        );
+    } else {
+        let rows: Vec<[String; 4]> = reg
+            .providers()
+            .map(|p| {
+                [
+                    p.id().to_string(),
+                    p.kind().as_str().to_string(),
+                    p.version().to_string(),
+                    origin_string(p.origin()),
+                ]
+            })
+            .collect();
+        print_table(&["ID", "KIND", "VERSION", "ORIGIN"], &rows);
+        for r in reg.refusals() {
+            eprintln!("{r}");
+        }
+    }
+    if reg.refusals().is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::failed(anyhow!(
+            "{} plugin file(s) refused",
+            reg.refusals().len()
+        )))
+    }
+}
+
+fn inspect(ctx: &Context, file: &std::path::Path, as_json: bool) -> Result<(), CliError> {
+    let pins = ctx
+        .config
+        .plugins
+        .pins
+        .as_ref()
+        .map(|ps| {
+            ps.iter()
+                .map(|p| admission::normalise_pin(p))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .transpose()
+        .map_err(|e| CliError::usage(anyhow!(e)))?;
+    let (_, info) =
+        open_plugin(file, pins.as_deref()).map_err(|r| CliError::failed(anyhow!("{r}")))?;
+    if as_json {
+        let providers: Vec<_> = info
+            .providers()
+            .iter()
+            .map(|p| {
+                json!({"id": p.id(), "kind": p.kind().as_str(), "summary": p.summary(),
+                       "config_help": p.config_help()})
+            })
+            .collect();
+        let doc = json!({
+            "path": file.display().to_string(),
+            "name": info.name(),
+            "version": info.version(),
+            "sdk_version": info.sdk_version(),
+            "providers": providers,
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&doc).map_err(CliError::failed)?
+        );
+    } else {
+        println!(
+            "plugin {} {} ({})",
+            info.name(),
+            info.version(),
+            file.display()
+        );
+        println!("built with trousseau-core {}", info.sdk_version());
+        for p in info.providers() {
+            println!("\n{} ({}): {}", p.id(), p.kind().as_str(), p.summary());
+            for line in p.config_help().lines() {
+                println!("    {line}");
+            }
+        }
+    }
+    Ok(())
+}
+
+fn print_table(header: &[&str; 4], rows: &[[String; 4]]) {
+    let mut widths = header.map(str::len);
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: [&str; 4]| {
+        let mut s = String::new();
+        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+            if i + 1 == cells.len() {
+                s.push_str(cell);
+            } else {
+                s.push_str(&format!("{cell:<w$}  "));
+            }
+        }
+        println!("{}", s.trim_end());
+    };
+    line(*header);
+    for row in rows {
+        line([&row[0], &row[1], &row[2], &row[3]]);
+    }
+}

@@ -1,0 +1,183 @@
+//! The TOML configuration file.
+//!
+//! Location: `--config PATH`, else `$TROUSSEAU_CONFIG`, else
+//! `$XDG_CONFIG_HOME/trousseau/config.toml` (`~/.config/trousseau/config.toml`). A missing
+//! default file means built-in defaults; a missing file named explicitly is an error.
+//!
+//! ```toml
+//! [plugins]
+//! dirs = ["/opt/trousseau/plugins"]     # searched after --plugin-dir and TROUSSEAU_PLUGIN_PATH
+//! pins = ["sha256:9f86d0…"]             # when set, only plugin files with these digests load
+//!
+//! [repository]                          # where the key ring lives
+//! provider = "filesystem"
+//! directory = "/var/lib/app/keys"       # every other key is the provider's configuration
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Why the configuration could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read configuration file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or does not match the schema.
+    #[error("invalid configuration file {path}, line {line}, column {column}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What the parser said.
+        message: String,
+    },
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Plugin search and pinning.
+    #[serde(default)]
+    pub plugins: PluginsConfig,
+    /// The key-ring repository (default: the built-in filesystem repository).
+    #[serde(default)]
+    pub repository: Option<ProviderConfig>,
+}
+
+/// The `[plugins]` table.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginsConfig {
+    /// Extra plugin directories.
+    #[serde(default)]
+    pub dirs: Vec<PathBuf>,
+    /// SHA-256 digests (hex, optionally prefixed `sha256:`) of the only plugin files allowed.
+    #[serde(default)]
+    pub pins: Option<Vec<String>>,
+}
+
+/// A provider and its configuration: `provider = "id"`, every other key is passed to the
+/// provider as a JSON object.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ProviderConfig {
+    /// Provider id.
+    pub provider: String,
+    /// The provider's own settings.
+    #[serde(flatten)]
+    pub settings: toml::Table,
+}
+
+impl ProviderConfig {
+    /// The settings as the JSON document the provider's factory receives.
+    pub fn settings_json(&self) -> String {
+        serde_json::to_string(&self.settings).unwrap_or_else(|_| "{}".to_string())
+    }
+}
+
+impl Config {
+    /// Parses configuration text; `path` is used in messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        toml::from_str(text).map_err(|e| {
+            let (line, column) = e
+                .span()
+                .map(|span| line_column(text, span.start))
+                .unwrap_or((1, 1));
+            ConfigError::Parse {
+                path: path.to_path_buf(),
+                line,
+                column,
+                message: e.message().to_string(),
+            }
+        })
+    }
+
+    /// Loads the file named explicitly (`--config`), or the default file if it exists.
+    pub fn load(explicit: Option<&Path>) -> Result<(Config, Option<PathBuf>), ConfigError> {
+        let (path, required) = match explicit {
+            Some(p) => (p.to_path_buf(), true),
+            None => match std::env::var_os("TROUSSEAU_CONFIG") {
+                Some(p) => (PathBuf::from(p), true),
+                None => match default_config_path() {
+                    Some(p) => (p, false),
+                    None => return Ok((Config::default(), None)),
+                },
+            },
+        };
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Ok((Config::parse(&text, &path)?, Some(path))),
+            Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => {
+                Ok((Config::default(), None))
+            }
+            Err(source) => Err(ConfigError::Read { path, source }),
+        }
+    }
+}
+
+/// `$XDG_CONFIG_HOME/trousseau/config.toml`, or `~/.config/trousseau/config.toml`.
+pub fn default_config_path() -> Option<PathBuf> {
+    xdg_dir("XDG_CONFIG_HOME", ".config").map(|d| d.join("trousseau").join("config.toml"))
+}
+
+/// `$XDG_DATA_HOME/trousseau`, or `~/.local/share/trousseau`: per-user data (plugins, rings).
+pub fn default_data_dir() -> Option<PathBuf> {
+    xdg_dir("XDG_DATA_HOME", ".local/share").map(|d| d.join("trousseau"))
+}
+
+fn xdg_dir(var: &str, fallback: &str) -> Option<PathBuf> {
+    match std::env::var_os(var) {
+        Some(v) if Path::new(&v).is_absolute() => Some(PathBuf::from(v)),
+        _ => std::env::var_os("HOME")
+            .filter(|h| !h.is_empty())
+            .map(|h| PathBuf::from(h).join(fallback)),
+    }
+}
+
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_error_names_line_and_column() {
+        let text = "[plugins]\ndirs = [\"/a\"]\npins = 12\n";
+        let err = Config::parse(text, Path::new("c.toml")).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("c.toml, line 3, column 8"), "{msg}");
+    }
+
+    #[test]
+    fn unknown_section_is_refused() {
+        let err = Config::parse("[plugin]\ndirs=[]\n", Path::new("c.toml")).unwrap_err();
+        assert!(err.to_string().contains("line 1"), "{err}");
+        assert!(err.to_string().contains("unknown field `plugin`"), "{err}");
+    }
+
+    #[test]
+    fn repository_settings_become_json() {
+        let c = Config::parse(
+            "[repository]\nprovider = \"redis\"\nurl = \"redis://h/\"\n",
+            Path::new("c"),
+        )
+        .unwrap();
+        let repo = c.repository.unwrap();
+        assert_eq!(repo.provider, "redis");
+        assert_eq!(repo.settings_json(), r#"{"url":"redis://h/"}"#);
+    }
+}

@@ -1,0 +1,5 @@
+//! The `trousseau` command-line tool.
+
+fn main() -> std::process::ExitCode {
+    trousseau::cli::main()
+}

@@ -1,0 +1,343 @@
+//! The provider registry: built-ins (collected with `inventory`) and dynamic plugins, presented
+//! as one set keyed by provider id, instantiated through the same ABI objects.
+
+use std::{
+    collections::BTreeMap,
+    fmt,
+    path::{Path, PathBuf},
+};
+
+use trousseau_core::{
+    abi::{self, DynamicPlugin, KeySourceBox, RepositoryBox},
+    Error, ErrorCode, PluginDef, PluginInfo, ProviderInfo, ProviderKind,
+};
+
+use super::{admission, search::DirSource};
+
+/// Where a provider comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// Linked into this binary.
+    Builtin,
+    /// Loaded from a plugin file.
+    Plugin(PathBuf),
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Builtin => f.write_str("built-in"),
+            Origin::Plugin(p) => write!(f, "{}", p.display()),
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Backend {
+    Builtin(&'static PluginDef),
+    Dynamic(DynamicPlugin),
+}
+
+/// One provider in the registry.
+#[derive(Clone)]
+pub struct ProviderEntry {
+    info: ProviderInfo,
+    plugin_name: String,
+    plugin_version: String,
+    origin: Origin,
+    backend: Backend,
+}
+
+impl fmt::Debug for ProviderEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProviderEntry")
+            .field("id", &self.info.id())
+            .field("origin", &self.origin)
+            .finish()
+    }
+}
+
+impl ProviderEntry {
+    /// Provider id.
+    pub fn id(&self) -> &str {
+        self.info.id()
+    }
+    /// Provider kind.
+    pub fn kind(&self) -> ProviderKind {
+        self.info.kind()
+    }
+    /// One-line summary.
+    pub fn summary(&self) -> &str {
+        self.info.summary()
+    }
+    /// Configuration help text.
+    pub fn config_help(&self) -> &str {
+        self.info.config_help()
+    }
+    /// Name of the plugin that offers it.
+    pub fn plugin_name(&self) -> &str {
+        &self.plugin_name
+    }
+    /// Version of that plugin.
+    pub fn version(&self) -> &str {
+        &self.plugin_version
+    }
+    /// Built-in or the plugin file.
+    pub fn origin(&self) -> &Origin {
+        &self.origin
+    }
+}
+
+/// A plugin file that was not loaded, and why (one line).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The file.
+    pub path: PathBuf,
+    /// Why, in one line.
+    pub reason: String,
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "plugin {} refused: {}", self.path.display(), self.reason)
+    }
+}
+
+/// Errors that stop the registry from being built at all.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    /// A plugin directory named explicitly does not exist or cannot be read.
+    #[error("plugin directory {path} (from {source_name}): {reason}")]
+    Directory {
+        /// The directory.
+        path: PathBuf,
+        /// Where it was named.
+        source_name: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Two built-in providers share an id (a build mistake).
+    #[error("two built-in providers have the id {0:?}")]
+    BuiltinClash(String),
+    /// A pin in the configuration is malformed.
+    #[error("{0}")]
+    Pin(String),
+}
+
+/// The set of available providers.
+#[derive(Debug, Default)]
+pub struct Registry {
+    entries: BTreeMap<String, ProviderEntry>,
+    refusals: Vec<Refusal>,
+    pins: Option<Vec<String>>,
+}
+
+impl Registry {
+    /// A registry with every built-in provider linked into this binary and no plugins.
+    /// `pins`, when set, restricts which plugin files may be loaded later.
+    pub fn with_builtins(pins: Option<&[String]>) -> Result<Registry, RegistryError> {
+        let pins = pins
+            .map(|ps| {
+                ps.iter()
+                    .map(|p| admission::normalise_pin(p))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()
+            .map_err(RegistryError::Pin)?;
+        let mut registry = Registry {
+            entries: BTreeMap::new(),
+            refusals: Vec::new(),
+            pins,
+        };
+        for def in trousseau_core::builtin_plugins() {
+            let info = def.info();
+            registry
+                .add(&info, Origin::Builtin, Backend::Builtin(def))
+                .map_err(|_| {
+                    RegistryError::BuiltinClash(
+                        info.providers()
+                            .iter()
+                            .find(|p| registry.entries.contains_key(p.id()))
+                            .map(|p| p.id().to_string())
+                            .unwrap_or_default(),
+                    )
+                })?;
+        }
+        Ok(registry)
+    }
+
+    /// Loads every library in `dir` (sorted by name), recording refusals and carrying on past
+    /// them. A missing directory is an error unless it is the default one.
+    pub fn load_dir(&mut self, dir: &Path, source: DirSource) -> Result<(), RegistryError> {
+        let read = match std::fs::read_dir(dir) {
+            Ok(r) => r,
+            Err(e) if source == DirSource::Default && e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(())
+            }
+            Err(e) => {
+                return Err(RegistryError::Directory {
+                    path: dir.to_path_buf(),
+                    source_name: source.as_str(),
+                    reason: if e.kind() == std::io::ErrorKind::NotFound {
+                        "does not exist; create it or fix the setting".to_string()
+                    } else {
+                        e.to_string()
+                    },
+                })
+            }
+        };
+        let mut files: Vec<PathBuf> = read
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| super::search::is_library(p))
+            .collect();
+        files.sort();
+        for file in files {
+            if let Err(refusal) = self.load_file(&file) {
+                tracing::warn!("{refusal}");
+                self.refusals.push(refusal);
+            }
+        }
+        Ok(())
+    }
+
+    /// Loads one plugin file and registers its providers (all or none).
+    pub fn load_file(&mut self, path: &Path) -> Result<PluginInfo, Refusal> {
+        let (plugin, info) = open_plugin(path, self.pins.as_deref())?;
+        self.add(
+            &info,
+            Origin::Plugin(path.to_path_buf()),
+            Backend::Dynamic(plugin),
+        )
+        .map_err(|reason| Refusal {
+            path: path.to_path_buf(),
+            reason,
+        })?;
+        Ok(info)
+    }
+
+    fn add(&mut self, info: &PluginInfo, origin: Origin, backend: Backend) -> Result<(), String> {
+        let mut seen = std::collections::BTreeSet::new();
+        for p in info.providers() {
+            if let Some(existing) = self.entries.get(p.id()) {
+                return Err(format!(
+                    "provider id {:?} clashes: it is already provided by {} (plugin {}); \
+                     remove one of the two plugins",
+                    p.id(),
+                    existing.origin,
+                    existing.plugin_name
+                ));
+            }
+            if !seen.insert(p.id()) {
+                return Err(format!("the plugin offers provider id {:?} twice", p.id()));
+            }
+        }
+        for p in info.providers() {
+            self.entries.insert(
+                p.id().to_string(),
+                ProviderEntry {
+                    info: p.clone(),
+                    plugin_name: info.name().to_string(),
+                    plugin_version: info.version().to_string(),
+                    origin: origin.clone(),
+                    backend,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// Every provider, sorted by id.
+    pub fn providers(&self) -> impl Iterator<Item = &ProviderEntry> {
+        self.entries.values()
+    }
+
+    /// The provider with `id`.
+    pub fn provider(&self, id: &str) -> Option<&ProviderEntry> {
+        self.entries.get(id)
+    }
+
+    /// Plugin files that were refused.
+    pub fn refusals(&self) -> &[Refusal] {
+        &self.refusals
+    }
+
+    fn entry(&self, id: &str, kind: ProviderKind) -> Result<&ProviderEntry, Error> {
+        let entry = self.entries.get(id).ok_or_else(|| {
+            let known: Vec<&str> = self
+                .entries
+                .values()
+                .filter(|e| e.kind() == kind)
+                .map(|e| e.id())
+                .collect();
+            let mut msg = format!(
+                "unknown {} provider {id:?}; available: {}",
+                kind.as_str(),
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
+            );
+            if !self.refusals.is_empty() {
+                msg.push_str(&format!(
+                    " ({} plugin file(s) were refused; see `trousseau plugins list`)",
+                    self.refusals.len()
+                ));
+            }
+            Error::new(ErrorCode::NotFound, msg)
+        })?;
+        if entry.kind() != kind {
+            return Err(Error::new(
+                ErrorCode::InvalidConfig,
+                format!(
+                    "provider {id:?} is a {}, not a {}",
+                    entry.kind().as_str(),
+                    kind.as_str()
+                ),
+            ));
+        }
+        Ok(entry)
+    }
+
+    /// Makes key source `id` from its JSON configuration.
+    pub fn key_source(&self, id: &str, config: &str) -> Result<KeySourceBox, Error> {
+        let entry = self.entry(id, ProviderKind::KeySource)?;
+        match entry.backend {
+            Backend::Builtin(def) => abi::create_key_source(def, id, config)
+                .into_result()
+                .map(KeySourceBox::new),
+            Backend::Dynamic(plugin) => plugin.create_key_source(id, config),
+        }
+    }
+
+    /// Makes repository `id` from its JSON configuration.
+    pub fn repository(&self, id: &str, config: &str) -> Result<RepositoryBox, Error> {
+        let entry = self.entry(id, ProviderKind::Repository)?;
+        match entry.backend {
+            Backend::Builtin(def) => abi::create_repository(def, id, config)
+                .into_result()
+                .map(RepositoryBox::new),
+            Backend::Dynamic(plugin) => plugin.create_repository(id, config),
+        }
+    }
+}
+
+/// Checks and loads one plugin file; the refusal reason is one line.
+pub fn open_plugin(
+    path: &Path,
+    pins: Option<&[String]>,
+) -> Result<(DynamicPlugin, PluginInfo), Refusal> {
+    let refuse = |reason: String| Refusal {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let admitted = admission::admit(path, pins).map_err(refuse)?;
+    let plugin = abi::load_library(&admitted.load_path()).map_err(|e| {
+        tracing::debug!("plugin {}: {}", path.display(), e.detail());
+        refuse(e.summary().to_string())
+    })?;
+    let info = plugin
+        .info()
+        .map_err(|e| refuse(format!("the plugin failed to describe itself: {e}")))?;
+    Ok((plugin, info))
+}
