@@ -68,6 +68,11 @@ pub fn main() -> ExitCode {
 /// Runs one parsed command line.
 pub fn run(cli: Cli) -> Result<(), CliError> {
     let ctx = Context::new(cli.config.as_deref(), &cli.plugin_dirs)?;
+    if !matches!(cli.command, Command::Plugins(_)) {
+        for refusal in ctx.registry.refusals() {
+            tracing::warn!("{refusal}");
+        }
+    }
     match cli.command {
         Command::Plugins(cmd) => plugins_cmd::run(&ctx, cmd),
     }

@@ -101,7 +101,7 @@ fn check_owner_and_mode(meta: &std::fs::Metadata) -> Result<(), String> {
     let mode = meta.mode() & 0o7777;
     if mode & 0o022 != 0 {
         return Err(format!(
-            "refused: the file is writable by {} (mode {mode:04o}); run `chmod go-w` on it",
+            "the file is writable by {} (mode {mode:04o}); run `chmod go-w` on it",
             match (mode & 0o020 != 0, mode & 0o002 != 0) {
                 (true, true) => "group and others",
                 (true, false) => "its group",
@@ -114,7 +114,7 @@ fn check_owner_and_mode(meta: &std::fs::Metadata) -> Result<(), String> {
     let me = unsafe { libc::geteuid() };
     if meta.uid() != me && meta.uid() != 0 {
         return Err(format!(
-            "refused: the file is owned by uid {}, not by you (uid {me}) or root",
+            "the file is owned by uid {}, not by you (uid {me}) or root",
             meta.uid()
         ));
     }

@@ -193,7 +193,7 @@ impl Registry {
         files.sort();
         for file in files {
             if let Err(refusal) = self.load_file(&file) {
-                tracing::warn!("{refusal}");
+                tracing::debug!("{refusal}");
                 self.refusals.push(refusal);
             }
         }

@@ -1,0 +1,2 @@
+//! `trousseau-keyfile` as a loadable plugin.
+trousseau_core::export_plugin!(trousseau_keyfile::PLUGIN);
