@@ -1,0 +1,358 @@
+//! Algorithm names as they appear in key XML, their sizes, and their context headers
+//! (spec §2.3, §2.4).
+
+use aes::cipher::{block_padding::Pkcs7, BlockModeEncrypt, KeyIvInit};
+use aes_gcm::{
+    aead::{consts::U12, AeadInOut},
+    AesGcm, KeyInit,
+};
+use hmac::Mac;
+use zeroize::Zeroizing;
+
+use super::{
+    error::{DataProtectionError, Result},
+    kdf,
+};
+
+/// `<encryption algorithm="…"/>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EncryptionAlgorithm {
+    /// AES-128 in CBC mode (with an HMAC).
+    Aes128Cbc,
+    /// AES-192 in CBC mode (with an HMAC).
+    Aes192Cbc,
+    /// AES-256 in CBC mode (with an HMAC): the default.
+    Aes256Cbc,
+    /// AES-128-GCM.
+    Aes128Gcm,
+    /// AES-192-GCM.
+    Aes192Gcm,
+    /// AES-256-GCM.
+    Aes256Gcm,
+}
+
+const ENCRYPTION_NAMES: [(EncryptionAlgorithm, &str); 6] = [
+    (EncryptionAlgorithm::Aes128Cbc, "AES_128_CBC"),
+    (EncryptionAlgorithm::Aes192Cbc, "AES_192_CBC"),
+    (EncryptionAlgorithm::Aes256Cbc, "AES_256_CBC"),
+    (EncryptionAlgorithm::Aes128Gcm, "AES_128_GCM"),
+    (EncryptionAlgorithm::Aes192Gcm, "AES_192_GCM"),
+    (EncryptionAlgorithm::Aes256Gcm, "AES_256_GCM"),
+];
+
+impl EncryptionAlgorithm {
+    /// The XML name (`AES_256_CBC`).
+    pub fn name(self) -> &'static str {
+        ENCRYPTION_NAMES
+            .iter()
+            .find(|(a, _)| *a == self)
+            .map_or("", |(_, n)| n)
+    }
+
+    /// Parses an XML name, case-sensitively as .NET's `Enum.Parse`.
+    pub fn parse(name: &str) -> Result<Self> {
+        ENCRYPTION_NAMES
+            .iter()
+            .find(|(_, n)| *n == name)
+            .map(|(a, _)| *a)
+            .ok_or_else(|| {
+                DataProtectionError::Xml(format!(
+                    "unknown encryption algorithm {name:?} (expected one of AES_128_CBC, AES_192_CBC, AES_256_CBC, AES_128_GCM, AES_192_GCM, AES_256_GCM)"
+                ))
+            })
+    }
+
+    /// Key size in bytes.
+    pub fn key_size(self) -> usize {
+        match self {
+            Self::Aes128Cbc | Self::Aes128Gcm => 16,
+            Self::Aes192Cbc | Self::Aes192Gcm => 24,
+            Self::Aes256Cbc | Self::Aes256Gcm => 32,
+        }
+    }
+
+    /// Whether this is a GCM algorithm (no separate validation algorithm).
+    pub fn is_gcm(self) -> bool {
+        matches!(self, Self::Aes128Gcm | Self::Aes192Gcm | Self::Aes256Gcm)
+    }
+}
+
+/// `<validation algorithm="…"/>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ValidationAlgorithm {
+    /// HMAC-SHA256: the default.
+    HmacSha256,
+    /// HMAC-SHA512.
+    HmacSha512,
+}
+
+impl ValidationAlgorithm {
+    /// The XML name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::HmacSha256 => "HMACSHA256",
+            Self::HmacSha512 => "HMACSHA512",
+        }
+    }
+
+    /// Parses an XML name.
+    pub fn parse(name: &str) -> Result<Self> {
+        match name {
+            "HMACSHA256" => Ok(Self::HmacSha256),
+            "HMACSHA512" => Ok(Self::HmacSha512),
+            _ => Err(DataProtectionError::Xml(format!(
+                "unknown validation algorithm {name:?} (expected HMACSHA256 or HMACSHA512)"
+            ))),
+        }
+    }
+
+    /// Digest size = HMAC key size, in bytes.
+    pub fn digest_size(self) -> usize {
+        match self {
+            Self::HmacSha256 => 32,
+            Self::HmacSha512 => 64,
+        }
+    }
+
+    /// HMAC of the concatenation of `parts` under `key`, written to `out` (digest size).
+    pub fn mac(self, key: &[u8], parts: &[&[u8]], out: &mut [u8]) {
+        fn run<M: Mac + hmac::KeyInit>(key: &[u8], parts: &[&[u8]], out: &mut [u8]) {
+            if let Ok(mut m) = <M as hmac::KeyInit>::new_from_slice(key) {
+                for p in parts {
+                    m.update(p);
+                }
+                out.copy_from_slice(&m.finalize().into_bytes());
+            }
+        }
+        match self {
+            Self::HmacSha256 => run::<hmac::Hmac<sha2::Sha256>>(key, parts, out),
+            Self::HmacSha512 => run::<hmac::Hmac<sha2::Sha512>>(key, parts, out),
+        }
+    }
+}
+
+/// An encryption algorithm with its validation algorithm (ignored for GCM).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Algorithm {
+    /// The cipher.
+    pub encryption: EncryptionAlgorithm,
+    /// The MAC (unused by GCM).
+    pub validation: ValidationAlgorithm,
+}
+
+impl Default for Algorithm {
+    fn default() -> Self {
+        Algorithm {
+            encryption: EncryptionAlgorithm::Aes256Cbc,
+            validation: ValidationAlgorithm::HmacSha256,
+        }
+    }
+}
+
+impl Algorithm {
+    /// The context header of spec §2.3 (CBC + HMAC) or §2.4 (GCM).
+    pub fn context_header(self) -> Vec<u8> {
+        let ks = self.encryption.key_size();
+        let empty = kdf::keyed_prf(b"");
+        let mut out = Vec::with_capacity(100);
+        if self.encryption.is_gcm() {
+            out.extend_from_slice(&[0, 1]);
+            for v in [ks, 12, 16, 16] {
+                out.extend_from_slice(&(v as u32).to_be_bytes());
+            }
+            let mut k = Zeroizing::new(vec![0u8; ks]);
+            kdf::derive(&empty, b"", b"", b"", &mut k);
+            let mut tag = [0u8; 16];
+            gcm_encrypt(self.encryption, &k, &[0u8; 12], &mut [], &mut tag);
+            out.extend_from_slice(&tag);
+        } else {
+            let ds = self.validation.digest_size();
+            out.extend_from_slice(&[0, 0]);
+            for v in [ks, 16, ds, ds] {
+                out.extend_from_slice(&(v as u32).to_be_bytes());
+            }
+            let mut k = Zeroizing::new(vec![0u8; ks + ds]);
+            kdf::derive(&empty, b"", b"", b"", &mut k);
+            let mut block = [0u8; 16];
+            cbc_encrypt(self.encryption, &k[..ks], &[0u8; 16], &mut block, 0);
+            out.extend_from_slice(&block);
+            let mut mac = vec![0u8; ds];
+            self.validation.mac(&k[ks..], &[], &mut mac);
+            out.extend_from_slice(&mac);
+        }
+        out
+    }
+}
+
+/// AES-CBC-PKCS7 in place: `buf` holds `len` plaintext bytes followed by room for the padding
+/// (its length is the padded length).
+pub(crate) fn cbc_encrypt(
+    alg: EncryptionAlgorithm,
+    key: &[u8],
+    iv: &[u8],
+    buf: &mut [u8],
+    len: usize,
+) {
+    fn run<C>(key: &[u8], iv: &[u8], buf: &mut [u8], len: usize)
+    where
+        C: aes::cipher::BlockCipherEncrypt<BlockSize = aes::cipher::consts::U16>
+            + aes::cipher::KeyInit,
+    {
+        if let Ok(e) = cbc::Encryptor::<C>::new_from_slices(key, iv) {
+            let _ = e.encrypt_padded::<Pkcs7>(buf, len);
+        }
+    }
+    match alg.key_size() {
+        16 => run::<aes::Aes128>(key, iv, buf, len),
+        24 => run::<aes::Aes192>(key, iv, buf, len),
+        _ => run::<aes::Aes256>(key, iv, buf, len),
+    }
+}
+
+/// AES-CBC-PKCS7 decryption in place; returns the plaintext length, or `None` on bad padding.
+pub(crate) fn cbc_decrypt(
+    alg: EncryptionAlgorithm,
+    key: &[u8],
+    iv: &[u8],
+    buf: &mut [u8],
+) -> Option<usize> {
+    use aes::cipher::BlockModeDecrypt;
+    fn run<C>(key: &[u8], iv: &[u8], buf: &mut [u8]) -> Option<usize>
+    where
+        C: aes::cipher::BlockCipherDecrypt<BlockSize = aes::cipher::consts::U16>
+            + aes::cipher::KeyInit,
+    {
+        let d = cbc::Decryptor::<C>::new_from_slices(key, iv).ok()?;
+        d.decrypt_padded::<Pkcs7>(buf).ok().map(<[u8]>::len)
+    }
+    match alg.key_size() {
+        16 => run::<aes::Aes128>(key, iv, buf),
+        24 => run::<aes::Aes192>(key, iv, buf),
+        _ => run::<aes::Aes256>(key, iv, buf),
+    }
+}
+
+/// AES-GCM encryption in place with empty AAD; writes the tag.
+pub(crate) fn gcm_encrypt(
+    alg: EncryptionAlgorithm,
+    key: &[u8],
+    nonce: &[u8],
+    buf: &mut [u8],
+    tag: &mut [u8; 16],
+) {
+    fn run<C>(key: &[u8], nonce: &[u8], buf: &mut [u8], tag: &mut [u8; 16])
+    where
+        AesGcm<C, U12>: KeyInit + AeadInOut,
+    {
+        let Ok(c) = AesGcm::<C, U12>::new_from_slice(key) else {
+            return;
+        };
+        let Ok(n) = aes_gcm::aead::Nonce::<AesGcm<C, U12>>::try_from(nonce) else {
+            return;
+        };
+        if let Ok(t) = c.encrypt_inout_detached(&n, b"", buf.into()) {
+            tag.copy_from_slice(&t);
+        }
+    }
+    match alg.key_size() {
+        16 => run::<aes::Aes128>(key, nonce, buf, tag),
+        24 => run::<aes::Aes192>(key, nonce, buf, tag),
+        _ => run::<aes::Aes256>(key, nonce, buf, tag),
+    }
+}
+
+/// AES-GCM decryption in place with empty AAD; `false` when the tag does not verify.
+pub(crate) fn gcm_decrypt(
+    alg: EncryptionAlgorithm,
+    key: &[u8],
+    nonce: &[u8],
+    buf: &mut [u8],
+    tag: &[u8],
+) -> bool {
+    fn run<C>(key: &[u8], nonce: &[u8], buf: &mut [u8], tag: &[u8]) -> bool
+    where
+        AesGcm<C, U12>: KeyInit + AeadInOut,
+    {
+        let Ok(c) = AesGcm::<C, U12>::new_from_slice(key) else {
+            return false;
+        };
+        let Ok(n) = aes_gcm::aead::Nonce::<AesGcm<C, U12>>::try_from(nonce) else {
+            return false;
+        };
+        let Ok(t) = aes_gcm::aead::Tag::<AesGcm<C, U12>>::try_from(tag) else {
+            return false;
+        };
+        c.decrypt_inout_detached(&n, b"", buf.into(), &t).is_ok()
+    }
+    match alg.key_size() {
+        16 => run::<aes::Aes128>(key, nonce, buf, tag),
+        24 => run::<aes::Aes192>(key, nonce, buf, tag),
+        _ => run::<aes::Aes256>(key, nonce, buf, tag),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(e: EncryptionAlgorithm, v: ValidationAlgorithm) -> String {
+        hex::encode_upper(
+            Algorithm {
+                encryption: e,
+                validation: v,
+            }
+            .context_header(),
+        )
+    }
+
+    #[test]
+    fn spec_2_3_cbc_headers() {
+        use EncryptionAlgorithm::*;
+        use ValidationAlgorithm::*;
+        assert_eq!(header(Aes192Cbc, HmacSha256), "000000000018000000100000002000000020F474B1872B3B53E4721DE19C0841DB6FD4791184B996092EE1202F36E8608FA8FBD98ABDFF5402F264B1D7211536220C");
+        assert_eq!(header(Aes256Cbc, HmacSha256), "000000000020000000100000002000000020EA10387AC9273B7FD5321177776F1530F946D3C71D60DD7B287366D81CB03FE5E5A701FA16F1554F1581FDDD576CE844");
+        assert_eq!(header(Aes128Cbc, HmacSha256), "0000000000100000001000000020000000204D199260677DCD65EEE55E807B9695128602E399BED6F9779A66796276FF025688001BDB49CC4A7F8F7A192BCD48F4E7");
+        assert_eq!(header(Aes256Cbc, HmacSha512), "000000000020000000100000004000000040376E17E169255362126076F9D90392039348C1B5A269A82F77BDBB68A38939E4B9C5C51277112840AE4BA315212C956A4D1F4BD74B0CDF5057B0E2D4AE5A014F5CF059F15AE95E484742E70707DD17D9");
+    }
+
+    #[test]
+    fn spec_2_3_docs_subkeys() {
+        let mut k = [0u8; 56];
+        kdf::derive(&kdf::keyed_prf(b""), b"", b"", b"", &mut k);
+        assert_eq!(hex::encode_upper(k), "5BB6C9831378221D8E1073CACF658EB061624271CB8321DDA04A05005BABC0A2496FA561E3E24987AA6355CD740ADAC4B7923DBF599000A9");
+    }
+
+    #[test]
+    fn spec_2_4_gcm_headers() {
+        use EncryptionAlgorithm::*;
+        let v = ValidationAlgorithm::HmacSha256;
+        assert_eq!(
+            header(Aes128Gcm, v),
+            "0001000000100000000C0000001000000010957C50FF692E388B9AD5C7689E4B9E2B"
+        );
+        assert_eq!(
+            header(Aes192Gcm, v),
+            "0001000000180000000C00000010000000100DAA013A950ADA2B798F5FF272FAD363"
+        );
+        assert_eq!(
+            header(Aes256Gcm, v),
+            "0001000000200000000C0000001000000010E7DCCE66DF855A323A6BB7BD7A59BE45"
+        );
+        let mut k = [0u8; 32];
+        kdf::derive(&kdf::keyed_prf(b""), b"", b"", b"", &mut k);
+        assert_eq!(
+            hex::encode_upper(k),
+            "22BC6F1B171C08C4AE2F27444AF8FC8B3087A90006CAEA91FDCFB47C1B8733B8"
+        );
+    }
+
+    #[test]
+    fn names_round_trip_and_unknown_refused() {
+        for (a, n) in ENCRYPTION_NAMES {
+            assert_eq!(EncryptionAlgorithm::parse(n).ok(), Some(a));
+            assert_eq!(a.name(), n);
+        }
+        assert!(EncryptionAlgorithm::parse("aes_256_cbc").is_err());
+        assert!(ValidationAlgorithm::parse("HMACSHA1").is_err());
+    }
+}

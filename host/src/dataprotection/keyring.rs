@@ -1,0 +1,258 @@
+//! The in-memory key ring: keys with their dates and revocation state, encryptors created
+//! lazily, and default-key resolution exactly as ASP.NET Core's `DefaultKeyResolver`
+//! (spec §5.2).
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, OnceLock},
+};
+
+use trousseau_core::SecretBytes;
+use uuid::Uuid;
+
+use super::{
+    algorithms::Algorithm,
+    encryptor::AuthenticatedEncryptor,
+    error::{DataProtectionError, Result},
+    timestamp::{days, minutes, Timestamp},
+};
+
+/// Clock skew tolerated between servers when looking at activation dates.
+pub const MAX_SERVER_CLOCK_SKEW: i64 = minutes(5);
+/// How long a new key takes to reach every node.
+pub const KEY_PROPAGATION_WINDOW: i64 = days(2);
+
+/// A key's master key as stored: in clear, or inside an `<encryptedSecret>`.
+pub enum MasterKeySecret {
+    /// The 512-bit (usually) key derivation key.
+    Plain(SecretBytes),
+    /// Encrypted at rest; `xml` is the whole `<encryptedSecret>` element.
+    Encrypted {
+        /// The `decryptorType` attribute.
+        decryptor_type: String,
+        /// The element's XML text.
+        xml: String,
+    },
+}
+
+impl std::fmt::Debug for MasterKeySecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Plain(_) => f.write_str("Plain(<redacted>)"),
+            Self::Encrypted { decryptor_type, .. } => write!(f, "Encrypted({decryptor_type})"),
+        }
+    }
+}
+
+/// What a key's descriptor says: algorithm and master key.
+#[derive(Debug)]
+pub struct Descriptor {
+    /// The algorithms.
+    pub algorithm: Algorithm,
+    /// The master key.
+    pub secret: MasterKeySecret,
+}
+
+/// One `<key>` element, parsed.
+#[derive(Debug)]
+pub struct Key {
+    /// The key id.
+    pub id: Uuid,
+    /// `creationDate`.
+    pub creation: Timestamp,
+    /// `activationDate`.
+    pub activation: Timestamp,
+    /// `expirationDate`.
+    pub expiration: Timestamp,
+    /// The descriptor, or why it cannot be used (unknown deserializer, bad algorithm).
+    pub descriptor: std::result::Result<Descriptor, String>,
+}
+
+/// Opens master keys encrypted at rest (`<encryptedSecret>`).
+pub trait SecretDecryptor: Send + Sync {
+    /// Returns the master key inside `xml` (an `<encryptedSecret>` element) or says why not.
+    fn decrypt(&self, decryptor_type: &str, xml: &str) -> Result<SecretBytes>;
+}
+
+/// A key in a ring: the key, whether it is revoked, and its encryptor once made.
+pub struct RingKey {
+    /// The key.
+    pub key: Key,
+    /// Revoked (individually or by a mass revocation).
+    pub revoked: bool,
+    encryptor: OnceLock<std::result::Result<Arc<AuthenticatedEncryptor>, String>>,
+}
+
+impl std::fmt::Debug for RingKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RingKey({}, revoked: {})", self.key.id, self.revoked)
+    }
+}
+
+impl RingKey {
+    /// A ring entry.
+    pub fn new(key: Key, revoked: bool) -> Self {
+        RingKey {
+            key,
+            revoked,
+            encryptor: OnceLock::new(),
+        }
+    }
+
+    /// Whether `ExpirationDate <= now`.
+    pub fn is_expired(&self, now: Timestamp) -> bool {
+        self.key.expiration <= now
+    }
+
+    /// The encryptor, made on first use (decrypting the master key if needed).
+    pub fn encryptor(
+        &self,
+        decryptor: Option<&dyn SecretDecryptor>,
+    ) -> Result<Arc<AuthenticatedEncryptor>> {
+        self.encryptor
+            .get_or_init(|| {
+                let d = self.key.descriptor.as_ref().map_err(Clone::clone)?;
+                match &d.secret {
+                    MasterKeySecret::Plain(s) => Ok(Arc::new(AuthenticatedEncryptor::new(s, d.algorithm))),
+                    MasterKeySecret::Encrypted { decryptor_type, xml } => {
+                        let dec = decryptor.ok_or_else(|| {
+                            format!("its master key is encrypted ({decryptor_type}) and no master key is open")
+                        })?;
+                        let s = dec.decrypt(decryptor_type, xml).map_err(|e| e.to_string())?;
+                        Ok(Arc::new(AuthenticatedEncryptor::new(&s, d.algorithm)))
+                    }
+                }
+            })
+            .clone()
+            .map_err(|reason| DataProtectionError::KeyUnusable { key: self.key.id, reason })
+    }
+}
+
+/// The outcome of default-key resolution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Resolution {
+    /// The default key, if one qualifies.
+    pub default: Option<Uuid>,
+    /// When there is no default: the key to use meanwhile.
+    pub fallback: Option<Uuid>,
+    /// No default key: a new key should be generated.
+    pub should_generate: bool,
+}
+
+/// `DefaultKeyResolver.FindDefaultKey` (spec §5.2). `usable` says whether a key's encryptor
+/// can be created.
+pub fn resolve(keys: &[&RingKey], now: Timestamp, usable: &dyn Fn(&RingKey) -> bool) -> Resolution {
+    let cutoff = now.plus(-KEY_PROPAGATION_WINDOW);
+    let skewed = now.plus(MAX_SERVER_CLOCK_SKEW);
+    let preferred = keys
+        .iter()
+        .filter(|k| k.key.activation <= skewed)
+        .min_by(|a, b| {
+            let (ao, bo) = (a.key.creation <= cutoff, b.key.creation <= cutoff);
+            // Older-than-cutoff group first, by activation descending; then newer keys by
+            // activation ascending; ties by key id.
+            bo.cmp(&ao)
+                .then_with(|| {
+                    if ao {
+                        b.key.activation.cmp(&a.key.activation)
+                    } else {
+                        a.key.activation.cmp(&b.key.activation)
+                    }
+                })
+                .then_with(|| a.key.id.cmp(&b.key.id))
+        });
+    if let Some(p) = preferred {
+        if !p.revoked && !p.is_expired(now) && usable(p) {
+            return Resolution {
+                default: Some(p.key.id),
+                fallback: None,
+                should_generate: false,
+            };
+        }
+    }
+    let preferred_id = preferred.map(|p| p.key.id);
+    let mut candidates: Vec<&&RingKey> = keys
+        .iter()
+        .filter(|k| !k.revoked && Some(k.key.id) != preferred_id)
+        .collect();
+    candidates.sort_by(|a, b| {
+        let (ao, bo) = (a.key.creation <= cutoff, b.key.creation <= cutoff);
+        bo.cmp(&ao).then_with(|| {
+            if ao {
+                b.key.creation.cmp(&a.key.creation)
+            } else {
+                a.key.creation.cmp(&b.key.creation)
+            }
+        })
+    });
+    let fallback = candidates.into_iter().find(|k| usable(k)).map(|k| k.key.id);
+    Resolution {
+        default: None,
+        fallback,
+        should_generate: true,
+    }
+}
+
+/// A resolved key ring: every key by id and the key that protects.
+#[derive(Debug)]
+pub struct KeyRing {
+    keys: HashMap<Uuid, Arc<RingKey>>,
+    default_key: Uuid,
+    decryptor: Option<Arc<dyn SecretDecryptor>>,
+}
+
+impl std::fmt::Debug for dyn SecretDecryptor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretDecryptor")
+    }
+}
+
+impl KeyRing {
+    /// A ring whose default key is `default_key` (which must be in `keys`).
+    pub fn new(
+        keys: HashMap<Uuid, Arc<RingKey>>,
+        default_key: Uuid,
+        decryptor: Option<Arc<dyn SecretDecryptor>>,
+    ) -> Result<Self> {
+        if !keys.contains_key(&default_key) {
+            return Err(DataProtectionError::KeyRing(format!(
+                "default key {default_key} is not in the ring"
+            )));
+        }
+        Ok(KeyRing {
+            keys,
+            default_key,
+            decryptor,
+        })
+    }
+
+    /// The default key id.
+    pub fn default_key_id(&self) -> Uuid {
+        self.default_key
+    }
+
+    /// A key by id.
+    pub fn get(&self, id: &Uuid) -> Option<&Arc<RingKey>> {
+        self.keys.get(id)
+    }
+
+    /// The encryptor of a key.
+    pub fn encryptor(&self, key: &RingKey) -> Result<Arc<AuthenticatedEncryptor>> {
+        key.encryptor(self.decryptor.as_deref())
+    }
+
+    /// The decryptor used for keys encrypted at rest.
+    pub fn decryptor(&self) -> Option<&Arc<dyn SecretDecryptor>> {
+        self.decryptor.as_ref()
+    }
+
+    /// Number of keys.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Whether the ring holds no key (never true for a built ring).
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}

@@ -1,0 +1,14 @@
+//! ASP.NET Core-compatible data protection: payload format, subkey derivation, encryptors,
+//! key ring model and XML, key manager, and the protector.
+
+pub mod algorithms;
+pub mod encryptor;
+pub mod error;
+pub mod kdf;
+pub mod keyring;
+pub mod payload;
+pub mod protector;
+pub mod timestamp;
+
+pub use error::{DataProtectionError, Result};
+pub use protector::{DataProtector, KeyRingSource, TimeLimitedProtector, Unprotected};

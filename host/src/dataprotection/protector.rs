@@ -1,0 +1,403 @@
+//! `IDataProtector`: protect/unprotect with a purpose chain over a key ring, the string API,
+//! and the time-limited protector (spec §1, §1.3 "time-limited").
+
+use std::sync::Arc;
+
+use super::{
+    encryptor::DecryptFailure,
+    error::{random_fill, DataProtectionError, Result},
+    keyring::KeyRing,
+    payload::{self, ENVELOPE_LEN, MAGIC},
+    timestamp::Timestamp,
+};
+
+/// Where a protector gets its key ring.
+pub trait KeyRingSource: Send + Sync {
+    /// The current ring (cached, refreshed when due; may generate a key).
+    fn key_ring(&self) -> Result<Arc<KeyRing>>;
+    /// Called when a payload names a key the ring does not hold: returns a freshly loaded
+    /// ring if a forced refresh is allowed now (once, within 2 minutes of start), else `None`.
+    fn refresh_for_unknown_key(&self) -> Result<Option<Arc<KeyRing>>>;
+}
+
+/// The result of [`DataProtector::unprotect_detailed`].
+#[derive(Debug)]
+pub struct Unprotected {
+    /// The plaintext.
+    pub plaintext: Vec<u8>,
+    /// The payload was made with a key that is not the default key (or a revoked one):
+    /// re-protect it (ASP.NET's `requiresMigration`).
+    pub requires_migration: bool,
+    /// The key was revoked (only possible with `ignore_revocation`).
+    pub was_revoked: bool,
+}
+
+/// Default largest payload accepted by unprotect, in bytes.
+pub const DEFAULT_MAX_PAYLOAD: usize = 16 * 1024 * 1024;
+
+/// The purpose ASP.NET's `ITimeLimitedDataProtector` appends.
+pub const TIME_LIMITED_PURPOSE: &str =
+    "Microsoft.AspNetCore.DataProtection.TimeLimitedDataProtector.v1";
+
+/// A data protector: a key ring and a purpose chain, the application name first.
+#[derive(Clone)]
+pub struct DataProtector {
+    source: Arc<dyn KeyRingSource>,
+    purposes: Vec<String>,
+    max_payload: usize,
+}
+
+impl std::fmt::Debug for DataProtector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DataProtector({:?})", self.purposes)
+    }
+}
+
+impl DataProtector {
+    /// A protector with the given purpose chain (ASP.NET: the application name, then the
+    /// purposes given to `CreateProtector`).
+    pub fn new(source: Arc<dyn KeyRingSource>, purposes: Vec<String>) -> Self {
+        DataProtector {
+            source,
+            purposes,
+            max_payload: DEFAULT_MAX_PAYLOAD,
+        }
+    }
+
+    /// Sets the largest payload (and plaintext) accepted.
+    #[must_use]
+    pub fn with_max_payload(mut self, bytes: usize) -> Self {
+        self.max_payload = bytes;
+        self
+    }
+
+    /// A child protector with `purpose` appended.
+    #[must_use]
+    pub fn create_protector(&self, purpose: &str) -> DataProtector {
+        let mut p = self.clone();
+        p.purposes.push(purpose.to_string());
+        p
+    }
+
+    /// The purpose chain.
+    pub fn purposes(&self) -> &[String] {
+        &self.purposes
+    }
+
+    /// Protects `plaintext` with the default key.
+    pub fn protect(&self, plaintext: &[u8]) -> Result<Vec<u8>> {
+        if plaintext.len() > self.max_payload {
+            return Err(DataProtectionError::TooLarge {
+                size: plaintext.len(),
+                limit: self.max_payload,
+            });
+        }
+        let ring = self.source.key_ring()?;
+        self.protect_with(&ring, plaintext, &mut |b: &mut [u8]| random_fill(b))
+    }
+
+    /// Protects with an explicit ring and random source (known-answer tests, benchmarks).
+    pub fn protect_with(
+        &self,
+        ring: &KeyRing,
+        plaintext: &[u8],
+        random: &mut dyn FnMut(&mut [u8]) -> Result<()>,
+    ) -> Result<Vec<u8>> {
+        let id = ring.default_key_id();
+        let key = ring.get(&id).ok_or(DataProtectionError::UnknownKey(id))?;
+        let enc = ring.encryptor(key)?;
+        let aad = payload::aad(id, &self.purposes);
+        let mut out = Vec::with_capacity(ENVELOPE_LEN + 16 + 16 + plaintext.len() + 16 + 64);
+        out.extend_from_slice(&MAGIC);
+        out.extend_from_slice(&payload::guid_bytes(id));
+        enc.encrypt_into(&mut out, plaintext, &aad, random)?;
+        Ok(out)
+    }
+
+    /// Unprotects; revoked keys are refused.
+    pub fn unprotect(&self, protected: &[u8]) -> Result<Vec<u8>> {
+        self.unprotect_detailed(protected, false)
+            .map(|u| u.plaintext)
+    }
+
+    /// Unprotects and tells whether the payload should be re-protected. With
+    /// `ignore_revocation`, payloads of revoked keys are returned (flagged) instead of refused.
+    pub fn unprotect_detailed(
+        &self,
+        protected: &[u8],
+        ignore_revocation: bool,
+    ) -> Result<Unprotected> {
+        if protected.len() > self.max_payload.saturating_add(256) {
+            return Err(DataProtectionError::TooLarge {
+                size: protected.len(),
+                limit: self.max_payload,
+            });
+        }
+        let (id, body) = payload::open_envelope(protected)?;
+        let mut ring = self.source.key_ring()?;
+        if ring.get(&id).is_none() {
+            if let Some(fresh) = self.source.refresh_for_unknown_key()? {
+                ring = fresh;
+            }
+        }
+        let key = ring.get(&id).ok_or(DataProtectionError::UnknownKey(id))?;
+        if key.revoked && !ignore_revocation {
+            return Err(DataProtectionError::RevokedKey(id));
+        }
+        let enc = ring.encryptor(key)?;
+        let aad = payload::aad(id, &self.purposes);
+        let plaintext = enc.decrypt(body, &aad).map_err(|f| match f {
+            DecryptFailure::Truncated => DataProtectionError::Truncated(protected.len()),
+            DecryptFailure::Invalid => DataProtectionError::InvalidPayload {
+                key: id,
+                application: self.purposes.first().cloned().unwrap_or_default(),
+                purposes: self.purposes.iter().skip(1).cloned().collect(),
+            },
+        })?;
+        Ok(Unprotected {
+            plaintext,
+            requires_migration: key.revoked || id != ring.default_key_id(),
+            was_revoked: key.revoked,
+        })
+    }
+
+    /// Protects UTF-8 text and returns unpadded base64url.
+    pub fn protect_str(&self, plaintext: &str) -> Result<String> {
+        self.protect(plaintext.as_bytes())
+            .map(|p| payload::to_base64url(&p))
+    }
+
+    /// Reverses [`DataProtector::protect_str`].
+    pub fn unprotect_str(&self, protected: &str) -> Result<String> {
+        if protected.len() > self.max_payload.saturating_mul(4) / 3 + 512 {
+            return Err(DataProtectionError::TooLarge {
+                size: protected.len(),
+                limit: self.max_payload,
+            });
+        }
+        let bytes = self.unprotect(&payload::from_base64url(protected)?)?;
+        String::from_utf8(bytes).map_err(|_| {
+            DataProtectionError::InvalidInput(
+                "the unprotected data is not UTF-8 text; use the byte API".into(),
+            )
+        })
+    }
+
+    /// The time-limited form of this protector.
+    pub fn time_limited(&self) -> TimeLimitedProtector {
+        TimeLimitedProtector {
+            inner: self.create_protector(TIME_LIMITED_PURPOSE),
+        }
+    }
+}
+
+/// ASP.NET's `ITimeLimitedDataProtector`: an extra purpose and an 8-byte big-endian expiration
+/// (UTC .NET ticks) before the plaintext.
+#[derive(Debug, Clone)]
+pub struct TimeLimitedProtector {
+    inner: DataProtector,
+}
+
+impl TimeLimitedProtector {
+    /// The underlying protector (its purposes end with the time-limited purpose).
+    pub fn inner(&self) -> &DataProtector {
+        &self.inner
+    }
+
+    /// The inner plaintext: expiration ticks (BE) then the data.
+    pub fn frame(expiration: Timestamp, plaintext: &[u8]) -> Vec<u8> {
+        let mut v = Vec::with_capacity(8 + plaintext.len());
+        v.extend_from_slice(&expiration.0.to_be_bytes());
+        v.extend_from_slice(plaintext);
+        v
+    }
+
+    /// Protects `plaintext` until `expiration`.
+    pub fn protect(&self, plaintext: &[u8], expiration: Timestamp) -> Result<Vec<u8>> {
+        self.inner.protect(&Self::frame(expiration, plaintext))
+    }
+
+    /// Unprotects, refusing expired payloads (checked against `now`); returns the data and its
+    /// expiration.
+    pub fn unprotect(&self, protected: &[u8], now: Timestamp) -> Result<(Vec<u8>, Timestamp)> {
+        let inner = self.inner.unprotect(protected)?;
+        if inner.len() < 8 {
+            return Err(DataProtectionError::Truncated(protected.len()));
+        }
+        let mut t = [0u8; 8];
+        t.copy_from_slice(&inner[..8]);
+        let expiration = Timestamp(i64::from_be_bytes(t));
+        if now > expiration {
+            return Err(DataProtectionError::Expired(expiration.to_string()));
+        }
+        Ok((inner[8..].to_vec(), expiration))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use trousseau_core::SecretBytes;
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::dataprotection::{
+        algorithms::Algorithm,
+        keyring::{Descriptor, Key, MasterKeySecret, RingKey},
+    };
+
+    struct Fixed(Arc<KeyRing>);
+    impl KeyRingSource for Fixed {
+        fn key_ring(&self) -> Result<Arc<KeyRing>> {
+            Ok(self.0.clone())
+        }
+        fn refresh_for_unknown_key(&self) -> Result<Option<Arc<KeyRing>>> {
+            Ok(None)
+        }
+    }
+
+    fn key(id: Uuid, secret: u8, revoked: bool) -> (Uuid, Arc<RingKey>) {
+        let t = Timestamp::parse("2026-01-01T00:00:00Z").unwrap();
+        let k = Key {
+            id,
+            creation: t,
+            activation: t,
+            expiration: t.plus(crate::dataprotection::timestamp::days(90)),
+            descriptor: Ok(Descriptor {
+                algorithm: Algorithm::default(),
+                secret: MasterKeySecret::Plain(SecretBytes::copy_from(&[secret; 64])),
+            }),
+        };
+        (id, Arc::new(RingKey::new(k, revoked)))
+    }
+
+    const A: Uuid = Uuid::from_u128(0xaaaa_0000_0000_4000_8000_0000_0000_0001);
+    const B: Uuid = Uuid::from_u128(0xbbbb_0000_0000_4000_8000_0000_0000_0002);
+
+    fn protector(default: Uuid, revoked_b: bool, app: &str) -> DataProtector {
+        let keys: HashMap<_, _> = [key(A, 1, false), key(B, 2, revoked_b)]
+            .into_iter()
+            .collect();
+        let ring = KeyRing::new(keys, default, None).unwrap();
+        DataProtector::new(Arc::new(Fixed(Arc::new(ring))), vec![app.to_string()])
+    }
+
+    #[test]
+    fn every_single_bit_flip_is_rejected() {
+        let p = protector(A, false, "app").create_protector("purpose");
+        let data: Vec<u8> = (0..100u8).collect();
+        let payload = p.protect(&data).unwrap();
+        assert_eq!(p.unprotect(&payload).unwrap(), data);
+        for i in 0..payload.len() * 8 {
+            let mut t = payload.clone();
+            t[i / 8] ^= 1 << (i % 8);
+            assert!(p.unprotect(&t).is_err(), "flip of bit {i} was accepted");
+        }
+    }
+
+    #[test]
+    fn errors_are_distinct() {
+        let p = protector(A, true, "app").create_protector("purpose");
+        let payload = p.protect(b"secret").unwrap();
+        let wrong_purpose = protector(A, true, "app").create_protector("other");
+        let e = wrong_purpose.unprotect(&payload).unwrap_err();
+        assert!(
+            matches!(&e, DataProtectionError::InvalidPayload { purposes, .. } if purposes == &["other"]),
+            "{e}"
+        );
+        let wrong_app = protector(A, true, "app2").create_protector("purpose");
+        let e = wrong_app.unprotect(&payload).unwrap_err();
+        assert!(
+            matches!(&e, DataProtectionError::InvalidPayload { application, .. } if application == "app2"),
+            "{e}"
+        );
+        assert!(e.to_string().contains("\"app2\""), "{e}");
+        let e = p.unprotect(&payload[..40]).unwrap_err();
+        assert!(matches!(e, DataProtectionError::Truncated(40)), "{e}");
+        let mut unknown = payload.clone();
+        unknown[4..20].copy_from_slice(&Uuid::from_u128(7).to_bytes_le());
+        let e = p.unprotect(&unknown).unwrap_err();
+        assert!(
+            matches!(e, DataProtectionError::UnknownKey(id) if id == Uuid::from_u128(7)),
+            "{e}"
+        );
+        let by_b = protector(B, true, "app").create_protector("purpose");
+        let revoked = by_b.protect(b"x").unwrap();
+        let e = p.unprotect(&revoked).unwrap_err();
+        assert!(
+            matches!(e, DataProtectionError::RevokedKey(id) if id == B),
+            "{e}"
+        );
+        let u = p.unprotect_detailed(&revoked, true).unwrap();
+        assert!(u.was_revoked && u.requires_migration);
+        assert_eq!(u.plaintext, b"x");
+        let e = p.unprotect_str("CfDJ8$$").unwrap_err();
+        assert!(matches!(e, DataProtectionError::Base64(_)), "{e}");
+    }
+
+    #[test]
+    fn requires_migration_when_not_default() {
+        let old = protector(A, false, "app").protect(b"x").unwrap();
+        let now_b = protector(B, false, "app");
+        let u = now_b.unprotect_detailed(&old, false).unwrap();
+        assert!(u.requires_migration && !u.was_revoked);
+        let fresh = now_b.protect(b"y").unwrap();
+        assert!(
+            !now_b
+                .unprotect_detailed(&fresh, false)
+                .unwrap()
+                .requires_migration
+        );
+    }
+
+    #[test]
+    fn string_api_is_unpadded_base64url() {
+        let p = protector(A, false, "app");
+        let s = p.protect_str("héllo").unwrap();
+        assert!(s.starts_with("CfDJ8") && !s.contains('=') && !s.contains('+') && !s.contains('/'));
+        assert_eq!(p.unprotect_str(&s).unwrap(), "héllo");
+    }
+
+    #[test]
+    fn oversized_is_refused() {
+        let p = protector(A, false, "app").with_max_payload(10);
+        assert!(matches!(
+            p.protect(&[0; 11]),
+            Err(DataProtectionError::TooLarge {
+                size: 11,
+                limit: 10
+            })
+        ));
+        assert!(matches!(
+            p.unprotect(&[0; 1000]),
+            Err(DataProtectionError::TooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn spec_6_7_time_limited() {
+        let base = protector(A, false, "app").create_protector("new purpose");
+        let tl = base.time_limited();
+        assert_eq!(
+            tl.inner().purposes(),
+            ["app", "new purpose", TIME_LIMITED_PURPOSE]
+        );
+        let exp = Timestamp::parse("2000-01-01T00:00:00Z").unwrap();
+        let framed = TimeLimitedProtector::frame(exp, b"payload");
+        assert_eq!(
+            &framed[..8],
+            &[0x08, 0xC1, 0x22, 0x02, 0x47, 0xE4, 0x40, 0x00]
+        );
+        let p = tl.protect(b"payload", exp).unwrap();
+        // The inner protector sees exactly the framed plaintext.
+        assert_eq!(tl.inner().unprotect(&p).unwrap(), framed);
+        let (data, e) = tl.unprotect(&p, exp.plus(-1)).unwrap();
+        assert_eq!((data.as_slice(), e), (&b"payload"[..], exp));
+        assert!(matches!(
+            tl.unprotect(&p, exp.plus(1)),
+            Err(DataProtectionError::Expired(_))
+        ));
+        assert!(base.unprotect(&p).is_err());
+    }
+}
