@@ -6,9 +6,11 @@ pub mod encryptor;
 pub mod error;
 pub mod kdf;
 pub mod keyring;
+pub mod keyxml;
 pub mod payload;
 pub mod protector;
 pub mod timestamp;
+pub mod xmltree;
 
 pub use error::{DataProtectionError, Result};
 pub use protector::{DataProtector, KeyRingSource, TimeLimitedProtector, Unprotected};

@@ -1,0 +1,453 @@
+//! Key-ring XML (spec §3): `<key>`, `<revocation>`, reading a repository's elements into keys
+//! with revocations applied, and writing elements exactly as ASP.NET Core does.
+
+use std::collections::HashMap;
+
+use base64::Engine;
+use trousseau_core::{Element, SecretBytes};
+use uuid::Uuid;
+
+use super::{
+    algorithms::{Algorithm, EncryptionAlgorithm, ValidationAlgorithm},
+    error::{DataProtectionError, Result},
+    keyring::{Descriptor, Key, MasterKeySecret, RingKey},
+    timestamp::Timestamp,
+    xmltree::{self, escape, XmlElement},
+};
+
+/// ASP.NET's data-protection XML namespace.
+pub const DP_NAMESPACE: &str = "http://schemas.asp.net/2015/03/dataProtection";
+/// The default descriptor deserializer type name (before the first comma).
+pub const DESERIALIZER: &str =
+    "Microsoft.AspNetCore.DataProtection.AuthenticatedEncryption.ConfigurationModel.AuthenticatedEncryptorDescriptorDeserializer";
+const DESERIALIZER_ASSEMBLY: &str =
+    ", Microsoft.AspNetCore.DataProtection, Version=10.0.0.0, Culture=neutral, PublicKeyToken=adb9793829ddae60";
+/// The comment ASP.NET puts in unencrypted master keys.
+pub const UNENCRYPTED_WARNING: &str = " Warning: the key below is in an unencrypted form. ";
+
+/// A `<revocation>` element.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Revocation {
+    /// One key.
+    Single {
+        /// The key.
+        id: Uuid,
+        /// `revocationDate`.
+        date: Timestamp,
+    },
+    /// Every key created strictly before `date`.
+    AllCreatedBefore(Timestamp),
+}
+
+/// The type name before the first comma, with the pre-Core namespace forwarded.
+pub fn type_name(assembly_qualified: &str) -> String {
+    let t = assembly_qualified.split(',').next().unwrap_or("").trim();
+    match t.strip_prefix("Microsoft.AspNet.DataProtection") {
+        Some(rest) => format!("Microsoft.AspNetCore.DataProtection{rest}"),
+        None => t.to_string(),
+    }
+}
+
+fn date(e: &XmlElement, name: &str) -> Result<Timestamp> {
+    Timestamp::parse(e.child_text(name)?)
+        .map_err(|err| DataProtectionError::Xml(format!("<{name}>: {err}")))
+}
+
+fn parse_descriptor(outer: &XmlElement) -> std::result::Result<Descriptor, String> {
+    let deser = outer
+        .attr("deserializerType")
+        .ok_or("the <descriptor> has no deserializerType")?;
+    let t = type_name(deser);
+    if t != DESERIALIZER {
+        return Err(format!(
+            "descriptor deserializer {t} is not supported (only {DESERIALIZER})"
+        ));
+    }
+    let d = outer
+        .child("descriptor")
+        .ok_or("the <descriptor> has no inner <descriptor>")?;
+    let enc = d
+        .child("encryption")
+        .and_then(|e| e.attr("algorithm"))
+        .ok_or("no <encryption algorithm=…>")?;
+    let encryption = EncryptionAlgorithm::parse(enc).map_err(|e| e.to_string())?;
+    let validation = if encryption.is_gcm() {
+        ValidationAlgorithm::HmacSha256
+    } else {
+        let v = d
+            .child("validation")
+            .and_then(|e| e.attr("algorithm"))
+            .ok_or("no <validation algorithm=…>")?;
+        ValidationAlgorithm::parse(v).map_err(|e| e.to_string())?
+    };
+    let secret = if let Some(m) = d.child("masterKey") {
+        let b64: String = m
+            .child("value")
+            .map_or(m.text.as_str(), |v| v.text.as_str())
+            .split_whitespace()
+            .collect();
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .map_err(|e| format!("the <masterKey> value is not base64: {e}"))?;
+        MasterKeySecret::Plain(SecretBytes::from_vec(bytes))
+    } else if let Some(es) = d.child("encryptedSecret") {
+        let decryptor_type = es
+            .attr("decryptorType")
+            .ok_or("<encryptedSecret> has no decryptorType")?;
+        MasterKeySecret::Encrypted {
+            decryptor_type: type_name(decryptor_type),
+            xml: write_element(es),
+        }
+    } else {
+        return Err("the descriptor has neither <masterKey> nor <encryptedSecret>".into());
+    };
+    Ok(Descriptor {
+        algorithm: Algorithm {
+            encryption,
+            validation,
+        },
+        secret,
+    })
+}
+
+/// Parses a `<key>`. Structural errors (id, dates) fail; descriptor problems leave the key in
+/// the ring but unusable, as ASP.NET does.
+pub fn parse_key(e: &XmlElement) -> Result<Key> {
+    let id_text = e
+        .attr("id")
+        .ok_or_else(|| DataProtectionError::Xml("<key> has no id".into()))?;
+    let id = Uuid::parse_str(id_text)
+        .map_err(|err| DataProtectionError::Xml(format!("<key id={id_text:?}>: {err}")))?;
+    if let Some(v) = e.attr("version") {
+        if v != "1" {
+            return Err(DataProtectionError::Xml(format!(
+                "key {id}: version {v} is not supported"
+            )));
+        }
+    }
+    let creation = date(e, "creationDate")?;
+    let activation = date(e, "activationDate")?;
+    let expiration = date(e, "expirationDate")?;
+    if expiration < activation {
+        return Err(DataProtectionError::Xml(format!(
+            "key {id} expires ({expiration}) before it activates ({activation})"
+        )));
+    }
+    let descriptor = e
+        .child("descriptor")
+        .ok_or_else(|| "the key has no <descriptor>".to_string())
+        .and_then(parse_descriptor);
+    Ok(Key {
+        id,
+        creation,
+        activation,
+        expiration,
+        descriptor,
+    })
+}
+
+/// Parses a `<revocation>`.
+pub fn parse_revocation(e: &XmlElement) -> Result<Revocation> {
+    let date = date(e, "revocationDate")?;
+    let id = e
+        .child("key")
+        .and_then(|k| k.attr("id"))
+        .ok_or_else(|| DataProtectionError::Xml("<revocation> has no <key id=…>".into()))?;
+    if id == "*" {
+        return Ok(Revocation::AllCreatedBefore(date));
+    }
+    let id = Uuid::parse_str(id)
+        .map_err(|err| DataProtectionError::Xml(format!("<revocation> key id {id:?}: {err}")))?;
+    Ok(Revocation::Single { id, date })
+}
+
+/// What a repository's elements hold.
+#[derive(Debug, Default)]
+pub struct ParsedElements {
+    /// Keys with their element names, in repository order.
+    pub keys: Vec<(String, Key)>,
+    /// Revocations with their element names.
+    pub revocations: Vec<(String, Revocation)>,
+    /// Other top-level elements (kept, ignored by the key ring), e.g. master-key slots.
+    pub other: Vec<(String, XmlElement)>,
+}
+
+impl ParsedElements {
+    /// Reads every element: an unparsable `<key>` is skipped with a warning, an unparsable
+    /// `<revocation>` fails the load, duplicate key ids fail naming both elements.
+    pub fn read(elements: &[Element]) -> Result<ParsedElements> {
+        let mut out = ParsedElements::default();
+        let mut seen: HashMap<Uuid, String> = HashMap::new();
+        for el in elements {
+            let tree = match xmltree::parse(el.xml()) {
+                Ok(t) => t,
+                Err(e) => {
+                    if el.name().starts_with("revocation") {
+                        return Err(DataProtectionError::Xml(format!(
+                            "revocation element {}: {e}",
+                            el.name()
+                        )));
+                    }
+                    tracing::warn!("skipping element {}: {e}", el.name());
+                    continue;
+                }
+            };
+            match tree.local_name() {
+                "key" => match parse_key(&tree) {
+                    Ok(k) => {
+                        if let Some(prev) = seen.insert(k.id, el.name().to_string()) {
+                            return Err(DataProtectionError::KeyRing(format!(
+                                "key id {} appears twice, in elements {prev} and {}; delete one of them",
+                                k.id,
+                                el.name()
+                            )));
+                        }
+                        out.keys.push((el.name().to_string(), k));
+                    }
+                    Err(e) => tracing::warn!("skipping unreadable key element {}: {e}", el.name()),
+                },
+                "revocation" => {
+                    let r = parse_revocation(&tree).map_err(|e| {
+                        DataProtectionError::Xml(format!(
+                            "revocation element {} cannot be read, so no key can be trusted: {e}",
+                            el.name()
+                        ))
+                    })?;
+                    out.revocations.push((el.name().to_string(), r));
+                }
+                _ => out.other.push((el.name().to_string(), tree)),
+            }
+        }
+        Ok(out)
+    }
+
+    /// The latest mass-revocation date.
+    pub fn mass_revocation(&self) -> Option<Timestamp> {
+        self.revocations
+            .iter()
+            .filter_map(|(_, r)| match r {
+                Revocation::AllCreatedBefore(d) => Some(*d),
+                Revocation::Single { .. } => None,
+            })
+            .max()
+    }
+
+    /// Turns the keys into ring entries with revocations applied.
+    pub fn into_ring_keys(self) -> Vec<RingKey> {
+        let mass = self.mass_revocation();
+        let single: std::collections::HashSet<Uuid> = self
+            .revocations
+            .iter()
+            .filter_map(|(_, r)| match r {
+                Revocation::Single { id, .. } => Some(*id),
+                Revocation::AllCreatedBefore(_) => None,
+            })
+            .collect();
+        self.keys
+            .into_iter()
+            .map(|(_, k)| {
+                let revoked = single.contains(&k.id) || mass.is_some_and(|d| k.creation < d);
+                RingKey::new(k, revoked)
+            })
+            .collect()
+    }
+}
+
+/// Serialises an element tree back to XML (no declaration).
+pub fn write_element(e: &XmlElement) -> String {
+    let mut s = format!("<{}", e.name);
+    for (k, v) in &e.attributes {
+        s.push_str(&format!(" {k}=\"{}\"", escape(v)));
+    }
+    if e.children.is_empty() && e.text.is_empty() {
+        s.push_str(" />");
+        return s;
+    }
+    s.push('>');
+    s.push_str(&escape(&e.text));
+    for c in &e.children {
+        s.push_str(&write_element(c));
+    }
+    s.push_str(&format!("</{}>", e.name));
+    s
+}
+
+/// The `<masterKey>` element ASP.NET writes for an unencrypted key (with its warning).
+pub fn plain_master_key_xml(secret: &SecretBytes) -> String {
+    format!(
+        "      <masterKey p4:requiresEncryption=\"true\" xmlns:p4=\"{DP_NAMESPACE}\">\n        <!--{UNENCRYPTED_WARNING}-->\n        <value>{}</value>\n      </masterKey>",
+        base64::engine::general_purpose::STANDARD.encode(secret.expose())
+    )
+}
+
+/// The `<key>` element, formatted as ASP.NET Core writes it; `secret_xml` is the
+/// `<masterKey>` or `<encryptedSecret>` element.
+pub fn key_xml(key: &Key, algorithm: Algorithm, secret_xml: &str) -> String {
+    let validation = if algorithm.encryption.is_gcm() {
+        "      <!-- AES-GCM includes a 128-bit authentication tag, no extra validation algorithm required. -->".to_string()
+    } else {
+        format!(
+            "      <validation algorithm=\"{}\" />",
+            algorithm.validation.name()
+        )
+    };
+    format!(
+        "<key id=\"{}\" version=\"1\">\n  <creationDate>{}</creationDate>\n  <activationDate>{}</activationDate>\n  <expirationDate>{}</expirationDate>\n  <descriptor deserializerType=\"{DESERIALIZER}{DESERIALIZER_ASSEMBLY}\">\n    <descriptor>\n      <encryption algorithm=\"{}\" />\n{validation}\n{secret_xml}\n    </descriptor>\n  </descriptor>\n</key>",
+        key.id, key.creation, key.activation, key.expiration, algorithm.encryption.name()
+    )
+}
+
+/// A `<revocation>` element and its friendly name.
+pub fn revocation_element(r: &Revocation, now: Timestamp, reason: &str) -> Element {
+    match r {
+        Revocation::Single { id, date } => Element::new(
+            format!("revocation-{id}"),
+            format!(
+                "<revocation version=\"1\">\n  <revocationDate>{date}</revocationDate>\n  <key id=\"{id}\" />\n  <reason>{}</reason>\n</revocation>",
+                escape(reason)
+            ),
+        ),
+        Revocation::AllCreatedBefore(date) => Element::new(
+            format!("revocation-{}", now.compact()),
+            format!(
+                "<revocation version=\"1\">\n  <revocationDate>{date}</revocationDate>\n  <!-- All keys created before the revocation date are revoked. -->\n  <key id=\"*\" />\n  <reason>{}</reason>\n</revocation>",
+                escape(reason)
+            ),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) const SPEC_KEY: &str = r#"<key id="ead9607a-7754-4369-a7f4-6696e5713ced" version="1">
+  <creationDate>2026-04-16T16:40:09.6237156Z</creationDate>
+  <activationDate>2026-04-16T16:40:09.6237156Z</activationDate>
+  <expirationDate>2026-07-15T16:40:09.6237156Z</expirationDate>
+  <descriptor deserializerType="Microsoft.AspNetCore.DataProtection.AuthenticatedEncryption.ConfigurationModel.AuthenticatedEncryptorDescriptorDeserializer, Microsoft.AspNetCore.DataProtection, Version=10.0.0.0, Culture=neutral, PublicKeyToken=adb9793829ddae60">
+    <descriptor>
+      <encryption algorithm="AES_256_CBC" />
+      <validation algorithm="HMACSHA256" />
+      <masterKey p4:requiresEncryption="true" xmlns:p4="http://schemas.asp.net/2015/03/dataProtection">
+        <!-- Warning: the key below is in an unencrypted form. -->
+        <value>AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+Pw==</value>
+      </masterKey>
+    </descriptor>
+  </descriptor>
+</key>"#;
+
+    #[test]
+    fn spec_key_reads_and_writes_identically() {
+        let k = parse_key(&xmltree::parse(SPEC_KEY).unwrap()).unwrap();
+        assert_eq!(k.id.to_string(), "ead9607a-7754-4369-a7f4-6696e5713ced");
+        assert_eq!(k.expiration.to_string(), "2026-07-15T16:40:09.6237156Z");
+        let d = k.descriptor.as_ref().unwrap();
+        assert_eq!(d.algorithm, Algorithm::default());
+        let MasterKeySecret::Plain(s) = &d.secret else {
+            panic!("encrypted")
+        };
+        assert_eq!(s.expose(), (0..64u8).collect::<Vec<_>>().as_slice());
+        let again = key_xml(&k, d.algorithm, &plain_master_key_xml(s));
+        assert_eq!(again, SPEC_KEY);
+    }
+
+    #[test]
+    fn type_names_match_before_first_comma() {
+        assert_eq!(
+            type_name(&format!("{DESERIALIZER}, X, Version=2.1.1.0")),
+            DESERIALIZER
+        );
+        assert_eq!(
+            type_name("Microsoft.AspNet.DataProtection.AuthenticatedEncryption.ConfigurationModel.AuthenticatedEncryptorDescriptorDeserializer, Microsoft.AspNet.DataProtection, Version=1.0.0.0"),
+            DESERIALIZER
+        );
+        let other = SPEC_KEY.replace(
+            "ConfigurationModel.AuthenticatedEncryptorDescriptorDeserializer",
+            "ConfigurationModel.CngCbcAuthenticatedEncryptorDescriptorDeserializer",
+        );
+        let k = parse_key(&xmltree::parse(&other).unwrap()).unwrap();
+        assert!(k.descriptor.unwrap_err().contains("CngCbc"));
+    }
+
+    #[test]
+    fn revocation_forms() {
+        let now = Timestamp::parse("2015-03-20T22:45:30.2616742Z").unwrap();
+        let id: Uuid = "bbbbbbbb-1c1c-2d2d-3e3e-444444444444".parse().unwrap();
+        for r in [
+            Revocation::Single { id, date: now },
+            Revocation::AllCreatedBefore(now),
+        ] {
+            let el = revocation_element(&r, now, "because <reasons>");
+            assert_eq!(
+                parse_revocation(&xmltree::parse(el.xml()).unwrap()).unwrap(),
+                r
+            );
+        }
+        assert_eq!(
+            revocation_element(&Revocation::AllCreatedBefore(now), now, "").name(),
+            "revocation-20150320T2245302616742Z"
+        );
+        let docs = "<revocation version=\"1\"><revocationDate>2015-03-20T15:45:45.7366491-07:00</revocationDate><!-- All keys created before the revocation date are revoked. --><key id=\"*\" /><reason>r</reason></revocation>";
+        assert_eq!(
+            parse_revocation(&xmltree::parse(docs).unwrap()).unwrap(),
+            Revocation::AllCreatedBefore(Timestamp::parse("2015-03-20T22:45:45.7366491Z").unwrap())
+        );
+    }
+
+    fn el(name: &str, xml: &str) -> Element {
+        Element::new(name, xml)
+    }
+
+    #[test]
+    fn ring_reading_rules() {
+        let ok = el("key-a", SPEC_KEY);
+        let junk_key = el("key-b", "<key id=\"nope\"/>");
+        let other = el("masterKeySlot-1", "<masterKeySlot x=\"1\"/>");
+        let p = ParsedElements::read(&[ok.clone(), junk_key, other]).unwrap();
+        assert_eq!((p.keys.len(), p.other.len()), (1, 1));
+        let bad_rev = el(
+            "revocation-x",
+            "<revocation version=\"1\"><key id=\"*\"/></revocation>",
+        );
+        let e = ParsedElements::read(&[ok.clone(), bad_rev]).unwrap_err();
+        assert!(e.to_string().contains("revocation-x"), "{e}");
+        let e = ParsedElements::read(&[ok.clone(), el("key-dup", SPEC_KEY)]).unwrap_err();
+        assert!(
+            e.to_string().contains("key-a") && e.to_string().contains("key-dup"),
+            "{e}"
+        );
+        let backwards =
+            SPEC_KEY.replace("<expirationDate>2026-07-15", "<expirationDate>2026-01-15");
+        assert!(parse_key(&xmltree::parse(&backwards).unwrap())
+            .unwrap_err()
+            .to_string()
+            .contains("before it activates"));
+        let dtd = el("key-c", &format!("<!DOCTYPE key>{SPEC_KEY}"));
+        assert_eq!(ParsedElements::read(&[dtd]).unwrap().keys.len(), 0);
+    }
+
+    #[test]
+    fn revocations_apply() {
+        let rev_all = revocation_element(
+            &Revocation::AllCreatedBefore(Timestamp::parse("2026-04-16T16:40:10Z").unwrap()),
+            Timestamp::now(),
+            "r",
+        );
+        let keys = ParsedElements::read(&[el("key-a", SPEC_KEY), rev_all])
+            .unwrap()
+            .into_ring_keys();
+        assert!(keys[0].revoked);
+        let rev_before = revocation_element(
+            &Revocation::AllCreatedBefore(
+                Timestamp::parse("2026-04-16T16:40:09.6237156Z").unwrap(),
+            ),
+            Timestamp::now(),
+            "r",
+        );
+        let keys = ParsedElements::read(&[el("key-a", SPEC_KEY), rev_before])
+            .unwrap()
+            .into_ring_keys();
+        assert!(!keys[0].revoked, "strictly before");
+    }
+}
