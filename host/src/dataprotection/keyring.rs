@@ -256,3 +256,169 @@ impl KeyRing {
         self.keys.is_empty()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> Timestamp {
+        Timestamp::parse(s).unwrap()
+    }
+
+    fn k(n: u128, created: &str, activated: &str, expires: &str, revoked: bool) -> RingKey {
+        RingKey::new(
+            Key {
+                id: Uuid::from_u128(n),
+                creation: t(created),
+                activation: t(activated),
+                expiration: t(expires),
+                descriptor: Err("test".into()),
+            },
+            revoked,
+        )
+    }
+
+    fn run(keys: &[RingKey], now: &str) -> Resolution {
+        let refs: Vec<&RingKey> = keys.iter().collect();
+        resolve(&refs, t(now), &|_| true)
+    }
+
+    const NOW: &str = "2026-06-01T12:00:00Z";
+    fn id(n: u128) -> Option<Uuid> {
+        Some(Uuid::from_u128(n))
+    }
+
+    #[test]
+    fn resolution_table() {
+        // (keys, expected default, expected fallback)
+        let cases: Vec<(&str, Vec<RingKey>, Option<Uuid>, Option<Uuid>)> = vec![
+            (
+                "one active key",
+                vec![k(1, "2026-05-01", "2026-05-01", "2026-07-30", false)],
+                id(1),
+                None,
+            ),
+            (
+                "future activation beyond skew",
+                vec![k(
+                    1,
+                    "2026-06-01T12:00:00Z",
+                    "2026-06-01T12:06:00Z",
+                    "2026-08-30",
+                    false,
+                )],
+                None,
+                id(1),
+            ),
+            (
+                "activation within 5-minute skew",
+                vec![k(
+                    1,
+                    "2026-06-01T12:00:00Z",
+                    "2026-06-01T12:04:59Z",
+                    "2026-08-30",
+                    false,
+                )],
+                id(1),
+                None,
+            ),
+            (
+                "all revoked",
+                vec![
+                    k(1, "2026-05-01", "2026-05-01", "2026-07-30", true),
+                    k(2, "2026-05-02", "2026-05-02", "2026-07-30", true),
+                ],
+                None,
+                None,
+            ),
+            (
+                "expired default with fallback",
+                vec![
+                    k(1, "2026-01-01", "2026-01-01", "2026-03-01", false),
+                    k(2, "2026-02-01", "2026-02-01", "2026-05-01", false),
+                ],
+                None,
+                id(1),
+            ),
+            (
+                "latest activation among propagated keys",
+                vec![
+                    k(1, "2026-04-01", "2026-04-01", "2026-07-01", false),
+                    k(2, "2026-05-01", "2026-05-20", "2026-08-01", false),
+                ],
+                id(2),
+                None,
+            ),
+            (
+                "propagated key beats a key created within 2 days",
+                vec![
+                    k(1, "2026-05-01", "2026-05-01", "2026-07-30", false),
+                    k(
+                        2,
+                        "2026-06-01T00:00:00Z",
+                        "2026-06-01T00:00:00Z",
+                        "2026-08-30",
+                        false,
+                    ),
+                ],
+                id(1),
+                None,
+            ),
+            (
+                "only new keys: earliest activation",
+                vec![
+                    k(
+                        2,
+                        "2026-06-01T10:00:00Z",
+                        "2026-06-01T10:00:00Z",
+                        "2026-08-30",
+                        false,
+                    ),
+                    k(
+                        1,
+                        "2026-06-01T11:00:00Z",
+                        "2026-06-01T11:00:00Z",
+                        "2026-08-30",
+                        false,
+                    ),
+                ],
+                id(2),
+                None,
+            ),
+            (
+                "tie broken by key id",
+                vec![
+                    k(9, "2026-05-01", "2026-05-01", "2026-07-30", false),
+                    k(3, "2026-05-01", "2026-05-01", "2026-07-30", false),
+                ],
+                id(3),
+                None,
+            ),
+            (
+                "preferred revoked → fallback",
+                vec![
+                    k(1, "2026-04-01", "2026-04-01", "2026-07-01", false),
+                    k(2, "2026-05-01", "2026-05-20", "2026-08-01", true),
+                ],
+                None,
+                id(1),
+            ),
+        ];
+        for (name, keys, default, fallback) in cases {
+            let r = run(&keys, NOW);
+            assert_eq!((r.default, r.fallback), (default, fallback), "{name}");
+            assert_eq!(r.should_generate, default.is_none(), "{name}");
+        }
+    }
+
+    #[test]
+    fn unusable_preferred_is_skipped() {
+        let keys = [
+            k(1, "2026-04-01", "2026-04-01", "2026-07-01", false),
+            k(2, "2026-05-01", "2026-05-20", "2026-08-01", false),
+        ];
+        let refs: Vec<&RingKey> = keys.iter().collect();
+        let r = resolve(&refs, t(NOW), &|k| k.key.id != Uuid::from_u128(2));
+        assert_eq!((r.default, r.fallback), (None, id(1)));
+    }
+}

@@ -7,6 +7,7 @@ pub mod error;
 pub mod kdf;
 pub mod keyring;
 pub mod keyxml;
+pub mod manager;
 pub mod payload;
 pub mod protector;
 pub mod timestamp;

@@ -1,0 +1,483 @@
+//! The key manager: reads the ring from a repository, resolves and caches the default key,
+//! generates keys (conditionally when the repository can), revokes and deletes keys
+//! (spec §4 "Deletion", §5).
+
+use std::{
+    collections::HashMap,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc, Mutex,
+    },
+};
+
+use trousseau_core::{abi::RepositoryBox, Capabilities, Element, ErrorCode, SecretBytes};
+use uuid::Uuid;
+
+use super::{
+    algorithms::Algorithm,
+    error::{random_fill, DataProtectionError, Result},
+    keyring::{resolve, Key, KeyRing, RingKey, SecretDecryptor},
+    keyxml::{self, ParsedElements, Revocation},
+    protector::KeyRingSource,
+    timestamp::{days, hours, minutes, Timestamp},
+};
+
+/// How new keys' master keys are stored: in clear (ASP.NET interop) or encrypted at rest.
+pub trait KeyEncryption: SecretDecryptor {
+    /// The `<masterKey>` or `<encryptedSecret>` element for a new key's secret.
+    fn secret_xml(&self, secret: &SecretBytes) -> Result<String>;
+}
+
+/// Keys stored unencrypted, exactly as ASP.NET Core on Linux writes them.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct PlainKeys;
+
+impl SecretDecryptor for PlainKeys {
+    fn decrypt(&self, decryptor_type: &str, _xml: &str) -> Result<SecretBytes> {
+        Err(DataProtectionError::InvalidInput(format!(
+            "the master key is encrypted with {decryptor_type}, which this key ring cannot open (no master key is configured)"
+        )))
+    }
+}
+
+impl KeyEncryption for PlainKeys {
+    fn secret_xml(&self, secret: &SecretBytes) -> Result<String> {
+        Ok(keyxml::plain_master_key_xml(secret))
+    }
+}
+
+/// Key-management settings (ASP.NET `KeyManagementOptions`).
+#[derive(Debug, Clone, Copy)]
+pub struct KeyManagementOptions {
+    /// Lifetime of new keys in days (at least 7; default 90).
+    pub new_key_lifetime_days: i64,
+    /// Generate keys when needed (default true).
+    pub auto_generate_keys: bool,
+    /// Algorithm of new keys.
+    pub algorithm: Algorithm,
+}
+
+impl Default for KeyManagementOptions {
+    fn default() -> Self {
+        KeyManagementOptions {
+            new_key_lifetime_days: 90,
+            auto_generate_keys: true,
+            algorithm: Algorithm::default(),
+        }
+    }
+}
+
+/// A clock (replaceable in tests).
+pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+
+/// Size of new master keys: 512 bits.
+pub const MASTER_KEY_SIZE: usize = 64;
+const REFRESH_PERIOD: i64 = hours(24);
+const AUTO_REFRESH_WINDOW: i64 = minutes(2);
+const CONFLICT_RETRIES: usize = 10;
+
+struct Cached {
+    ring: Arc<KeyRing>,
+    expires: Timestamp,
+}
+
+/// The key manager over a repository.
+pub struct KeyManager {
+    repo: RepositoryBox,
+    options: KeyManagementOptions,
+    encryption: Arc<dyn KeyEncryption>,
+    clock: Clock,
+    started: Timestamp,
+    cache: Mutex<Option<Cached>>,
+    forced_refresh_used: AtomicBool,
+}
+
+impl std::fmt::Debug for KeyManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "KeyManager({:?})", self.options)
+    }
+}
+
+/// A loaded repository: parsed elements and the version token.
+#[derive(Debug)]
+pub struct Loaded {
+    /// Keys, revocations and other elements.
+    pub parsed: ParsedElements,
+    /// The version token (for conditional stores).
+    pub version: String,
+}
+
+fn check_clock(now: Timestamp) -> Result<()> {
+    let lo = Timestamp::parse("2000-01-01T00:00:00Z")?;
+    let hi = Timestamp::parse("2200-01-01T00:00:00Z")?;
+    if now < lo || now > hi {
+        return Err(DataProtectionError::InvalidInput(format!(
+            "the system clock reads {now}, which cannot be right; fix the clock before using the key ring"
+        )));
+    }
+    Ok(())
+}
+
+impl KeyManager {
+    /// A manager over `repo`, storing new keys' secrets with `encryption`.
+    pub fn new(
+        repo: RepositoryBox,
+        options: KeyManagementOptions,
+        encryption: Arc<dyn KeyEncryption>,
+    ) -> Result<Self> {
+        Self::with_clock(repo, options, encryption, Arc::new(Timestamp::now))
+    }
+
+    /// Same with an explicit clock.
+    pub fn with_clock(
+        repo: RepositoryBox,
+        options: KeyManagementOptions,
+        encryption: Arc<dyn KeyEncryption>,
+        clock: Clock,
+    ) -> Result<Self> {
+        if options.new_key_lifetime_days < 7 {
+            return Err(DataProtectionError::InvalidInput(format!(
+                "the key lifetime must be at least 7 days (got {})",
+                options.new_key_lifetime_days
+            )));
+        }
+        let started = clock();
+        Ok(KeyManager {
+            repo,
+            options,
+            encryption,
+            clock,
+            started,
+            cache: Mutex::new(None),
+            forced_refresh_used: AtomicBool::new(false),
+        })
+    }
+
+    /// The repository.
+    pub fn repository(&self) -> &RepositoryBox {
+        &self.repo
+    }
+
+    /// The current time per the manager's clock.
+    pub fn now(&self) -> Timestamp {
+        (self.clock)()
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        self.repo
+            .describe()
+            .map(|d| d.capabilities())
+            .unwrap_or(Capabilities::NONE)
+    }
+
+    /// Reads and parses every element.
+    pub fn load(&self) -> Result<Loaded> {
+        let snap = self.repo.load()?;
+        let version = snap.version().to_string();
+        Ok(Loaded {
+            parsed: ParsedElements::read(snap.elements())?,
+            version,
+        })
+    }
+
+    /// Every key with its revocation state, ordered by creation date.
+    pub fn keys(&self) -> Result<Vec<RingKey>> {
+        let mut keys = self.load()?.parsed.into_ring_keys();
+        keys.sort_by_key(|k| (k.key.creation, k.key.id));
+        Ok(keys)
+    }
+
+    fn invalidate(&self) {
+        if let Ok(mut c) = self.cache.lock() {
+            *c = None;
+        }
+    }
+
+    fn new_key_element(
+        &self,
+        activation: Timestamp,
+        expiration: Timestamp,
+        now: Timestamp,
+    ) -> Result<(Uuid, Element)> {
+        if expiration < activation {
+            return Err(DataProtectionError::InvalidInput(format!(
+                "the key would expire ({expiration}) before it activates ({activation})"
+            )));
+        }
+        let mut secret = SecretBytes::from_vec(vec![0u8; MASTER_KEY_SIZE]);
+        random_fill(secret.expose_mut())?;
+        let id = Uuid::new_v4();
+        let key = Key {
+            id,
+            creation: now.min(activation),
+            activation,
+            expiration,
+            descriptor: Err(String::new()),
+        };
+        let xml = keyxml::key_xml(
+            &key,
+            self.options.algorithm,
+            &self.encryption.secret_xml(&secret)?,
+        );
+        Ok((id, Element::new(format!("key-{id}"), xml)))
+    }
+
+    /// Creates a key (ASP.NET `CreateNewKey`) and stores it unconditionally.
+    pub fn create_key(&self, activation: Timestamp, expiration: Timestamp) -> Result<Uuid> {
+        let now = self.now();
+        check_clock(now)?;
+        let (id, el) = self.new_key_element(activation, expiration, now)?;
+        self.repo.store(&el)?;
+        self.invalidate();
+        Ok(id)
+    }
+
+    /// The default lifetime of new keys, in ticks.
+    pub fn lifetime(&self) -> i64 {
+        days(self.options.new_key_lifetime_days)
+    }
+
+    /// Revokes one key.
+    pub fn revoke_key(&self, id: Uuid, reason: &str) -> Result<()> {
+        let now = self.now();
+        if !self.load()?.parsed.keys.iter().any(|(_, k)| k.id == id) {
+            return Err(DataProtectionError::UnknownKey(id));
+        }
+        self.repo.store(&keyxml::revocation_element(
+            &Revocation::Single { id, date: now },
+            now,
+            reason,
+        ))?;
+        self.invalidate();
+        Ok(())
+    }
+
+    /// Revokes every key created strictly before `date`.
+    pub fn revoke_all_created_before(&self, date: Timestamp, reason: &str) -> Result<()> {
+        let now = self.now();
+        self.repo.store(&keyxml::revocation_element(
+            &Revocation::AllCreatedBefore(date),
+            now,
+            reason,
+        ))?;
+        self.invalidate();
+        Ok(())
+    }
+
+    /// Whether the repository can delete.
+    pub fn can_delete_keys(&self) -> bool {
+        self.capabilities().contains(Capabilities::DELETE)
+    }
+
+    /// The element names to delete for the keys `choose` picks, in ASP.NET 9 order: keys,
+    /// then revocations of deleted or missing keys, then superseded mass revocations.
+    pub fn deletion_plan(
+        &self,
+        choose: &dyn Fn(&RingKey) -> bool,
+    ) -> Result<(Vec<Uuid>, Vec<String>)> {
+        let parsed = self.load()?.parsed;
+        let mass = parsed.mass_revocation();
+        let revs = parsed.revocations.clone();
+        let names_by_id: HashMap<Uuid, String> =
+            parsed.keys.iter().map(|(n, k)| (k.id, n.clone())).collect();
+        let ring_keys = parsed.into_ring_keys();
+        let mut remaining: std::collections::HashSet<Uuid> =
+            ring_keys.iter().map(|k| k.key.id).collect();
+        let mut names = Vec::new();
+        let mut deleted = Vec::new();
+        for rk in ring_keys.iter().filter(|k| choose(k)) {
+            remaining.remove(&rk.key.id);
+            deleted.push(rk.key.id);
+            names.extend(names_by_id.get(&rk.key.id).cloned());
+        }
+        for (name, r) in &revs {
+            if let Revocation::Single { id, .. } = r {
+                if !remaining.contains(id) {
+                    names.push(name.clone());
+                }
+            }
+        }
+        for (name, r) in &revs {
+            if let Revocation::AllCreatedBefore(d) = r {
+                if Some(*d) != mass {
+                    names.push(name.clone());
+                }
+            }
+        }
+        Ok((deleted, names))
+    }
+
+    /// Deletes the keys `choose` picks (see [`KeyManager::deletion_plan`]); returns their ids.
+    pub fn delete_keys(&self, choose: &dyn Fn(&RingKey) -> bool) -> Result<Vec<Uuid>> {
+        if !self.can_delete_keys() {
+            return Err(DataProtectionError::Repository(trousseau_core::Error::new(
+                ErrorCode::Unsupported,
+                "this repository cannot delete elements",
+            )));
+        }
+        let (ids, names) = self.deletion_plan(choose)?;
+        if !names.is_empty() {
+            self.repo.delete(&names)?;
+        }
+        self.invalidate();
+        Ok(ids)
+    }
+
+    fn usable(&self) -> impl Fn(&RingKey) -> bool + '_ {
+        move |k: &RingKey| {
+            k.encryptor(Some(self.encryption.as_ref() as &dyn SecretDecryptor))
+                .is_ok()
+        }
+    }
+
+    /// Builds the ring as ASP.NET's `KeyRingProvider` (spec §5.3), generating a key when
+    /// needed: read–decide–store_conditional, re-reading on conflict when the repository
+    /// supports it. Returns the ring and when it should be refreshed.
+    pub fn build_ring(&self) -> Result<(KeyRing, Timestamp)> {
+        let now = self.now();
+        check_clock(now)?;
+        let conditional = self
+            .capabilities()
+            .contains(Capabilities::CONDITIONAL_STORE);
+        let usable = self.usable();
+        let mut generated: Option<Uuid> = None;
+        for _ in 0..CONFLICT_RETRIES {
+            let loaded = self.load()?;
+            let keys: Vec<Arc<RingKey>> = loaded
+                .parsed
+                .into_ring_keys()
+                .into_iter()
+                .map(Arc::new)
+                .collect();
+            let refs: Vec<&RingKey> = keys.iter().map(Arc::as_ref).collect();
+            let res = resolve(&refs, now, &usable);
+            let horizon = now.plus(hours(72));
+            let plan = match res
+                .default
+                .and_then(|id| keys.iter().find(|k| k.key.id == id))
+            {
+                Some(def) => {
+                    let later = resolve(&refs, def.key.expiration, &usable);
+                    let later_ok = later
+                        .default
+                        .and_then(|id| keys.iter().find(|k| k.key.id == id))
+                        .is_some_and(|k| k.key.expiration >= horizon);
+                    if def.key.expiration < horizon && !later_ok {
+                        Some(def.key.expiration)
+                    } else {
+                        None
+                    }
+                }
+                None => Some(now),
+            };
+            let chosen = match plan {
+                Some(activation) if self.options.auto_generate_keys && generated.is_none() => {
+                    let (id, el) =
+                        self.new_key_element(activation, now.plus(self.lifetime()), now)?;
+                    if conditional {
+                        match self
+                            .repo
+                            .store_conditional(&loaded.version, std::slice::from_ref(&el))
+                        {
+                            Ok(_) => generated = Some(id),
+                            Err(e) if e.code() == ErrorCode::Conflict => {
+                                tracing::debug!("another writer changed the key ring; re-reading");
+                                continue;
+                            }
+                            Err(e) => return Err(e.into()),
+                        }
+                    } else {
+                        self.repo.store(&el)?;
+                        generated = Some(id);
+                    }
+                    tracing::info!("generated key {id} (activation {activation})");
+                    continue;
+                }
+                _ => res.default.or(res.fallback).or(generated),
+            };
+            let Some(chosen) = chosen else {
+                return Err(DataProtectionError::NoDefaultKey(
+                    if self.options.auto_generate_keys {
+                        "the key ring has no usable key".into()
+                    } else {
+                        "the key ring has no usable key and automatic key generation is disabled; create one with `trousseau keys new`".into()
+                    },
+                ));
+            };
+            let map: HashMap<Uuid, Arc<RingKey>> =
+                keys.iter().map(|k| (k.key.id, k.clone())).collect();
+            let Some(def) = map.get(&chosen) else {
+                continue;
+            };
+            if def.revoked {
+                return Err(DataProtectionError::NoDefaultKey(format!(
+                    "the default key {chosen} is revoked; create a new key with `trousseau keys new`"
+                )));
+            }
+            let mut jitter = [0u8; 2];
+            random_fill(&mut jitter)?;
+            let fraction = 1.0 - 0.2 * f64::from(u16::from_le_bytes(jitter)) / 65536.0;
+            let refresh = now.plus((REFRESH_PERIOD as f64 * fraction) as i64);
+            let expires = if def.key.expiration > now {
+                refresh.min(def.key.expiration)
+            } else {
+                refresh
+            };
+            let dec: Arc<dyn SecretDecryptor> = Arc::new(EncryptionRef(self.encryption.clone()));
+            return Ok((KeyRing::new(map, chosen, Some(dec))?, expires));
+        }
+        Err(DataProtectionError::KeyRing(
+            "the key ring kept changing while a key was being generated; try again".into(),
+        ))
+    }
+}
+
+struct EncryptionRef(Arc<dyn KeyEncryption>);
+
+impl SecretDecryptor for EncryptionRef {
+    fn decrypt(&self, decryptor_type: &str, xml: &str) -> Result<SecretBytes> {
+        self.0.decrypt(decryptor_type, xml)
+    }
+}
+
+impl KeyRingSource for KeyManager {
+    fn key_ring(&self) -> Result<Arc<KeyRing>> {
+        let now = self.now();
+        let mut cache = self.cache.lock().map_err(|_| {
+            DataProtectionError::KeyRing("the key-ring cache lock is poisoned".into())
+        })?;
+        if let Some(c) = cache.as_ref() {
+            if now < c.expires {
+                return Ok(c.ring.clone());
+            }
+        }
+        match self.build_ring() {
+            Ok((ring, expires)) => {
+                let ring = Arc::new(ring);
+                *cache = Some(Cached {
+                    ring: ring.clone(),
+                    expires,
+                });
+                Ok(ring)
+            }
+            Err(e) => {
+                // Keep serving the old ring for 2 more minutes, and report the failure.
+                if let Some(c) = cache.as_mut() {
+                    c.expires = now.plus(minutes(2));
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn refresh_for_unknown_key(&self) -> Result<Option<Arc<KeyRing>>> {
+        let now = self.now();
+        if now > self.started.plus(AUTO_REFRESH_WINDOW)
+            || self.forced_refresh_used.swap(true, Ordering::SeqCst)
+        {
+            return Ok(None);
+        }
+        self.invalidate();
+        self.key_ring().map(Some)
+    }
+}
