@@ -68,10 +68,17 @@ pub fn main() -> ExitCode {
 /// Runs one parsed command line.
 pub fn run(cli: Cli) -> Result<(), CliError> {
     let ctx = Context::new(cli.config.as_deref(), &cli.plugin_dirs)?;
-    if !matches!(cli.command, Command::Plugins(_)) {
+    if matches!(cli.command, Command::Plugins(_)) {
+        // The plugin commands are the diagnostic tools: a configuration naming a missing
+        // provider must not stop them, so it is only a warning there.
+        if let Err(e) = ctx.check_providers() {
+            tracing::warn!("{:#}", e.error());
+        }
+    } else {
         for refusal in ctx.registry.refusals() {
             tracing::warn!("{refusal}");
         }
+        ctx.check_providers()?;
     }
     match cli.command {
         Command::Plugins(cmd) => plugins_cmd::run(&ctx, cmd),
