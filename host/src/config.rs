@@ -12,6 +12,13 @@
 //! [repository]                          # where the key ring lives
 //! provider = "filesystem"
 //! directory = "/var/lib/app/keys"       # every other key is the provider's configuration
+//!
+//! [data_protection]
+//! application_name = "my-app"           # first purpose (ASP.NET SetApplicationName)
+//! key_lifetime_days = 90                # minimum 7
+//! auto_generate_keys = true
+//! interop = false                       # true: keys unencrypted, readable by ASP.NET Core
+//! max_payload_size = 16777216
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -53,6 +60,27 @@ pub struct Config {
     /// The key-ring repository (default: the built-in filesystem repository).
     #[serde(default)]
     pub repository: Option<ProviderConfig>,
+    /// Data-protection settings.
+    #[serde(default)]
+    pub data_protection: DataProtectionConfig,
+}
+
+/// The `[data_protection]` table.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataProtectionConfig {
+    /// The application name: the first purpose of every protector (ASP.NET
+    /// `SetApplicationName`). Default `trousseau`; an empty string means no implicit purpose.
+    pub application_name: Option<String>,
+    /// Lifetime of new keys in days (default 90, minimum 7).
+    pub key_lifetime_days: Option<i64>,
+    /// Generate keys automatically when needed (default true).
+    pub auto_generate_keys: Option<bool>,
+    /// Write keys unencrypted exactly as ASP.NET Core on Linux does, so .NET apps can share the
+    /// ring (default false: keys are encrypted under the master key).
+    pub interop: Option<bool>,
+    /// Largest payload accepted, in bytes (default 16 MiB).
+    pub max_payload_size: Option<usize>,
 }
 
 /// The `[plugins]` table.

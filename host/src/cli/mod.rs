@@ -6,7 +6,13 @@
 
 mod context;
 mod exit;
+mod init_cmd;
+mod keys_cmd;
+mod master_key_cmd;
+mod password;
 mod plugins_cmd;
+mod protect_cmd;
+mod ring;
 
 use std::{path::PathBuf, process::ExitCode};
 
@@ -43,6 +49,18 @@ pub enum Command {
     /// List and inspect providers and plugins.
     #[command(subcommand)]
     Plugins(plugins_cmd::PluginsCommand),
+    /// Create the key ring: the first master-key slot and the first key.
+    Init(init_cmd::InitArgs),
+    /// Protect data (prints base64url).
+    Protect(protect_cmd::ProtectArgs),
+    /// Unprotect a payload made by `protect` or by ASP.NET Core.
+    Unprotect(protect_cmd::UnprotectArgs),
+    /// List, create, revoke and delete keys.
+    #[command(subcommand)]
+    Keys(keys_cmd::KeysCommand),
+    /// Manage the master-key slots.
+    #[command(subcommand, name = "master-key")]
+    MasterKey(master_key_cmd::MasterKeyCommand),
 }
 
 /// Runs the tool with the process arguments and returns its exit code.
@@ -82,6 +100,11 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     }
     match cli.command {
         Command::Plugins(cmd) => plugins_cmd::run(&ctx, cmd),
+        Command::Init(a) => init_cmd::run(&ctx, a),
+        Command::Protect(a) => protect_cmd::protect(&ctx, a),
+        Command::Unprotect(a) => protect_cmd::unprotect(&ctx, a),
+        Command::Keys(c) => keys_cmd::run(&ctx, c),
+        Command::MasterKey(c) => master_key_cmd::run(&ctx, c),
     }
 }
 

@@ -220,9 +220,14 @@ impl TimeLimitedProtector {
     /// Unprotects, refusing expired payloads (checked against `now`); returns the data and its
     /// expiration.
     pub fn unprotect(&self, protected: &[u8], now: Timestamp) -> Result<(Vec<u8>, Timestamp)> {
-        let inner = self.inner.unprotect(protected)?;
+        Self::split(&self.inner.unprotect(protected)?, now)
+    }
+
+    /// Splits an unprotected inner plaintext into data and expiration, refusing it when
+    /// expired at `now`.
+    pub fn split(inner: &[u8], now: Timestamp) -> Result<(Vec<u8>, Timestamp)> {
         if inner.len() < 8 {
-            return Err(DataProtectionError::Truncated(protected.len()));
+            return Err(DataProtectionError::Truncated(inner.len()));
         }
         let mut t = [0u8; 8];
         t.copy_from_slice(&inner[..8]);

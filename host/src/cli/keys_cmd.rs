@@ -1,0 +1,206 @@
+//! `trousseau keys`: list, create, revoke and delete keys.
+
+use std::io::{BufRead, Write};
+
+use anyhow::{anyhow, bail};
+use clap::{Args, Subcommand};
+use uuid::Uuid;
+
+use super::{init_cmd::PasswordArgs, ring, CliError, Context};
+use crate::dataprotection::{keyring::MasterKeySecret, timestamp::Timestamp, KeyRingSource};
+
+/// `trousseau keys …`.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// List keys: id, dates, default, revoked, encrypted.
+    List {
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        password: PasswordArgs,
+    },
+    /// Create a key.
+    New {
+        /// Activation date (default now), e.g. 2026-07-01T00:00:00Z.
+        #[arg(long, value_name = "DATE")]
+        activate_at: Option<String>,
+        #[command(flatten)]
+        password: PasswordArgs,
+    },
+    /// Revoke one key, or every key created before a date.
+    Revoke(RevokeArgs),
+    /// Delete keys that expired before a date (protected data becomes unreadable).
+    Delete {
+        /// Delete keys whose expiration is before this date.
+        #[arg(long, value_name = "DATE")]
+        expired_before: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+/// `keys revoke`.
+#[derive(Debug, Args)]
+pub struct RevokeArgs {
+    /// The key id.
+    #[arg(
+        required_unless_present = "all_created_before",
+        conflicts_with = "all_created_before"
+    )]
+    id: Option<String>,
+    /// Revoke every key created before this date.
+    #[arg(long, value_name = "DATE")]
+    all_created_before: Option<String>,
+    /// A reason recorded in the revocation.
+    #[arg(long, default_value = "revoked with trousseau")]
+    reason: String,
+}
+
+fn date(text: &str) -> Result<Timestamp, CliError> {
+    Timestamp::parse(text).map_err(CliError::usage)
+}
+
+/// Runs a `keys` command.
+pub fn run(ctx: &Context, cmd: KeysCommand) -> Result<(), CliError> {
+    match cmd {
+        KeysCommand::List { json, password } => list(ctx, json, &password),
+        KeysCommand::New {
+            activate_at,
+            password,
+        } => {
+            let manager = ring::open(ctx, &password.input())?;
+            let now = manager.now();
+            let activation = activate_at.as_deref().map(date).transpose()?.unwrap_or(now);
+            let id =
+                manager.create_key(activation, activation.max(now).plus(manager.lifetime()))?;
+            println!("{id}");
+            Ok(())
+        }
+        KeysCommand::Revoke(a) => {
+            let manager = plain_manager(ctx)?;
+            match (a.id, a.all_created_before) {
+                (Some(id), None) => {
+                    let id = Uuid::parse_str(&id)
+                        .map_err(|e| CliError::usage(anyhow!("invalid key id {id:?}: {e}")))?;
+                    manager.revoke_key(id, &a.reason)?;
+                    eprintln!("revoked key {id}");
+                }
+                (None, Some(d)) => {
+                    manager.revoke_all_created_before(date(&d)?, &a.reason)?;
+                    eprintln!("revoked every key created before {d}");
+                }
+                _ => {
+                    return Err(CliError::usage(anyhow!(
+                        "give a key id or --all-created-before"
+                    )))
+                }
+            }
+            Ok(())
+        }
+        KeysCommand::Delete {
+            expired_before,
+            yes,
+        } => {
+            let before = date(&expired_before)?;
+            let manager = plain_manager(ctx)?;
+            let choose = |k: &crate::dataprotection::keyring::RingKey| k.key.expiration < before;
+            let (ids, _) = manager.deletion_plan(&choose)?;
+            if ids.is_empty() {
+                eprintln!("no key expired before {before}");
+                return Ok(());
+            }
+            if !yes && !confirm(&format!(
+                "Delete {} key(s) expired before {before}? Data they protected becomes unreadable forever. [y/N] ",
+                ids.len()
+            ))? {
+                return Err(CliError::failed(anyhow!("nothing deleted")));
+            }
+            let deleted = manager.delete_keys(&choose)?;
+            for id in deleted {
+                println!("{id}");
+            }
+            Ok(())
+        }
+    }
+}
+
+/// A manager that does not open the master key (revocation and deletion need no secret).
+fn plain_manager(
+    ctx: &Context,
+) -> anyhow::Result<std::sync::Arc<crate::dataprotection::manager::KeyManager>> {
+    let repo = ring::repository(ctx)?;
+    Ok(std::sync::Arc::new(
+        crate::dataprotection::manager::KeyManager::new(
+            repo,
+            ring::options(ctx),
+            std::sync::Arc::new(crate::dataprotection::manager::PlainKeys),
+        )?,
+    ))
+}
+
+fn confirm(question: &str) -> anyhow::Result<bool> {
+    let tty = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty");
+    let Ok(mut tty) = tty else {
+        bail!("no terminal to confirm the deletion; pass --yes");
+    };
+    write!(tty, "{question}")?;
+    tty.flush()?;
+    let mut line = String::new();
+    std::io::BufReader::new(&tty).read_line(&mut line)?;
+    Ok(matches!(line.trim(), "y" | "Y" | "yes"))
+}
+
+fn list(ctx: &Context, json: bool, password: &PasswordArgs) -> Result<(), CliError> {
+    let manager = ring::open(ctx, &password.input())?;
+    let keys = manager.keys()?;
+    let default = manager.key_ring().ok().map(|r| r.default_key_id());
+    let rows: Vec<serde_json::Value> = keys
+        .iter()
+        .map(|k| {
+            let encrypted = matches!(k.key.descriptor, Ok(ref d) if matches!(d.secret, MasterKeySecret::Encrypted { .. }));
+            serde_json::json!({
+                "id": k.key.id.to_string(),
+                "created": k.key.creation.to_string(),
+                "activation": k.key.activation.to_string(),
+                "expiration": k.key.expiration.to_string(),
+                "default": Some(k.key.id) == default,
+                "revoked": k.revoked,
+                "encrypted": encrypted,
+                "usable": k.key.descriptor.is_ok(),
+            })
+        })
+        .collect();
+    if json {
+        println!("{}", serde_json::Value::Array(rows));
+        return Ok(());
+    }
+    println!(
+        "{:<36}  {:<28}  {:<28}  {:<28}  flags",
+        "id", "created", "activation", "expiration"
+    );
+    for r in rows {
+        let mut flags = Vec::new();
+        for f in ["default", "revoked", "encrypted"] {
+            if r[f].as_bool() == Some(true) {
+                flags.push(f);
+            }
+        }
+        if r["usable"].as_bool() != Some(true) {
+            flags.push("unusable");
+        }
+        println!(
+            "{:<36}  {:<28}  {:<28}  {:<28}  {}",
+            r["id"].as_str().unwrap_or(""),
+            r["created"].as_str().unwrap_or(""),
+            r["activation"].as_str().unwrap_or(""),
+            r["expiration"].as_str().unwrap_or(""),
+            flags.join(",")
+        );
+    }
+    Ok(())
+}

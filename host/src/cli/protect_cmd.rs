@@ -1,0 +1,153 @@
+//! `trousseau protect` and `trousseau unprotect`.
+
+use std::io::{Read, Write};
+
+use anyhow::{anyhow, Context as _};
+use clap::Args;
+
+use super::{init_cmd::PasswordArgs, ring, CliError, Context};
+use crate::dataprotection::{payload, timestamp::Timestamp};
+
+/// Options shared by protect and unprotect.
+#[derive(Debug, Args)]
+pub struct PurposeArgs {
+    /// A purpose (repeatable, in order) after the application name.
+    #[arg(long = "purpose", value_name = "P")]
+    purposes: Vec<String>,
+    /// The application name (first purpose); default from the configuration, else `trousseau`.
+    #[arg(long, value_name = "N")]
+    application_name: Option<String>,
+    #[command(flatten)]
+    password: PasswordArgs,
+}
+
+/// `trousseau protect`.
+#[derive(Debug, Args)]
+pub struct ProtectArgs {
+    #[command(flatten)]
+    common: PurposeArgs,
+    /// Time-limited payload valid for this long (e.g. 90s, 30m, 12h, 7d).
+    #[arg(long, value_name = "DURATION")]
+    ttl: Option<String>,
+    /// The text to protect, or `-` (default) for standard input.
+    #[arg(default_value = "-")]
+    text: String,
+}
+
+/// `trousseau unprotect`.
+#[derive(Debug, Args)]
+pub struct UnprotectArgs {
+    #[command(flatten)]
+    common: PurposeArgs,
+    /// The payload was made with --ttl.
+    #[arg(long)]
+    time_limited: bool,
+    /// Accept payloads of revoked keys (to migrate data; a warning is printed).
+    #[arg(long)]
+    ignore_revocation: bool,
+    /// The base64url payload, or `-` (default) for standard input.
+    #[arg(default_value = "-")]
+    payload: String,
+}
+
+fn input(arg: &str, password_on_stdin: bool) -> anyhow::Result<Vec<u8>> {
+    if arg != "-" {
+        return Ok(arg.as_bytes().to_vec());
+    }
+    if password_on_stdin {
+        return Err(anyhow!(
+            "standard input carries the password; pass the data as an argument"
+        ));
+    }
+    let mut v = Vec::new();
+    std::io::stdin()
+        .read_to_end(&mut v)
+        .context("cannot read standard input")?;
+    Ok(v)
+}
+
+/// Parses `90s`, `30m`, `12h`, `7d` into ticks.
+pub fn parse_duration(text: &str) -> anyhow::Result<i64> {
+    let t = text.trim();
+    let (num, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
+    let n: i64 = num
+        .parse()
+        .map_err(|_| anyhow!("invalid duration {text:?}: use e.g. 90s, 30m, 12h, 7d"))?;
+    let secs = match unit {
+        "s" | "" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        _ => {
+            return Err(anyhow!(
+                "invalid duration unit in {text:?}: use s, m, h or d"
+            ))
+        }
+    };
+    Ok(secs.saturating_mul(crate::dataprotection::timestamp::TICKS_PER_SECOND))
+}
+
+/// Runs `protect`.
+pub fn protect(ctx: &Context, args: ProtectArgs) -> Result<(), CliError> {
+    let ttl = args
+        .ttl
+        .as_deref()
+        .map(parse_duration)
+        .transpose()
+        .map_err(CliError::usage)?;
+    let data = input(&args.text, args.common.password.password_stdin)?;
+    let opened = ring::open(ctx, &args.common.password.input())?;
+    let p = ring::protector(
+        ctx,
+        &opened,
+        args.common.application_name.as_deref(),
+        &args.common.purposes,
+    );
+    let out = match ttl {
+        Some(t) => p.time_limited().protect(&data, Timestamp::now().plus(t))?,
+        None => p.protect(&data)?,
+    };
+    println!("{}", payload::to_base64url(&out));
+    Ok(())
+}
+
+/// Runs `unprotect`.
+pub fn unprotect(ctx: &Context, args: UnprotectArgs) -> Result<(), CliError> {
+    let text = input(&args.payload, args.common.password.password_stdin)?;
+    let text = String::from_utf8(text)
+        .map_err(|_| anyhow!("the payload is not text; pass the base64url string"))?;
+    let bytes = payload::from_base64url(&text)?;
+    let opened = ring::open(ctx, &args.common.password.input())?;
+    let p = ring::protector(
+        ctx,
+        &opened,
+        args.common.application_name.as_deref(),
+        &args.common.purposes,
+    );
+    let plain = if args.time_limited {
+        let tl = p.time_limited();
+        let u = tl
+            .inner()
+            .unprotect_detailed(&bytes, args.ignore_revocation)?;
+        report(u.requires_migration, u.was_revoked);
+        let (data, _) =
+            crate::dataprotection::TimeLimitedProtector::split(&u.plaintext, Timestamp::now())?;
+        data
+    } else {
+        let u = p.unprotect_detailed(&bytes, args.ignore_revocation)?;
+        report(u.requires_migration, u.was_revoked);
+        u.plaintext
+    };
+    std::io::stdout()
+        .write_all(&plain)
+        .context("cannot write to standard output")?;
+    Ok(())
+}
+
+fn report(requires_migration: bool, was_revoked: bool) {
+    if was_revoked {
+        eprintln!("warning: the payload was made with a revoked key; re-protect the data");
+    } else if requires_migration {
+        eprintln!("note: the payload was made with a key that is no longer the default; re-protect it to migrate");
+    }
+}
