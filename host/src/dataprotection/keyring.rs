@@ -139,26 +139,22 @@ pub struct Resolution {
     pub should_generate: bool,
 }
 
-/// `DefaultKeyResolver.FindDefaultKey` (spec §5.2). `usable` says whether a key's encryptor
-/// can be created.
+/// `DefaultKeyResolver.FindDefaultKey`. `usable` says whether a key's encryptor can be
+/// created. The fallback order is spec §5.2's; the preferred key is chosen as current ASP.NET
+/// Core does (see the comment inside), which differs from spec §5.2 step 2.
 pub fn resolve(keys: &[&RingKey], now: Timestamp, usable: &dyn Fn(&RingKey) -> bool) -> Resolution {
     let cutoff = now.plus(-KEY_PROPAGATION_WINDOW);
     let skewed = now.plus(MAX_SERVER_CLOCK_SKEW);
+    // Current ASP.NET Core: the most recently activated key (ties: lowest key id). Preferring
+    // the least recently activated unpropagated key was tried and reverted upstream
+    // (aspnetcore#57137) because a bad or revoked key then blocks every new replacement.
     let preferred = keys
         .iter()
         .filter(|k| k.key.activation <= skewed)
         .min_by(|a, b| {
-            let (ao, bo) = (a.key.creation <= cutoff, b.key.creation <= cutoff);
-            // Older-than-cutoff group first, by activation descending; then newer keys by
-            // activation ascending; ties by key id.
-            bo.cmp(&ao)
-                .then_with(|| {
-                    if ao {
-                        b.key.activation.cmp(&a.key.activation)
-                    } else {
-                        a.key.activation.cmp(&b.key.activation)
-                    }
-                })
+            b.key
+                .activation
+                .cmp(&a.key.activation)
                 .then_with(|| a.key.id.cmp(&b.key.id))
         });
     if let Some(p) = preferred {
@@ -350,7 +346,7 @@ mod tests {
                 None,
             ),
             (
-                "propagated key beats a key created within 2 days",
+                "latest activation wins even if not yet propagated",
                 vec![
                     k(1, "2026-05-01", "2026-05-01", "2026-07-30", false),
                     k(
@@ -361,18 +357,18 @@ mod tests {
                         false,
                     ),
                 ],
-                id(1),
+                id(2),
                 None,
             ),
             (
-                "only new keys: earliest activation",
+                "revoked newest key does not block its replacement",
                 vec![
                     k(
                         2,
                         "2026-06-01T10:00:00Z",
                         "2026-06-01T10:00:00Z",
                         "2026-08-30",
-                        false,
+                        true,
                     ),
                     k(
                         1,
@@ -382,7 +378,7 @@ mod tests {
                         false,
                     ),
                 ],
-                id(2),
+                id(1),
                 None,
             ),
             (

@@ -1,0 +1,354 @@
+//! The `trousseau` binary end to end: init, protect/unprotect, keys, master-key slots, bad input.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Command, Output, Stdio},
+};
+
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new(config: &str) -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("cfg/trousseau")).unwrap();
+        std::fs::write(dir.path().join("cfg/trousseau/config.toml"), config).unwrap();
+        std::fs::write(dir.path().join("pw-a"), "first password\n").unwrap();
+        std::fs::write(dir.path().join("pw-b"), "second password\n").unwrap();
+        std::fs::write(dir.path().join("pw-bad"), "not the password\n").unwrap();
+        Env { dir }
+    }
+
+    fn pw(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn ring(&self) -> PathBuf {
+        self.dir.path().join("data/trousseau/key-ring")
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_trousseau"))
+            .args(args)
+            .env("XDG_DATA_HOME", self.dir.path().join("data"))
+            .env("XDG_CONFIG_HOME", self.dir.path().join("cfg"))
+            .env("HOME", self.dir.path())
+            .env_remove("TROUSSEAU_CONFIG")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let o = self.run(args);
+        assert!(
+            o.status.success(),
+            "{args:?} failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8(o.stdout).unwrap()
+    }
+
+    fn fail(&self, args: &[&str]) -> String {
+        let o = self.run(args);
+        assert_eq!(
+            o.status.code(),
+            Some(1),
+            "{args:?} should fail: {}",
+            String::from_utf8_lossy(&o.stdout)
+        );
+        String::from_utf8(o.stderr).unwrap()
+    }
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+#[test]
+fn protect_unprotect_and_slots() {
+    let e = Env::new("");
+    let a = e.pw("pw-a");
+    let b = e.pw("pw-b");
+    e.ok(&["init", "--password-file", p(&a)]);
+    let err = e.fail(&["init", "--password-file", p(&a)]);
+    assert!(err.contains("already exists"), "{err}");
+    let payload = e.ok(&[
+        "protect",
+        "--password-file",
+        p(&a),
+        "--purpose",
+        "cookies",
+        "s3cret",
+    ]);
+    let payload = payload.trim();
+    assert!(payload.starts_with("CfDJ8"));
+    assert_eq!(
+        e.ok(&[
+            "unprotect",
+            "--password-file",
+            p(&a),
+            "--purpose",
+            "cookies",
+            payload
+        ]),
+        "s3cret"
+    );
+    let err = e.fail(&[
+        "unprotect",
+        "--password-file",
+        p(&a),
+        "--purpose",
+        "other",
+        payload,
+    ]);
+    assert!(err.contains("[\"other\"]"), "{err}");
+    let err = e.fail(&[
+        "unprotect",
+        "--password-file",
+        p(&a),
+        "--application-name",
+        "x",
+        "--purpose",
+        "cookies",
+        payload,
+    ]);
+    assert!(err.contains("application name \"x\""), "{err}");
+    // Wrong password names the slot tried.
+    let err = e.fail(&[
+        "unprotect",
+        "--password-file",
+        p(&e.pw("pw-bad")),
+        "--purpose",
+        "cookies",
+        payload,
+    ]);
+    assert!(err.contains("wrong key") && err.contains("tried"), "{err}");
+    // Slot A → add B → remove A (opened with B) → B opens, old payload still unprotects.
+    let status = e.ok(&["master-key", "status"]);
+    let slot_a = status
+        .lines()
+        .find_map(|l| l.strip_prefix("slot "))
+        .unwrap()[..36]
+        .to_string();
+    let keys_before = std::fs::read_dir(e.ring())
+        .unwrap()
+        .filter(|f| {
+            f.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("key-")
+        })
+        .map(|f| std::fs::read(f.unwrap().path()).unwrap())
+        .collect::<Vec<_>>();
+    e.ok(&[
+        "master-key",
+        "add-slot",
+        "--password-file",
+        p(&a),
+        "--new-password-file",
+        p(&b),
+    ]);
+    e.ok(&[
+        "master-key",
+        "remove-slot",
+        &slot_a,
+        "--password-file",
+        p(&b),
+    ]);
+    assert_eq!(
+        e.ok(&[
+            "unprotect",
+            "--password-file",
+            p(&b),
+            "--purpose",
+            "cookies",
+            payload
+        ]),
+        "s3cret"
+    );
+    e.fail(&[
+        "unprotect",
+        "--password-file",
+        p(&a),
+        "--purpose",
+        "cookies",
+        payload,
+    ]);
+    let keys_after = std::fs::read_dir(e.ring())
+        .unwrap()
+        .filter(|f| {
+            f.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("key-")
+        })
+        .map(|f| std::fs::read(f.unwrap().path()).unwrap())
+        .collect::<Vec<_>>();
+    assert_eq!(
+        keys_before, keys_after,
+        "slot changes must not rewrite keys"
+    );
+    let status = e.ok(&["master-key", "status"]);
+    let slot_b = status
+        .lines()
+        .find_map(|l| l.strip_prefix("slot "))
+        .unwrap()[..36]
+        .to_string();
+    let err = e.fail(&[
+        "master-key",
+        "remove-slot",
+        &slot_b,
+        "--password-file",
+        p(&b),
+    ]);
+    assert!(err.contains("last master-key slot"), "{err}");
+    // change: new slot for password A replaces B.
+    e.ok(&[
+        "master-key",
+        "change",
+        "--password-file",
+        p(&b),
+        "--new-password-file",
+        p(&a),
+    ]);
+    assert_eq!(
+        e.ok(&[
+            "unprotect",
+            "--password-file",
+            p(&a),
+            "--purpose",
+            "cookies",
+            payload
+        ]),
+        "s3cret"
+    );
+    e.fail(&[
+        "unprotect",
+        "--password-file",
+        p(&b),
+        "--purpose",
+        "cookies",
+        payload,
+    ]);
+}
+
+#[test]
+fn keys_revocation_ttl_and_bad_input() {
+    let e = Env::new("[data_protection]\napplication_name = \"shop\"\nmax_payload_size = 64\n");
+    let a = e.pw("pw-a");
+    e.ok(&["init", "--password-file", p(&a)]);
+    let payload = e
+        .ok(&["protect", "--password-file", p(&a), "x"])
+        .trim()
+        .to_string();
+    let list = e.ok(&["keys", "list", "--json", "--password-file", p(&a)]);
+    let keys: serde_json::Value = serde_json::from_str(&list).unwrap();
+    assert_eq!(keys.as_array().unwrap().len(), 1);
+    assert_eq!(keys[0]["default"], true);
+    assert_eq!(keys[0]["encrypted"], true);
+    let id = keys[0]["id"].as_str().unwrap().to_string();
+    let new_id = e
+        .ok(&[
+            "keys",
+            "new",
+            "--password-file",
+            p(&a),
+            "--activate-at",
+            "2099-01-01T00:00:00Z",
+        ])
+        .trim()
+        .to_string();
+    assert_eq!(new_id.len(), 36);
+    e.ok(&["keys", "revoke", &id, "--reason", "test"]);
+    let err = e.fail(&["unprotect", "--password-file", p(&a), &payload]);
+    assert!(err.contains("revoked"), "{err}");
+    let o = e.run(&[
+        "unprotect",
+        "--ignore-revocation",
+        "--password-file",
+        p(&a),
+        &payload,
+    ]);
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "x");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("revoked key"));
+    // New protection generates a fresh key (default revoked, the 2099 key is not active).
+    let t = e
+        .ok(&["protect", "--password-file", p(&a), "--ttl", "1h", "timed"])
+        .trim()
+        .to_string();
+    assert_eq!(
+        e.ok(&["unprotect", "--time-limited", "--password-file", p(&a), &t]),
+        "timed"
+    );
+    e.fail(&["unprotect", "--password-file", p(&a), &t]);
+    // Bad input.
+    let err = e.fail(&["unprotect", "--password-file", p(&a), "CfDJ8@@@"]);
+    assert!(err.contains("base64url"), "{err}");
+    let err = e.fail(&["unprotect", "--password-file", p(&a), "CfDJ8AAA"]);
+    assert!(err.contains("truncated"), "{err}");
+    let err = e.fail(&["protect", "--password-file", p(&a), &"y".repeat(65)]);
+    assert!(err.contains("over the limit of 64"), "{err}");
+    let o = e.run(&[
+        "protect",
+        "--password-file",
+        p(&a),
+        "--ttl",
+        "5 fortnights",
+        "x",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    // Deletion asks for confirmation without a terminal → refused; --yes deletes.
+    e.ok(&[
+        "keys",
+        "revoke",
+        "--all-created-before",
+        "2000-01-01T00:00:00Z",
+    ]);
+    let err = e.fail(&["keys", "delete", "--expired-before", "2100-01-01T00:00:00Z"]);
+    assert!(err.contains("--yes"), "{err}");
+    let deleted = e.ok(&[
+        "keys",
+        "delete",
+        "--expired-before",
+        "2100-01-01T00:00:00Z",
+        "--yes",
+    ]);
+    assert_eq!(deleted.lines().count(), 3);
+    // The revocation of a deleted key goes too; the latest mass revocation stays.
+    assert!(!e.ring().join(format!("revocation-{id}.xml")).exists());
+    assert!(std::fs::read_dir(e.ring()).unwrap().any(|f| f
+        .unwrap()
+        .file_name()
+        .to_string_lossy()
+        .starts_with("revocation-2")));
+}
+
+#[test]
+fn interop_mode_writes_aspnet_keys() {
+    let e = Env::new("[data_protection]\ninterop = true\n");
+    e.ok(&["init"]);
+    let files: Vec<_> = std::fs::read_dir(e.ring())
+        .unwrap()
+        .map(|f| f.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1);
+    let text = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(
+        text.contains("<!-- Warning: the key below is in an unencrypted form. -->"),
+        "{text}"
+    );
+    let payload = e.ok(&["protect", "x"]).trim().to_string();
+    assert_eq!(e.ok(&["unprotect", &payload]), "x");
+    let e2 = Env::new("");
+    let err = e2.fail(&["protect", "x"]);
+    assert!(err.contains("trousseau init"), "{err}");
+    std::fs::create_dir_all(e2.dir.path().join("data/trousseau")).unwrap();
+    std::fs::write(e2.ring(), "a file").unwrap();
+    let err = e2.fail(&["protect", "x"]);
+    assert!(err.contains("is a file"), "{err}");
+}
