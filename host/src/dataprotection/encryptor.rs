@@ -239,7 +239,7 @@ mod tests {
                         pt,
                         "{enc:?} {val:?} {len}"
                     );
-                    assert_eq!(e.decrypt(&out[..out.len() - 1], b"aad").is_err(), true);
+                    assert!(e.decrypt(&out[..out.len() - 1], b"aad").is_err());
                 }
             }
         }

@@ -287,7 +287,8 @@ mod tests {
     #[test]
     fn resolution_table() {
         // (keys, expected default, expected fallback)
-        let cases: Vec<(&str, Vec<RingKey>, Option<Uuid>, Option<Uuid>)> = vec![
+        type Case = (&'static str, Vec<RingKey>, Option<Uuid>, Option<Uuid>);
+        let cases: Vec<Case> = vec![
             (
                 "one active key",
                 vec![k(1, "2026-05-01", "2026-05-01", "2026-07-30", false)],

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::{
     encryptor::DecryptFailure,
-    error::{random_fill, DataProtectionError, Result},
+    error::{public_random_fill, DataProtectionError, Result},
     keyring::KeyRing,
     payload::{self, ENVELOPE_LEN, MAGIC},
     timestamp::Timestamp,
@@ -93,7 +93,7 @@ impl DataProtector {
             });
         }
         let ring = self.source.key_ring()?;
-        self.protect_with(&ring, plaintext, &mut |b: &mut [u8]| random_fill(b))
+        self.protect_with(&ring, plaintext, &mut |b: &mut [u8]| public_random_fill(b))
     }
 
     /// Protects with an explicit ring and random source (known-answer tests, benchmarks).
