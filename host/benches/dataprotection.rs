@@ -11,25 +11,15 @@ use trousseau::dataprotection::{
     keyring::{Descriptor, Key, KeyRing, MasterKeySecret, RingKey},
     keyxml,
     manager::{KeyManagementOptions, KeyManager, PlainKeys},
+    protector::FixedKeyRing,
     timestamp::{days, Timestamp},
-    DataProtector, KeyRingSource, Result,
+    DataProtector,
 };
 use trousseau_core::{
     abi::{create_repository, RepositoryBox},
     SecretBytes,
 };
 use uuid::Uuid;
-
-struct Fixed(Arc<KeyRing>);
-
-impl KeyRingSource for Fixed {
-    fn key_ring(&self) -> Result<Arc<KeyRing>> {
-        Ok(self.0.clone())
-    }
-    fn refresh_for_unknown_key(&self) -> Result<Option<Arc<KeyRing>>> {
-        Ok(None)
-    }
-}
 
 fn key(i: u128) -> Key {
     let t = Timestamp::parse("2026-01-01T00:00:00Z").unwrap();
@@ -56,7 +46,7 @@ fn ring(n: u128) -> (DataProtector, Uuid) {
     let ring = KeyRing::new(keys, default, None).unwrap();
     (
         DataProtector::new(
-            Arc::new(Fixed(Arc::new(ring))),
+            Arc::new(FixedKeyRing(Arc::new(ring))),
             vec!["app".into(), "bench".into()],
         ),
         default,

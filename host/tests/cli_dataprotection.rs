@@ -51,6 +51,29 @@ impl Env {
         String::from_utf8(o.stdout).unwrap()
     }
 
+    /// The contents of every key file, sorted by name.
+    fn key_files(&self) -> Vec<Vec<u8>> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(self.ring())
+            .unwrap()
+            .map(|f| f.unwrap().path())
+            .filter(|f| f.file_name().unwrap().to_string_lossy().starts_with("key-"))
+            .collect();
+        files.sort();
+        files.iter().map(|f| std::fs::read(f).unwrap()).collect()
+    }
+
+    /// `unprotect --password-file PW --purpose cookies PAYLOAD`, which must succeed.
+    fn unprotect_cookie(&self, pw: &Path, payload: &str) -> String {
+        self.ok(&[
+            "unprotect",
+            "--password-file",
+            p(pw),
+            "--purpose",
+            "cookies",
+            payload,
+        ])
+    }
+
     fn fail(&self, args: &[&str]) -> String {
         let o = self.run(args);
         assert_eq!(
@@ -85,17 +108,7 @@ fn protect_unprotect_and_slots() {
     ]);
     let payload = payload.trim();
     assert!(payload.starts_with("CfDJ8"));
-    assert_eq!(
-        e.ok(&[
-            "unprotect",
-            "--password-file",
-            p(&a),
-            "--purpose",
-            "cookies",
-            payload
-        ]),
-        "s3cret"
-    );
+    assert_eq!(e.unprotect_cookie(&a, payload), "s3cret");
     let err = e.fail(&[
         "unprotect",
         "--password-file",
@@ -133,17 +146,7 @@ fn protect_unprotect_and_slots() {
         .find_map(|l| l.strip_prefix("slot "))
         .unwrap()[..36]
         .to_string();
-    let keys_before = std::fs::read_dir(e.ring())
-        .unwrap()
-        .filter(|f| {
-            f.as_ref()
-                .unwrap()
-                .file_name()
-                .to_string_lossy()
-                .starts_with("key-")
-        })
-        .map(|f| std::fs::read(f.unwrap().path()).unwrap())
-        .collect::<Vec<_>>();
+    let keys_before = e.key_files();
     e.ok(&[
         "master-key",
         "add-slot",
@@ -159,17 +162,7 @@ fn protect_unprotect_and_slots() {
         "--password-file",
         p(&b),
     ]);
-    assert_eq!(
-        e.ok(&[
-            "unprotect",
-            "--password-file",
-            p(&b),
-            "--purpose",
-            "cookies",
-            payload
-        ]),
-        "s3cret"
-    );
+    assert_eq!(e.unprotect_cookie(&b, payload), "s3cret");
     e.fail(&[
         "unprotect",
         "--password-file",
@@ -178,17 +171,7 @@ fn protect_unprotect_and_slots() {
         "cookies",
         payload,
     ]);
-    let keys_after = std::fs::read_dir(e.ring())
-        .unwrap()
-        .filter(|f| {
-            f.as_ref()
-                .unwrap()
-                .file_name()
-                .to_string_lossy()
-                .starts_with("key-")
-        })
-        .map(|f| std::fs::read(f.unwrap().path()).unwrap())
-        .collect::<Vec<_>>();
+    let keys_after = e.key_files();
     assert_eq!(
         keys_before, keys_after,
         "slot changes must not rewrite keys"
@@ -216,17 +199,7 @@ fn protect_unprotect_and_slots() {
         "--new-password-file",
         p(&a),
     ]);
-    assert_eq!(
-        e.ok(&[
-            "unprotect",
-            "--password-file",
-            p(&a),
-            "--purpose",
-            "cookies",
-            payload
-        ]),
-        "s3cret"
-    );
+    assert_eq!(e.unprotect_cookie(&a, payload), "s3cret");
     e.fail(&[
         "unprotect",
         "--password-file",

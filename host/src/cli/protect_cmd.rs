@@ -50,6 +50,19 @@ pub struct UnprotectArgs {
     payload: String,
 }
 
+impl PurposeArgs {
+    /// Opens the ring (asking for the password if it is encrypted) and makes the protector.
+    fn protector(&self, ctx: &Context) -> anyhow::Result<crate::dataprotection::DataProtector> {
+        let manager = ring::open(ctx, &self.password.input())?;
+        Ok(ring::protector(
+            ctx,
+            &manager,
+            self.application_name.as_deref(),
+            &self.purposes,
+        ))
+    }
+}
+
 fn input(arg: &str, password_on_stdin: bool) -> anyhow::Result<Vec<u8>> {
     if arg != "-" {
         return Ok(arg.as_bytes().to_vec());
@@ -96,13 +109,7 @@ pub fn protect(ctx: &Context, args: ProtectArgs) -> Result<(), CliError> {
         .transpose()
         .map_err(CliError::usage)?;
     let data = input(&args.text, args.common.password.password_stdin)?;
-    let opened = ring::open(ctx, &args.common.password.input())?;
-    let p = ring::protector(
-        ctx,
-        &opened,
-        args.common.application_name.as_deref(),
-        &args.common.purposes,
-    );
+    let p = args.common.protector(ctx)?;
     let out = match ttl {
         Some(t) => p.time_limited().protect(&data, Timestamp::now().plus(t))?,
         None => p.protect(&data)?,
@@ -117,13 +124,7 @@ pub fn unprotect(ctx: &Context, args: UnprotectArgs) -> Result<(), CliError> {
     let text = String::from_utf8(text)
         .map_err(|_| anyhow!("the payload is not text; pass the base64url string"))?;
     let bytes = payload::from_base64url(&text)?;
-    let opened = ring::open(ctx, &args.common.password.input())?;
-    let p = ring::protector(
-        ctx,
-        &opened,
-        args.common.application_name.as_deref(),
-        &args.common.purposes,
-    );
+    let p = args.common.protector(ctx)?;
     let plain = if args.time_limited {
         let tl = p.time_limited();
         let u = tl

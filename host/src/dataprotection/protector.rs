@@ -20,6 +20,21 @@ pub trait KeyRingSource: Send + Sync {
     fn refresh_for_unknown_key(&self) -> Result<Option<Arc<KeyRing>>>;
 }
 
+/// A source that always returns the same ring (tests, benchmarks, embedders that manage the
+/// ring themselves).
+#[derive(Debug)]
+pub struct FixedKeyRing(pub Arc<KeyRing>);
+
+impl KeyRingSource for FixedKeyRing {
+    fn key_ring(&self) -> Result<Arc<KeyRing>> {
+        Ok(self.0.clone())
+    }
+
+    fn refresh_for_unknown_key(&self) -> Result<Option<Arc<KeyRing>>> {
+        Ok(None)
+    }
+}
+
 /// The result of [`DataProtector::unprotect_detailed`].
 #[derive(Debug)]
 pub struct Unprotected {
@@ -252,16 +267,6 @@ mod tests {
         keyring::{Descriptor, Key, MasterKeySecret, RingKey},
     };
 
-    struct Fixed(Arc<KeyRing>);
-    impl KeyRingSource for Fixed {
-        fn key_ring(&self) -> Result<Arc<KeyRing>> {
-            Ok(self.0.clone())
-        }
-        fn refresh_for_unknown_key(&self) -> Result<Option<Arc<KeyRing>>> {
-            Ok(None)
-        }
-    }
-
     fn key(id: Uuid, secret: u8, revoked: bool) -> (Uuid, Arc<RingKey>) {
         let t = Timestamp::parse("2026-01-01T00:00:00Z").unwrap();
         let k = Key {
@@ -285,7 +290,10 @@ mod tests {
             .into_iter()
             .collect();
         let ring = KeyRing::new(keys, default, None).unwrap();
-        DataProtector::new(Arc::new(Fixed(Arc::new(ring))), vec![app.to_string()])
+        DataProtector::new(
+            Arc::new(FixedKeyRing(Arc::new(ring))),
+            vec![app.to_string()],
+        )
     }
 
     #[test]
