@@ -7,4 +7,5 @@
 pub mod builtins;
 pub mod cli;
 pub mod config;
+pub mod masterkey;
 pub mod plugins;
