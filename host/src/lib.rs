@@ -9,3 +9,4 @@ pub mod cli;
 pub mod config;
 pub mod masterkey;
 pub mod plugins;
+pub mod policy;

@@ -153,7 +153,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = file_with_mode(dir.path(), 0o600);
         let digest = hex::encode(Sha256::digest(b"not really a library"));
-        assert_eq!(admit(&p, Some(std::slice::from_ref(&digest))).unwrap().sha256(), digest);
+        assert_eq!(
+            admit(&p, Some(std::slice::from_ref(&digest)))
+                .unwrap()
+                .sha256(),
+            digest
+        );
         let err = admit(&p, Some(&["00".repeat(32)])).unwrap_err();
         assert!(err.contains("not on the plugin pin list"), "{err}");
         assert!(err.contains(&digest), "{err}");
