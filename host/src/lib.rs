@@ -7,4 +7,6 @@
 pub mod builtins;
 pub mod cli;
 pub mod config;
+pub mod masterkey;
 pub mod plugins;
+pub mod policy;

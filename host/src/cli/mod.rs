@@ -7,6 +7,7 @@
 mod context;
 mod exit;
 mod plugins_cmd;
+pub mod terminal;
 
 use std::{path::PathBuf, process::ExitCode};
 
@@ -14,6 +15,7 @@ use clap::{Parser, Subcommand};
 
 pub use context::Context;
 pub use exit::CliError;
+pub use terminal::TerminalInteraction;
 
 /// Trousseau: composite master keys from pluggable key sources, and an ASP.NET Core-compatible
 /// data-protection key ring in pluggable repositories.
