@@ -13,11 +13,16 @@ const AES_ROUNDS: u64 = 2_000_000;
 
 fn aes_kdf(c: &mut Criterion) {
     let composite = SecretBytes::copy_from(&[7u8; 32]);
-    let params = KdfParams::AesKdf { rounds: AES_ROUNDS, seed: [9u8; 32] };
+    let params = KdfParams::AesKdf {
+        rounds: AES_ROUNDS,
+        seed: [9u8; 32],
+    };
     let mut g = c.benchmark_group("aes-kdf");
     g.sample_size(20).measurement_time(Duration::from_secs(8));
     g.throughput(Throughput::Elements(AES_ROUNDS));
-    g.bench_function("2M rounds", |b| b.iter(|| transform_key(&composite, &params).unwrap()));
+    g.bench_function("2M rounds", |b| {
+        b.iter(|| transform_key(&composite, &params).unwrap())
+    });
     g.finish();
 }
 
@@ -33,7 +38,9 @@ fn argon2d(c: &mut Criterion) {
     };
     let mut g = c.benchmark_group("argon2d");
     g.sample_size(10).measurement_time(Duration::from_secs(10));
-    g.bench_function("m=64MiB t=2 p=2", |b| b.iter(|| transform_key(&composite, &params).unwrap()));
+    g.bench_function("m=64MiB t=2 p=2", |b| {
+        b.iter(|| transform_key(&composite, &params).unwrap())
+    });
     g.finish();
 }
 

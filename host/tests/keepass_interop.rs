@@ -145,6 +145,11 @@ fn assert_refused(db: &Path, password: Option<&str>, keyfile: Option<&Path>, wha
     assert!(stderr.contains("does NOT open"), "{what}: {stderr}");
 }
 
+/// Checks the KDBX file version bytes (minor, major as little-endian u16s).
+fn assert_file_version(db: &Path, version: [u8; 4], what: &str) {
+    assert_eq!(std::fs::read(db).unwrap()[8..12], version, "{what}");
+}
+
 /// Key files of every format KeePass reads, written independently of our writer.
 fn key_files(dir: &Path) -> Vec<(&'static str, PathBuf)> {
     let b64 = base64::engine::general_purpose::STANDARD;
@@ -183,11 +188,7 @@ fn keepassxc_kdbx3_databases_with_every_key_file_format() {
         let pw = random_password();
         let db = dir.path().join(format!("{name}.kdbx"));
         keepassxc_create(&db, Some(&pw), Some(kf));
-        assert_eq!(
-            &std::fs::read(&db).unwrap()[8..12],
-            &[1, 0, 3, 0],
-            "keepassxc-cli wrote KDBX 3.1"
-        );
+        assert_file_version(&db, [1, 0, 3, 0], "keepassxc-cli writes KDBX 3.1");
         assert_opens(&db, Some(&pw), Some(kf), name);
         assert_refused(
             &db,
@@ -226,11 +227,7 @@ fn pykeepass_kdbx4_argon2d_databases() {
     for (i, (name, kf)) in files.iter().enumerate() {
         let db = dir.path().join(format!("{name}.kdbx"));
         pykeepass_create(&db, Some(&pw), Some(kf));
-        assert_eq!(
-            &std::fs::read(&db).unwrap()[8..12],
-            &[0, 0, 4, 0],
-            "pykeepass wrote KDBX 4.0"
-        );
+        assert_file_version(&db, [0, 0, 4, 0], "pykeepass writes KDBX 4.0");
         assert_opens(&db, Some(&pw), Some(kf), name);
         // Argon2 at 64 MiB is slow-ish: the negative cases on the first database only.
         if i == 0 {
