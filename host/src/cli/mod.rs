@@ -6,7 +6,10 @@
 
 mod context;
 mod exit;
+mod keepass_cmd;
+mod keyfile_cmd;
 mod plugins_cmd;
+mod progress;
 pub mod terminal;
 
 use std::{path::PathBuf, process::ExitCode};
@@ -45,6 +48,12 @@ pub enum Command {
     /// List and inspect providers and plugins.
     #[command(subcommand)]
     Plugins(plugins_cmd::PluginsCommand),
+    /// Create and inspect KeePass-compatible key files.
+    #[command(subcommand)]
+    Keyfile(keyfile_cmd::KeyfileCommand),
+    /// Check key sources against a KeePass database.
+    #[command(subcommand)]
+    Keepass(keepass_cmd::KeepassCommand),
 }
 
 /// Runs the tool with the process arguments and returns its exit code.
@@ -84,6 +93,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     }
     match cli.command {
         Command::Plugins(cmd) => plugins_cmd::run(&ctx, cmd),
+        Command::Keyfile(cmd) => keyfile_cmd::run(cmd),
+        Command::Keepass(cmd) => keepass_cmd::run(&ctx, cmd),
     }
 }
 

@@ -132,10 +132,7 @@ impl KeySource for KeyFileSource {
                 &format!("created key file {}", self.path.display()),
             );
         }
-        let head = std::fs::read(&self.path)
-            .map(|b| is_database_file(&b))
-            .unwrap_or(false);
-        if head {
+        if starts_like_database(&self.path) {
             return Err(Error::new(
                 ErrorCode::InvalidInput,
                 format!(
@@ -184,6 +181,15 @@ impl KeySource for KeyFileSource {
         }
         Ok(loaded.key)
     }
+}
+
+/// Whether the file at `path` starts with a KeePass database signature (reads 8 bytes).
+fn starts_like_database(path: &std::path::Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 8];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok_and(|()| is_database_file(&head))
 }
 
 #[cfg(test)]
