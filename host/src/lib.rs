@@ -8,4 +8,7 @@ pub mod builtins;
 pub mod cli;
 pub mod config;
 pub mod dataprotection;
+pub mod kdbx;
+pub mod masterkey;
 pub mod plugins;
+pub mod policy;

@@ -13,6 +13,10 @@ mod password;
 mod plugins_cmd;
 mod protect_cmd;
 mod ring;
+mod keepass_cmd;
+mod keyfile_cmd;
+mod progress;
+pub mod terminal;
 
 use std::{path::PathBuf, process::ExitCode};
 
@@ -20,6 +24,7 @@ use clap::{Parser, Subcommand};
 
 pub use context::Context;
 pub use exit::CliError;
+pub use terminal::TerminalInteraction;
 
 /// Trousseau: composite master keys from pluggable key sources, and an ASP.NET Core-compatible
 /// data-protection key ring in pluggable repositories.
@@ -61,6 +66,12 @@ pub enum Command {
     /// Manage the master-key slots.
     #[command(subcommand, name = "master-key")]
     MasterKey(master_key_cmd::MasterKeyCommand),
+    /// Create and inspect KeePass-compatible key files.
+    #[command(subcommand)]
+    Keyfile(keyfile_cmd::KeyfileCommand),
+    /// Check key sources against a KeePass database.
+    #[command(subcommand)]
+    Keepass(keepass_cmd::KeepassCommand),
 }
 
 /// Runs the tool with the process arguments and returns its exit code.
@@ -105,6 +116,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Unprotect(a) => protect_cmd::unprotect(&ctx, a),
         Command::Keys(c) => keys_cmd::run(&ctx, c),
         Command::MasterKey(c) => master_key_cmd::run(&ctx, c),
+        Command::Keyfile(cmd) => keyfile_cmd::run(cmd),
+        Command::Keepass(cmd) => keepass_cmd::run(&ctx, cmd),
     }
 }
 
