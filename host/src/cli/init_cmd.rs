@@ -5,11 +5,10 @@ use std::path::PathBuf;
 use anyhow::anyhow;
 use clap::Args;
 
-use super::{password::PasswordInput, ring, CliError, Context};
+use super::{password::SecretAnswers, ring, CliError, Context};
 use crate::dataprotection::{
-    kek,
     manager::{KeyEncryption, KeyManager, PlainKeys},
-    slots::{self, RingWrappingKey, Slot},
+    slots::{self, RingWrappingKey},
     timestamp::Timestamp,
 };
 
@@ -25,12 +24,12 @@ pub struct PasswordArgs {
 }
 
 impl PasswordArgs {
-    /// As a [`PasswordInput`].
-    pub fn input(&self) -> PasswordInput {
-        PasswordInput {
-            stdin: self.password_stdin,
-            file: self.password_file.clone(),
+    /// The interaction answering the key sources' questions.
+    pub fn answers(&self) -> anyhow::Result<SecretAnswers> {
+        if self.password_stdin && self.password_file.is_some() {
+            anyhow::bail!("use either --password-stdin or --password-file, not both");
         }
+        SecretAnswers::new(self.password_file.as_deref(), self.password_stdin)
     }
 }
 
@@ -62,20 +61,8 @@ pub fn run(ctx: &Context, args: InitArgs) -> Result<(), CliError> {
     let encryption: std::sync::Arc<dyn KeyEncryption> = if ring::interop(ctx) {
         std::sync::Arc::new(PlainKeys)
     } else {
-        let password = if args.password.password_stdin || args.password.password_file.is_some() {
-            args.password.input().read("")?
-        } else {
-            PasswordInput::read_new(None)?
-        };
-        if password.len() < 8 {
-            return Err(CliError::failed(anyhow!(
-                "the master password must have at least 8 characters"
-            )));
-        }
         let w = RingWrappingKey::generate()?;
-        let kdf = serde_json::to_string(&kek::KdfParams::new_default()?)?;
-        let k = kek::password_kek(&password, &kdf)?;
-        let slot = Slot::wrap(&k, &w, &args.label, kek::PASSWORD_SOURCES, &kdf, now)?;
+        let slot = ring::new_slot(ctx, &repo, &w, &args.label, &args.password.answers()?)?;
         slots::add_slot(&repo, &slot)?;
         eprintln!("created master-key slot {} ({})", slot.id, slot.label);
         std::sync::Arc::new(w)

@@ -1,8 +1,6 @@
 //! `trousseau keys`: list, create, revoke and delete keys.
 
-use std::io::{BufRead, Write};
-
-use anyhow::{anyhow, bail};
+use anyhow::anyhow;
 use clap::{Args, Subcommand};
 use uuid::Uuid;
 
@@ -70,7 +68,7 @@ pub fn run(ctx: &Context, cmd: KeysCommand) -> Result<(), CliError> {
             activate_at,
             password,
         } => {
-            let manager = ring::open(ctx, &password.input())?;
+            let manager = ring::open(ctx, &password.answers()?)?;
             let now = manager.now();
             let activation = activate_at.as_deref().map(date).transpose()?.unwrap_or(now);
             let id =
@@ -112,9 +110,9 @@ pub fn run(ctx: &Context, cmd: KeysCommand) -> Result<(), CliError> {
                 return Ok(());
             }
             if !yes && !confirm(&format!(
-                "Delete {} key(s) expired before {before}? Data they protected becomes unreadable forever. [y/N] ",
+                "Delete {} key(s) expired before {before}? Data they protected becomes unreadable forever.",
                 ids.len()
-            ))? {
+            )) {
                 return Err(CliError::failed(anyhow!("nothing deleted")));
             }
             let deleted = manager.delete_keys(&choose)?;
@@ -140,23 +138,19 @@ fn plain_manager(
     ))
 }
 
-fn confirm(question: &str) -> anyhow::Result<bool> {
-    let tty = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/tty");
-    let Ok(mut tty) = tty else {
-        bail!("no terminal to confirm the deletion; pass --yes");
-    };
-    write!(tty, "{question}")?;
-    tty.flush()?;
-    let mut line = String::new();
-    std::io::BufReader::new(&tty).read_line(&mut line)?;
-    Ok(matches!(line.trim(), "y" | "Y" | "yes"))
+fn confirm(question: &str) -> bool {
+    use trousseau_core::Interaction;
+    match super::terminal::TerminalInteraction::new(false).confirm(question, false) {
+        Ok(answer) => answer,
+        Err(e) => {
+            eprintln!("{e}; pass --yes to delete without a terminal");
+            false
+        }
+    }
 }
 
 fn list(ctx: &Context, json: bool, password: &PasswordArgs) -> Result<(), CliError> {
-    let manager = ring::open(ctx, &password.input())?;
+    let manager = ring::open(ctx, &password.answers()?)?;
     let keys = manager.keys()?;
     let default = manager.key_ring().ok().map(|r| r.default_key_id());
     let rows: Vec<serde_json::Value> = keys

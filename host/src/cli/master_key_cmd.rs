@@ -6,12 +6,8 @@ use anyhow::anyhow;
 use clap::Subcommand;
 use uuid::Uuid;
 
-use super::{init_cmd::PasswordArgs, password::PasswordInput, ring, CliError, Context};
-use crate::dataprotection::{
-    kek,
-    slots::{self, Slot},
-    timestamp::Timestamp,
-};
+use super::{init_cmd::PasswordArgs, password::SecretAnswers, ring, CliError, Context};
+use crate::dataprotection::slots::{self, Slot};
 
 /// `trousseau master-key …`.
 #[derive(Debug, Subcommand)]
@@ -59,17 +55,9 @@ fn add_slot(
             "the key ring has no master-key slot; run `trousseau init` first"
         )));
     }
-    let current = password.input().read("Current master password: ")?;
-    let (w, opened) = ring::open_w(&all, &current)?;
-    let new = PasswordInput::read_new(new_file)?;
-    if new.len() < 8 {
-        return Err(CliError::failed(anyhow!(
-            "the master password must have at least 8 characters"
-        )));
-    }
-    let kdf = serde_json::to_string(&kek::KdfParams::new_default()?)?;
-    let k = kek::password_kek(&new, &kdf)?;
-    let slot = Slot::wrap(&k, &w, label, kek::PASSWORD_SOURCES, &kdf, Timestamp::now())?;
+    let (w, opened) = ring::open_w(ctx, &repo, &all, &password.answers()?)?;
+    let new_answers = SecretAnswers::new(new_file, false)?;
+    let slot = ring::new_slot(ctx, &repo, &w, label, &new_answers)?;
     slots::add_slot(&repo, &slot)?;
     eprintln!("added master-key slot {} ({label})", slot.id);
     Ok((opened, slot))
@@ -102,7 +90,7 @@ pub fn run(ctx: &Context, cmd: MasterKeyCommand) -> Result<(), CliError> {
                     s.id,
                     s.label,
                     s.creation,
-                    kdf["name"].as_str().unwrap_or("?"),
+                    kdf["kdf"].as_str().unwrap_or("?"),
                     s.sources
                 );
             }
@@ -130,8 +118,7 @@ pub fn run(ctx: &Context, cmd: MasterKeyCommand) -> Result<(), CliError> {
                 .map_err(|e| CliError::usage(anyhow!("invalid slot id {id:?}: {e}")))?;
             let repo = ring::repository(ctx)?;
             let (all, _) = ring::inspect(&repo)?;
-            let current = password.input().read("Master password: ")?;
-            ring::open_w(&all, &current)?;
+            ring::open_w(ctx, &repo, &all, &password.answers()?)?;
             slots::remove_slot(&repo, id)?;
             eprintln!("removed master-key slot {id}");
             Ok(())

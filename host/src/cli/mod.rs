@@ -7,15 +7,15 @@
 mod context;
 mod exit;
 mod init_cmd;
+mod keepass_cmd;
+mod keyfile_cmd;
 mod keys_cmd;
 mod master_key_cmd;
 mod password;
 mod plugins_cmd;
+mod progress;
 mod protect_cmd;
 mod ring;
-mod keepass_cmd;
-mod keyfile_cmd;
-mod progress;
 pub mod terminal;
 
 use std::{path::PathBuf, process::ExitCode};

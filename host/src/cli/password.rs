@@ -1,107 +1,67 @@
-//! Reading passwords: from a file, from standard input, or from the terminal without echo.
+//! The interaction the data-protection commands use: secrets from `--password-file` or
+//! `--password-stdin`, else prompted on the terminal ([`TerminalInteraction`]). The first
+//! secret given is remembered for the rest of the command, so that trying several master-key
+//! slots asks only once.
 
-use std::{
-    io::{BufRead, Read, Write},
-    os::unix::io::AsRawFd,
-    path::{Path, PathBuf},
-};
+use std::{cell::RefCell, path::Path};
 
-use anyhow::{anyhow, bail, Context as _};
-use trousseau_core::SecretBytes;
-use zeroize::Zeroize;
+use trousseau_core::{Error, Interaction, MessageLevel, SecretBytes};
 
-/// Where the master password comes from.
-#[derive(Debug, Clone, Default)]
-pub struct PasswordInput {
-    /// Read the first line of standard input.
-    pub stdin: bool,
-    /// Read the first line of this file.
-    pub file: Option<PathBuf>,
+use super::terminal::TerminalInteraction;
+
+/// Secrets from a file, standard input or the terminal, asked once per command.
+#[derive(Debug)]
+pub struct SecretAnswers {
+    file: Option<SecretBytes>,
+    terminal: TerminalInteraction,
+    remembered: RefCell<Option<SecretBytes>>,
 }
 
-fn first_line(mut text: String) -> SecretBytes {
-    let line = text.lines().next().unwrap_or("").to_string();
-    text.zeroize();
-    SecretBytes::from_vec(line.into_bytes())
-}
-
-fn from_file(path: &Path) -> anyhow::Result<SecretBytes> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read the password file {}", path.display()))?;
-    Ok(first_line(text))
-}
-
-/// Prompts on the terminal with echo off.
-pub fn prompt(message: &str) -> anyhow::Result<SecretBytes> {
-    let mut tty = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/tty")
-        .map_err(|_| {
-            anyhow!("no terminal to ask for the password; use --password-stdin or --password-file")
-        })?;
-    let fd = tty.as_raw_fd();
-    // SAFETY: termios is plain old data; tcgetattr fills it for a valid descriptor.
-    let mut term: libc::termios = unsafe { std::mem::zeroed() };
-    // SAFETY: fd is an open terminal descriptor and term is a valid termios.
-    let have_term = unsafe { libc::tcgetattr(fd, &mut term) } == 0;
-    if have_term {
-        let mut silent = term;
-        silent.c_lflag &= !libc::ECHO;
-        // SAFETY: as above.
-        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &silent) };
-    }
-    let _ = write!(tty, "{message}");
-    let _ = tty.flush();
-    let mut line = String::new();
-    let read = std::io::BufReader::new(&tty).read_line(&mut line);
-    if have_term {
-        // SAFETY: restores the settings read above.
-        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &term) };
-    }
-    let _ = writeln!(tty);
-    read.context("cannot read the password from the terminal")?;
-    Ok(first_line(line))
-}
-
-impl PasswordInput {
-    /// Reads the password (prompting with `message` when neither option is set).
-    pub fn read(&self, message: &str) -> anyhow::Result<SecretBytes> {
-        let pw = match (&self.file, self.stdin) {
-            (Some(_), true) => bail!("use either --password-stdin or --password-file, not both"),
-            (Some(f), false) => from_file(f)?,
-            (None, true) => {
-                let mut text = String::new();
-                std::io::stdin()
-                    .read_to_string(&mut text)
-                    .context("cannot read the password from standard input")?;
-                first_line(text)
+impl SecretAnswers {
+    /// Reads the secret from `file` (first line) if given; otherwise from standard input
+    /// (`stdin`) or the terminal when a source asks.
+    pub fn new(file: Option<&Path>, stdin: bool) -> anyhow::Result<Self> {
+        let file = match file {
+            Some(f) => {
+                let text = std::fs::read(f).map_err(|e| {
+                    anyhow::anyhow!("cannot read the password file {}: {e}", f.display())
+                })?;
+                let line = text.split(|b| *b == b'\n').next().unwrap_or(&[]);
+                let line = line.strip_suffix(b"\r").unwrap_or(line);
+                Some(SecretBytes::copy_from(line))
             }
-            (None, false) => prompt(message)?,
+            None => None,
         };
-        if pw.is_empty() {
-            bail!("the password is empty");
-        }
-        Ok(pw)
+        Ok(SecretAnswers {
+            file,
+            terminal: TerminalInteraction::new(stdin),
+            remembered: RefCell::new(None),
+        })
+    }
+}
+
+impl Interaction for SecretAnswers {
+    fn message(&self, level: MessageLevel, text: &str) {
+        self.terminal.message(level, text);
     }
 
-    /// Reads a new password: from `file` if given, else prompted twice.
-    pub fn read_new(file: Option<&Path>) -> anyhow::Result<SecretBytes> {
-        if let Some(f) = file {
-            let pw = from_file(f)?;
-            if pw.is_empty() {
-                bail!("the new password in {} is empty", f.display());
-            }
-            return Ok(pw);
+    fn request_secret(&self, prompt: &str, confirm: bool) -> Result<SecretBytes, Error> {
+        if let Some(s) = &self.file {
+            return Ok(s.clone());
         }
-        let a = prompt("New master password: ")?;
-        let b = prompt("Repeat the new master password: ")?;
-        if a != b {
-            bail!("the two passwords differ");
+        if let Some(s) = self.remembered.borrow().as_ref() {
+            return Ok(s.clone());
         }
-        if a.is_empty() {
-            bail!("the password is empty");
-        }
-        Ok(a)
+        let s = self.terminal.request_secret(prompt, confirm)?;
+        *self.remembered.borrow_mut() = Some(s.clone());
+        Ok(s)
+    }
+
+    fn request_value(&self, prompt: &str) -> Result<String, Error> {
+        self.terminal.request_value(prompt)
+    }
+
+    fn confirm(&self, question: &str, default: bool) -> Result<bool, Error> {
+        self.terminal.confirm(question, default)
     }
 }

@@ -53,7 +53,7 @@ pub struct UnprotectArgs {
 impl PurposeArgs {
     /// Opens the ring (asking for the password if it is encrypted) and makes the protector.
     fn protector(&self, ctx: &Context) -> anyhow::Result<crate::dataprotection::DataProtector> {
-        let manager = ring::open(ctx, &self.password.input())?;
+        let manager = ring::open(ctx, &self.password.answers()?)?;
         Ok(ring::protector(
             ctx,
             &manager,

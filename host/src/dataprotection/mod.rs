@@ -5,7 +5,6 @@ pub mod algorithms;
 pub mod encryptor;
 pub mod error;
 pub mod kdf;
-pub mod kek;
 pub mod keyring;
 pub mod keyxml;
 pub mod manager;
