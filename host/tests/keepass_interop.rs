@@ -4,6 +4,8 @@
 //! Install the peers with `.ci/install.d/keepass.sh`; these tests fail when they are missing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use std::{
     io::Write,
     path::{Path, PathBuf},
@@ -13,18 +15,7 @@ use std::{
 use base64::Engine;
 
 fn venv_python() -> PathBuf {
-    let venv = std::env::var_os("TROUSSEAU_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache/trousseau/venv")
-        });
-    let py = venv.join("bin/python");
-    assert!(
-        py.exists(),
-        "{} is missing: run .ci/install.d/keepass.sh",
-        py.display()
-    );
-    py
+    support::venv_python(".ci/install.d/keepass.sh")
 }
 
 fn random_bytes(n: usize) -> Vec<u8> {

@@ -4,6 +4,8 @@
 //! the package is missing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use std::{path::PathBuf, process::Command, sync::Arc};
 
 use trousseau::dataprotection::{
@@ -76,18 +78,7 @@ print(protect(master, key_id, ks, hash_alg, ds, purposes, "réponse de python".e
 "#;
 
 fn python() -> PathBuf {
-    let venv = std::env::var_os("TROUSSEAU_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache/trousseau/venv")
-        });
-    let py = venv.join("bin/python");
-    assert!(
-        py.exists(),
-        "{} is missing: run .ci/install.d/dataprotection.sh",
-        py.display()
-    );
-    py
+    support::venv_python(".ci/install.d/dataprotection.sh")
 }
 
 fn cross_check(algorithm: Algorithm) {
