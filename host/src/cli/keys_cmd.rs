@@ -5,7 +5,11 @@ use clap::{Args, Subcommand};
 use uuid::Uuid;
 
 use super::{init_cmd::PasswordArgs, ring, CliError, Context};
-use crate::dataprotection::{keyring::MasterKeySecret, timestamp::Timestamp, KeyRingSource};
+use crate::dataprotection::{
+    keyring::{self, MasterKeySecret, RingKey},
+    timestamp::Timestamp,
+    KeyRingSource,
+};
 
 /// `trousseau keys …`.
 #[derive(Debug, Subcommand)]
@@ -152,7 +156,9 @@ fn confirm(question: &str) -> bool {
 fn list(ctx: &Context, json: bool, password: &PasswordArgs) -> Result<(), CliError> {
     let manager = ring::open(ctx, &password.answers()?)?;
     let keys = manager.keys()?;
-    let default = manager.key_ring().ok().map(|r| r.default_key_id());
+    // Listing never generates a key: resolve the default (spec §5.2) without the §5.3 step.
+    let refs: Vec<&RingKey> = keys.iter().collect();
+    let default = keyring::resolve(&refs, manager.now(), &|k| k.key.descriptor.is_ok()).default;
     let rows: Vec<serde_json::Value> = keys
         .iter()
         .map(|k| {

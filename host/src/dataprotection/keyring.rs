@@ -139,24 +139,36 @@ pub struct Resolution {
     pub should_generate: bool,
 }
 
-/// `DefaultKeyResolver.FindDefaultKey`. `usable` says whether a key's encryptor can be
-/// created. The fallback order is spec §5.2's; the preferred key is chosen as current ASP.NET
-/// Core does (see the comment inside), which differs from spec §5.2 step 2.
+/// `DefaultKeyResolver.FindDefaultKey`, exactly as spec §5.2 (and ASP.NET Core's source)
+/// says. `usable` says whether a key's encryptor can be created.
+///
+/// The preferred key is the most recently activated key old enough to have propagated to every
+/// node (created before `now − 2 days`), else the *least* recently activated newer one. A
+/// consequence ASP.NET shares: while a revoked or expired key is the newest propagated one, it
+/// stays preferred, so no default resolves and callers fall back (or generate) until the
+/// replacement has propagated.
 pub fn resolve(keys: &[&RingKey], now: Timestamp, usable: &dyn Fn(&RingKey) -> bool) -> Resolution {
     let cutoff = now.plus(-KEY_PROPAGATION_WINDOW);
     let skewed = now.plus(MAX_SERVER_CLOCK_SKEW);
-    // Current ASP.NET Core: the most recently activated key (ties: lowest key id). Preferring
-    // the least recently activated unpropagated key was tried and reverted upstream
-    // (aspnetcore#57137) because a bad or revoked key then blocks every new replacement.
-    let preferred = keys
-        .iter()
-        .filter(|k| k.key.activation <= skewed)
+    let activated = || keys.iter().filter(|k| k.key.activation <= skewed);
+    let propagated = activated()
+        .filter(|k| k.key.creation <= cutoff)
         .min_by(|a, b| {
             b.key
                 .activation
                 .cmp(&a.key.activation)
                 .then_with(|| a.key.id.cmp(&b.key.id))
         });
+    let preferred = propagated.or_else(|| {
+        activated()
+            .filter(|k| k.key.creation > cutoff)
+            .min_by(|a, b| {
+                a.key
+                    .activation
+                    .cmp(&b.key.activation)
+                    .then_with(|| a.key.id.cmp(&b.key.id))
+            })
+    });
     if let Some(p) = preferred {
         if !p.revoked && !p.is_expired(now) && usable(p) {
             return Resolution {
@@ -347,7 +359,7 @@ mod tests {
                 None,
             ),
             (
-                "latest activation wins even if not yet propagated",
+                "a propagated key is preferred over a newer unpropagated one",
                 vec![
                     k(1, "2026-05-01", "2026-05-01", "2026-07-30", false),
                     k(
@@ -358,11 +370,11 @@ mod tests {
                         false,
                     ),
                 ],
-                id(2),
+                id(1),
                 None,
             ),
             (
-                "revoked newest key does not block its replacement",
+                "unpropagated keys: the least recently activated is preferred; revoked → fallback",
                 vec![
                     k(
                         2,
@@ -379,8 +391,8 @@ mod tests {
                         false,
                     ),
                 ],
-                id(1),
                 None,
+                id(1),
             ),
             (
                 "tie broken by key id",
