@@ -8,7 +8,6 @@ use super::{init_cmd::PasswordArgs, ring, CliError, Context};
 use crate::dataprotection::{
     keyring::{self, MasterKeySecret, RingKey},
     timestamp::Timestamp,
-    KeyRingSource,
 };
 
 /// `trousseau keys …`.
