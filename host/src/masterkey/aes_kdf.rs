@@ -1,9 +1,10 @@
 //! AES-KDF (KeePass): N rounds of AES-256-ECB, keyed with the seed, over both 16-byte halves
 //! of the composite key, then SHA-256.
 //!
-//! Speed: the two halves are independent chains, so they are encrypted alternately inside one
-//! backend closure of the `aes` crate (AES-NI when the CPU has it, detected at run time). The
-//! CPU overlaps the two chains; there is no per-round dispatch or call overhead.
+//! Speed: on x86_64 CPUs with AES-NI (detected once at run time) the rounds run in
+//! [`super::aes_ni`] with the round keys held in registers. Elsewhere the portable path uses the
+//! `aes` crate: the two halves are independent chains, encrypted alternately inside one backend
+//! closure, so the CPU overlaps them without per-round dispatch.
 
 use aes::{
     cipher::{
@@ -36,8 +37,18 @@ impl BlockCipherEncClosure for Rounds<'_> {
     }
 }
 
-/// Runs the AES rounds in place on a 32-byte buffer (no final hash).
+/// Runs the AES rounds in place on a 32-byte buffer (no final hash), with AES-NI when the CPU
+/// has it.
 pub(crate) fn aes_rounds(seed: &[u8; 32], data: &mut [u8; 32], rounds: u64) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(ni) = super::aes_ni::AesNi::detect() {
+        return ni.rounds(seed, data, rounds);
+    }
+    portable_rounds(seed, data, rounds);
+}
+
+/// [`aes_rounds`] with the `aes` crate: the fallback on CPUs without AES-NI.
+pub(super) fn portable_rounds(seed: &[u8; 32], data: &mut [u8; 32], rounds: u64) {
     let cipher = Aes256::new(seed.into());
     let mut halves = [Block::default(), Block::default()];
     halves[0].copy_from_slice(&data[..16]);

@@ -165,6 +165,54 @@ fn aes_kdf_known_answer() {
     );
 }
 
+/// FIPS-197 appendix C.3 (AES-256): one KDF round encrypts each half once.
+#[test]
+fn aes_rounds_fips197_vector() {
+    let seed: [u8; 32] = std::array::from_fn(|i| i as u8);
+    let block = hex::decode("00112233445566778899aabbccddeeff").unwrap();
+    let expected = "8ea2b7ca516745bfeafc49904b496089".repeat(2);
+    let mut data = [0u8; 32];
+    data[..16].copy_from_slice(&block);
+    data[16..].copy_from_slice(&block);
+    let mut portable = data;
+    super::aes_kdf::portable_rounds(&seed, &mut portable, 1);
+    assert_eq!(hex::encode(portable), expected);
+    super::aes_kdf::aes_rounds(&seed, &mut data, 1);
+    assert_eq!(hex::encode(data), expected);
+}
+
+/// The AES-NI path and the portable `aes`-crate path agree for many seeds, keys and counts.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn aes_ni_matches_portable_rounds() {
+    let ni = super::aes_ni::AesNi::detect()
+        .expect("this x86_64 CPU reports no AES-NI, so the AES-NI path cannot be tested");
+    let bytes =
+        |label: &str, i: usize| -> [u8; 32] { Sha256::digest(format!("{label}{i}")).into() };
+    for i in 0..6 {
+        let (seed, key) = (bytes("seed", i), bytes("key", i));
+        for rounds in [0, 1, 2, 3, 1000, 60_000 + i as u64, 1_000_000] {
+            let mut portable = key;
+            super::aes_kdf::portable_rounds(&seed, &mut portable, rounds);
+            let mut fast = key;
+            ni.rounds(&seed, &mut fast, rounds);
+            assert_eq!(fast, portable, "seed {i}, {rounds} rounds");
+            if rounds > 0 {
+                assert_ne!(fast, key, "seed {i}, {rounds} rounds changed nothing");
+            } else {
+                assert_eq!(fast, key, "0 rounds must leave the key unchanged");
+            }
+        }
+    }
+    // Equal halves stay equal (ECB), different seeds give different output.
+    let mut same = [0x5au8; 32];
+    ni.rounds(&[1; 32], &mut same, 5);
+    assert_eq!(same[..16], same[16..]);
+    let mut other = [0x5au8; 32];
+    ni.rounds(&[2; 32], &mut other, 5);
+    assert_ne!(same, other);
+}
+
 #[test]
 fn argon2_known_answers() {
     let salt: Vec<u8> = (100..132).collect();
