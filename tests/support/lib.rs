@@ -1,1 +1,22 @@
-//! Shared helpers for the integration tests.
+//! Shared helpers for the integration tests: private instances of the real servers the
+//! repository providers talk to (Redis, Azurite, moto), each in its own temp dir, on a unix
+//! socket or a free loopback port, killed when dropped.
+//!
+//! A missing tool or a server that does not come up is a test **failure** (a panic naming the
+//! tool and the install script), never a skip.
+#![allow(clippy::panic, clippy::expect_used, clippy::unwrap_used)]
+
+mod azurite;
+pub mod fixtures;
+mod http;
+mod moto;
+mod redis;
+mod server;
+
+pub use azurite::Azurite;
+pub use moto::Moto;
+pub use redis::Redis;
+pub use server::{free_port, Server};
+
+/// The script that installs every tool these helpers start.
+pub const INSTALL_HINT: &str = "run `bash .ci/install.d/repositories.sh` to install it";

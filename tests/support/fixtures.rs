@@ -1,0 +1,50 @@
+//! Key-ring elements in ASP.NET Core's exact format (spec §3), as the repositories store them.
+
+/// A 512-bit master key (base64), the same in every fixture.
+const MASTER_KEY: &str =
+    "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ejAxMjM0NTY3ODkrLw==";
+
+/// A `<key>` element exactly as ASP.NET Core 10 writes it, serialised without formatting
+/// (`XElement.ToString(SaveOptions.DisableFormatting)`), for key `id`.
+pub fn key_xml(id: &str) -> String {
+    format!(
+        concat!(
+            r#"<key id="{id}" version="1">"#,
+            "<creationDate>2026-04-16T16:40:09.6237156Z</creationDate>",
+            "<activationDate>2026-04-16T16:40:09.6237156Z</activationDate>",
+            "<expirationDate>2026-07-15T16:40:09.6237156Z</expirationDate>",
+            r#"<descriptor deserializerType="Microsoft.AspNetCore.DataProtection.AuthenticatedEncryption.ConfigurationModel.AuthenticatedEncryptorDescriptorDeserializer, Microsoft.AspNetCore.DataProtection, Version=10.0.0.0, Culture=neutral, PublicKeyToken=adb9793829ddae60">"#,
+            "<descriptor>",
+            r#"<encryption algorithm="AES_256_CBC" />"#,
+            r#"<validation algorithm="HMACSHA256" />"#,
+            r#"<masterKey p4:requiresEncryption="true" xmlns:p4="http://schemas.asp.net/2015/03/dataProtection">"#,
+            "<!-- Warning: the key below is in an unencrypted form. -->",
+            "<value>{master}</value>",
+            "</masterKey></descriptor></descriptor></key>"
+        ),
+        id = id,
+        master = MASTER_KEY
+    )
+}
+
+/// The same `<key>` element with a line break and indentation between every two tags.
+pub fn key_xml_indented(id: &str) -> String {
+    key_xml(id).replace("><", ">\n  <")
+}
+
+/// A single-key `<revocation>` (spec §3.4), without formatting.
+pub fn revocation_xml(id: &str) -> String {
+    format!(
+        r#"<revocation version="1"><revocationDate>2026-05-01T10:00:00.1234567Z</revocationDate><key id="{id}" /><reason>compromised laptop</reason></revocation>"#
+    )
+}
+
+/// A mass `<revocation>` of every key created before the date (spec §3.4), without formatting.
+pub fn mass_revocation_xml() -> String {
+    r#"<revocation version="1"><revocationDate>2015-03-20T15:45:45.7366491-07:00</revocationDate><!-- All keys created before the revocation date are revoked. --><key id="*" /><reason>human-readable reason</reason></revocation>"#.into()
+}
+
+/// Key id number `n` in canonical form.
+pub fn key_id(n: usize) -> String {
+    format!("00000000-0000-4000-8000-{n:012}")
+}
