@@ -27,6 +27,21 @@ impl Azurite {
     pub fn start() -> Azurite {
         let dir = tempfile::tempdir().expect("cannot create a temp dir");
         let port = free_port();
+        let server = Self::spawn(port, dir.path());
+        Azurite {
+            _dir: dir,
+            server,
+            port,
+        }
+    }
+
+    /// Starts the emulator again on the same port (empty: it keeps nothing on disk).
+    pub fn restart(&mut self) {
+        self.server.kill();
+        self.server = Self::spawn(self.port, self._dir.path());
+    }
+
+    fn spawn(port: u16, dir: &std::path::Path) -> Server {
         let node = std::env::var_os("TROUSSEAU_NODE")
             .map(PathBuf::from)
             .unwrap_or_else(|| home().join(".cache/trousseau/node"));
@@ -41,13 +56,9 @@ impl Azurite {
             "--silent",
         ]
         .map(String::from);
-        let mut server = Server::spawn("azurite-blob", &program, &args, dir.path());
+        let mut server = Server::spawn("azurite-blob", &program, &args, dir);
         server.wait_for_port(port);
-        Azurite {
-            _dir: dir,
-            server,
-            port,
-        }
+        server
     }
 
     /// The blob endpoint (path style, account included).

@@ -6,7 +6,7 @@
 //! tool and the install script), never a skip.
 #![allow(clippy::panic, clippy::expect_used, clippy::unwrap_used)]
 
-mod azurite;
+pub mod azurite;
 pub mod fixtures;
 mod http;
 mod moto;

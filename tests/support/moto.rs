@@ -18,22 +18,28 @@ impl Moto {
     pub fn start() -> Moto {
         let dir = tempfile::tempdir().expect("cannot create a temp dir");
         let port = free_port();
-        let venv = std::env::var_os("TROUSSEAU_VENV")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| home().join(".cache/trousseau/venv"));
-        let args = ["-H", "127.0.0.1", "-p", &port.to_string()].map(String::from);
-        let mut server = Server::spawn(
-            "moto_server",
-            &venv.join("bin/moto_server"),
-            &args,
-            dir.path(),
-        );
-        server.wait_for_port(port);
+        let server = Self::spawn(port, dir.path());
         Moto {
             _dir: dir,
             server,
             port,
         }
+    }
+
+    /// Starts the server again on the same port (empty).
+    pub fn restart(&mut self) {
+        self.server.kill();
+        self.server = Self::spawn(self.port, self._dir.path());
+    }
+
+    fn spawn(port: u16, dir: &std::path::Path) -> Server {
+        let venv = std::env::var_os("TROUSSEAU_VENV")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| home().join(".cache/trousseau/venv"));
+        let args = ["-H", "127.0.0.1", "-p", &port.to_string()].map(String::from);
+        let mut server = Server::spawn("moto_server", &venv.join("bin/moto_server"), &args, dir);
+        server.wait_for_port(port);
+        server
     }
 
     /// `http://127.0.0.1:PORT`.
