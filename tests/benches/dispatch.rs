@@ -9,7 +9,7 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use trousseau_core::{abi, DeriveContext, KeySource, NoInteraction};
-use trousseau_tests::{fixtures, workspace};
+use trousseau_tests::{fixture_providers as fixtures, workspace};
 
 fn dispatch(c: &mut Criterion) {
     let ctx = DeriveContext::new(&[7u8; 32], "{}", "bench");

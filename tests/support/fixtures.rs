@@ -1,95 +1,50 @@
-//! Fixture providers for tests and benchmarks: `fixed` (a constant key, the cheapest possible
-//! call) and `panicky` (panics where its configuration says).
+//! Key-ring elements in ASP.NET Core's exact format (spec §3), as the repositories store them.
 
-use trousseau_core::{
-    ComponentKind, DeriveContext, Enrollment, Error, ErrorCode, Factory, Interaction, KeySource,
-    PluginDef, ProviderDef, SecretBytes, SourceDescription, SourceFlags,
-};
+/// A 512-bit master key (base64), the same in every fixture.
+const MASTER_KEY: &str =
+    "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ejAxMjM0NTY3ODkrLw==";
 
-/// The fixture plugin (linked into tests, and exported by the `trousseau_fixture_plugin`
-/// example as a `.so`).
-pub static PLUGIN: PluginDef = PluginDef {
-    name: "trousseau-fixtures",
-    version: "0.0.1",
-    providers: &[
-        ProviderDef {
-            id: "fixed",
-            summary: "a constant 32-byte key (benchmarks and tests only)",
-            config_help: "no configuration",
-            factory: Factory::KeySource(make_fixed),
-        },
-        ProviderDef {
-            id: "panicky",
-            summary: "panics on purpose (tests only)",
-            config_help: "{\"panic_in\": \"factory\" | \"describe\" | \"derive\"}",
-            factory: Factory::KeySource(make_panicky),
-        },
-    ],
-};
-
-/// The constant key `fixed` returns.
-pub const FIXED_KEY: [u8; 32] = *b"fixture key: 32 bytes, constant.";
-
-/// A key source returning [`FIXED_KEY`].
-#[derive(Debug)]
-pub struct Fixed;
-
-impl KeySource for Fixed {
-    fn describe(&self) -> SourceDescription {
-        SourceDescription::new("fixed", ComponentKind::Provider, SourceFlags::NONE, "fixed")
-    }
-
-    fn enroll(&self, ctx: &DeriveContext, ui: &dyn Interaction) -> Result<Enrollment, Error> {
-        Ok(Enrollment::new(self.derive(ctx, ui)?, "{}"))
-    }
-
-    fn derive(&self, _ctx: &DeriveContext, _ui: &dyn Interaction) -> Result<SecretBytes, Error> {
-        Ok(SecretBytes::copy_from(&FIXED_KEY))
-    }
+/// A `<key>` element exactly as ASP.NET Core 10 writes it, serialised without formatting
+/// (`XElement.ToString(SaveOptions.DisableFormatting)`), for key `id`.
+pub fn key_xml(id: &str) -> String {
+    format!(
+        concat!(
+            r#"<key id="{id}" version="1">"#,
+            "<creationDate>2026-04-16T16:40:09.6237156Z</creationDate>",
+            "<activationDate>2026-04-16T16:40:09.6237156Z</activationDate>",
+            "<expirationDate>2026-07-15T16:40:09.6237156Z</expirationDate>",
+            r#"<descriptor deserializerType="Microsoft.AspNetCore.DataProtection.AuthenticatedEncryption.ConfigurationModel.AuthenticatedEncryptorDescriptorDeserializer, Microsoft.AspNetCore.DataProtection, Version=10.0.0.0, Culture=neutral, PublicKeyToken=adb9793829ddae60">"#,
+            "<descriptor>",
+            r#"<encryption algorithm="AES_256_CBC" />"#,
+            r#"<validation algorithm="HMACSHA256" />"#,
+            r#"<masterKey p4:requiresEncryption="true" xmlns:p4="http://schemas.asp.net/2015/03/dataProtection">"#,
+            "<!-- Warning: the key below is in an unencrypted form. -->",
+            "<value>{master}</value>",
+            "</masterKey></descriptor></descriptor></key>"
+        ),
+        id = id,
+        master = MASTER_KEY
+    )
 }
 
-fn make_fixed(_config: &str) -> Result<Box<dyn KeySource>, Error> {
-    Ok(Box::new(Fixed))
+/// The same `<key>` element with a line break and indentation between every two tags.
+pub fn key_xml_indented(id: &str) -> String {
+    key_xml(id).replace("><", ">\n  <")
 }
 
-struct Panicky {
-    panic_in: String,
+/// A single-key `<revocation>` (spec §3.4), without formatting.
+pub fn revocation_xml(id: &str) -> String {
+    format!(
+        r#"<revocation version="1"><revocationDate>2026-05-01T10:00:00.1234567Z</revocationDate><key id="{id}" /><reason>compromised laptop</reason></revocation>"#
+    )
 }
 
-impl KeySource for Panicky {
-    #[allow(clippy::panic)]
-    fn describe(&self) -> SourceDescription {
-        if self.panic_in == "describe" {
-            panic!("fixture panic in describe");
-        }
-        SourceDescription::new(
-            "panicky",
-            ComponentKind::Provider,
-            SourceFlags::NONE,
-            "panicky",
-        )
-    }
-
-    fn enroll(&self, ctx: &DeriveContext, ui: &dyn Interaction) -> Result<Enrollment, Error> {
-        Ok(Enrollment::new(self.derive(ctx, ui)?, "{}"))
-    }
-
-    #[allow(clippy::panic)]
-    fn derive(&self, _ctx: &DeriveContext, _ui: &dyn Interaction) -> Result<SecretBytes, Error> {
-        if self.panic_in == "derive" {
-            panic!("fixture panic in derive");
-        }
-        Ok(SecretBytes::copy_from(b"no panic"))
-    }
+/// A mass `<revocation>` of every key created before the date (spec §3.4), without formatting.
+pub fn mass_revocation_xml() -> String {
+    r#"<revocation version="1"><revocationDate>2015-03-20T15:45:45.7366491-07:00</revocationDate><!-- All keys created before the revocation date are revoked. --><key id="*" /><reason>human-readable reason</reason></revocation>"#.into()
 }
 
-#[allow(clippy::panic)]
-fn make_panicky(config: &str) -> Result<Box<dyn KeySource>, Error> {
-    let value: serde_json::Value = serde_json::from_str(config)
-        .map_err(|e| Error::new(ErrorCode::InvalidConfig, e.to_string()))?;
-    let panic_in = value["panic_in"].as_str().unwrap_or("").to_string();
-    if panic_in == "factory" {
-        panic!("fixture panic in factory");
-    }
-    Ok(Box::new(Panicky { panic_in }))
+/// Key id number `n` in canonical form.
+pub fn key_id(n: usize) -> String {
+    format!("00000000-0000-4000-8000-{n:012}")
 }

@@ -9,7 +9,7 @@ use std::{path::Path, process::Command};
 use serde_json::Value;
 use trousseau::plugins::{DirSource, Registry};
 use trousseau_core::{DeriveContext, ErrorCode, NoInteraction};
-use trousseau_tests::{fixtures, incompatible, workspace};
+use trousseau_tests::{fixture_providers as fixtures, incompatible, workspace};
 
 struct Run {
     code: i32,

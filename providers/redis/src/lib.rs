@@ -1,12 +1,44 @@
 //! Repository: a Redis list in the ASP.NET Core Data Protection layout.
+//!
+//! Same layout as `Microsoft.AspNetCore.DataProtection.StackExchangeRedis`: one list (default key
+//! `DataProtection-Keys`), one entry per element holding its text without formatting, appended
+//! with `RPUSH` and read with `LRANGE 0 -1`; friendly names are not stored. On top of that:
+//! deletion (`LREM`) and a conditional store (`WATCH`/`MULTI`/`EXEC`) whose version token is a
+//! digest of the list, so it changes on every write, ours or an ASP.NET node's.
 
-use trousseau_core::PluginDef;
+mod config;
+mod errors;
+mod repository;
+
+pub use config::RedisConfig;
+pub use repository::RedisRepository;
+
+use trousseau_core::{Factory, PluginDef, ProviderDef, Repository, Result};
+
+/// Help on the configuration keys, shown by `trousseau plugins inspect`.
+pub const CONFIG_HELP: &str = "\
+url: redis://[user[:password]@]host[:port][/db], rediss://… (TLS) or redis+unix:///path/to/socket[?db=N&user=U&pass=P] (default redis://127.0.0.1:6379)
+key: the list holding the ring (default \"DataProtection-Keys\", as ASP.NET Core)
+username_env, password_env: names of environment variables holding the username / password (override the URL's)
+connect_timeout_ms, command_timeout_ms: timeouts in milliseconds (default 5000 each)";
+
+fn create(config: &str) -> Result<Box<dyn Repository>> {
+    Ok(Box::new(RedisRepository::new(RedisConfig::from_json(
+        config,
+    )?)?))
+}
 
 /// The providers of this crate.
 pub static PLUGIN: PluginDef = PluginDef {
     name: "trousseau-redis",
     version: env!("CARGO_PKG_VERSION"),
-    providers: &[],
+    providers: &[ProviderDef {
+        id: "redis",
+        summary:
+            "key ring in a Redis list (ASP.NET Core layout), with deletion and conditional store",
+        config_help: CONFIG_HELP,
+        factory: Factory::Repository(create),
+    }],
 };
 
 trousseau_core::register_builtin!(PLUGIN);

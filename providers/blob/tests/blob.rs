@@ -1,0 +1,254 @@
+//! The blob repository against real emulators: Azurite (Azure Blob) and moto (S3).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::Backend;
+use trousseau_blob::{BlobConfig, BlobRepository};
+use trousseau_core::{Element, ErrorCode, Repository};
+use trousseau_tests::fixtures::{
+    key_id, key_xml, key_xml_indented, mass_revocation_xml, revocation_xml,
+};
+use trousseau_tests::free_port;
+
+fn key(n: usize) -> Element {
+    Element::new(format!("key-{}", key_id(n)), key_xml(&key_id(n)))
+}
+
+/// The bytes ASP.NET Core's AzureBlobXmlRepository uploads for these elements.
+fn asp_net_document(elements: &[String]) -> Vec<u8> {
+    let mut doc = String::from("\u{feff}<?xml version=\"1.0\" encoding=\"utf-8\"?><repository>");
+    for e in elements {
+        doc.push_str(e);
+    }
+    doc.push_str("</repository>");
+    doc.into_bytes()
+}
+
+fn round_trip(b: Backend) {
+    let repo = b.repo();
+    assert!(repo.load().unwrap().elements().is_empty());
+    let revocation = Element::new(
+        format!("revocation-{}", key_id(1)),
+        revocation_xml(&key_id(1)),
+    );
+    for e in [key(1), key(2), revocation.clone()] {
+        repo.store(&e).unwrap();
+    }
+    let snapshot = repo.load().unwrap();
+    assert_eq!(snapshot.elements(), &[key(1), key(2), revocation][..]);
+    assert!(
+        snapshot.version().starts_with('"'),
+        "an ETag: {}",
+        snapshot.version()
+    );
+    // A second repository (another node) sees the same ring and version.
+    assert_eq!(b.repo().load().unwrap(), snapshot);
+    assert!(repo.describe().location().contains("ring/keys.xml"));
+}
+
+fn asp_net_layout_both_ways(b: Backend) {
+    // Read what ASP.NET writes (its serialisation, and a hand-indented variant).
+    b.put_raw(&asp_net_document(&[
+        key_xml(&key_id(7)),
+        mass_revocation_xml(),
+    ]));
+    let loaded = b.repo().load().unwrap();
+    assert_eq!(loaded.elements()[0], key(7));
+    assert_eq!(loaded.elements()[1].xml(), mass_revocation_xml());
+    let indented = format!(
+        "<repository>\n  {}\n</repository>\n",
+        key_xml_indented(&key_id(8))
+    );
+    b.put_raw(indented.as_bytes());
+    assert_eq!(b.repo().load().unwrap().elements(), &[key(8)][..]);
+
+    // Write exactly what ASP.NET reads: the same bytes it would have uploaded itself.
+    b.put_raw(&asp_net_document(&[key_xml(&key_id(8))]));
+    let repo = b.repo();
+    repo.store(&Element::new("rev", revocation_xml(&key_id(8))))
+        .unwrap();
+    assert_eq!(
+        b.get_raw(),
+        asp_net_document(&[key_xml(&key_id(8)), revocation_xml(&key_id(8))])
+    );
+}
+
+fn conditional_store(b: Backend) {
+    let repo = b.repo();
+    let v0 = repo.load().unwrap().version().to_string();
+    assert_eq!(v0, trousseau_blob::ABSENT);
+    let v1 = repo.store_conditional(&v0, &[key(1)]).unwrap();
+    assert_eq!(repo.load().unwrap().version(), v1);
+    // A node that also read "absent" loses.
+    let other = b.repo();
+    let err = other.store_conditional(&v0, &[key(2)]).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Conflict);
+    // An ASP.NET node's plain upload moves the ETag.
+    b.put_raw(&asp_net_document(&[
+        key_xml(&key_id(1)),
+        key_xml(&key_id(9)),
+    ]));
+    assert_eq!(
+        repo.store_conditional(&v1, &[key(2)]).unwrap_err().code(),
+        ErrorCode::Conflict
+    );
+    let now = other.load().unwrap();
+    let v3 = other.store_conditional(now.version(), &[key(2)]).unwrap();
+    let last = repo.load().unwrap();
+    assert_eq!(last.version(), v3);
+    assert_eq!(last.elements(), &[key(1), key(9), key(2)][..]);
+}
+
+fn deletion(b: Backend) {
+    let repo = b.repo();
+    for e in [
+        key(1),
+        key(2),
+        Element::new("r", revocation_xml(&key_id(1))),
+    ] {
+        repo.store(&e).unwrap();
+    }
+    let before = repo.load().unwrap();
+    repo.delete(&[
+        format!("key-{}", key_id(1)),
+        format!("revocation-{}", key_id(1)),
+    ])
+    .unwrap();
+    let after = b.repo().load().unwrap();
+    assert_eq!(after.elements(), &[key(2)][..]);
+    assert_ne!(after.version(), before.version());
+    assert_eq!(b.get_raw(), asp_net_document(&[key_xml(&key_id(2))]));
+}
+
+fn racing_writers_all_land_or_are_reported(b: Backend) {
+    let results: Vec<(usize, Result<(), trousseau_core::Error>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..6)
+            .map(|t| {
+                let repo = b.repo();
+                s.spawn(move || {
+                    (0..3)
+                        .map(|i| (t * 10 + i, repo.store(&key(t * 10 + i))))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    let mut stored: Vec<String> = Vec::new();
+    for (n, result) in &results {
+        match result {
+            Ok(()) => stored.push(key(*n).name().to_string()),
+            Err(e) => {
+                assert_eq!(e.code(), ErrorCode::Conflict, "{e:?}");
+                assert!(e.message().contains("5 attempts"), "{}", e.message());
+            }
+        }
+    }
+    let mut names: Vec<String> = b
+        .repo()
+        .load()
+        .unwrap()
+        .elements()
+        .iter()
+        .map(|e| e.name().to_string())
+        .collect();
+    names.sort();
+    stored.sort();
+    assert_eq!(
+        names, stored,
+        "every reported success is stored, nothing else"
+    );
+    assert!(
+        stored.len() >= 6,
+        "retries let most writers through: {}",
+        stored.len()
+    );
+}
+
+fn server_killed_then_restarted(mut b: Backend) {
+    let repo = b.repo();
+    repo.store(&key(1)).unwrap();
+    b.kill();
+    for err in [repo.load().unwrap_err(), repo.store(&key(2)).unwrap_err()] {
+        assert_eq!(err.code(), ErrorCode::Unavailable, "{err:?}");
+        assert!(
+            err.message().contains("ring/keys.xml") && err.message().contains("127.0.0.1"),
+            "{}",
+            err.message()
+        );
+    }
+    b.restart();
+    repo.store(&key(3)).unwrap();
+    assert_eq!(repo.load().unwrap().elements(), &[key(3)][..]);
+}
+
+fn foreign_blobs_are_clear_errors(b: Backend) {
+    let repo = b.repo();
+    for (bytes, needle) in [
+        (&b"this is not xml"[..], "not a key-ring document"),
+        (
+            b"<keys><key id=\"1\"/></keys>",
+            "the root element is <keys>",
+        ),
+    ] {
+        b.put_raw(bytes);
+        let err = repo.load().unwrap_err();
+        assert_eq!(err.code(), ErrorCode::CorruptData);
+        assert!(
+            err.message().contains(needle) && err.message().contains("ring/keys.xml"),
+            "{}",
+            err.message()
+        );
+        // A store never overwrites what it cannot read.
+        assert_eq!(
+            repo.store(&key(1)).unwrap_err().code(),
+            ErrorCode::CorruptData
+        );
+        assert_eq!(b.get_raw(), bytes);
+    }
+    let err = repo.store(&Element::new("key-bad", "<key>")).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidInput);
+}
+
+macro_rules! on_both {
+    ($($name:ident),*) => {
+        mod azurite {
+            $(#[test] fn $name() { super::$name(super::Backend::azurite()) })*
+        }
+        mod moto {
+            $(#[test] fn $name() { super::$name(super::Backend::moto()) })*
+        }
+    };
+}
+
+on_both!(
+    round_trip,
+    asp_net_layout_both_ways,
+    conditional_store,
+    deletion,
+    racing_writers_all_land_or_are_reported,
+    server_killed_then_restarted,
+    foreign_blobs_are_clear_errors
+);
+
+#[test]
+fn unreachable_endpoint_names_it() {
+    let port = free_port();
+    let config = format!(
+        r#"{{"service":"s3","container":"b","blob":"k.xml","region":"us-east-1","anonymous":true,"endpoint":"http://127.0.0.1:{port}","connect_timeout_ms":300,"timeout_ms":2000}}"#
+    );
+    let err = BlobRepository::new(BlobConfig::from_json(&config).unwrap())
+        .unwrap()
+        .load()
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Unavailable);
+    assert!(
+        err.message().contains(&format!("127.0.0.1:{port}")),
+        "{}",
+        err.message()
+    );
+}

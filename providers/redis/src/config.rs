@@ -1,0 +1,172 @@
+//! The Redis repository's configuration and the connection details derived from it.
+
+use std::time::Duration;
+
+use redis::{ConnectionAddr, ConnectionInfo, IntoConnectionInfo};
+use serde::Deserialize;
+use trousseau_core::{Error, ErrorCode, Result};
+use trousseau_repository_xml::config::{parse, secret_from_env};
+
+/// The configuration (a JSON object; see [`crate::CONFIG_HELP`]).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisConfig {
+    /// Server URL; may carry a username and password.
+    #[serde(default = "default_url")]
+    pub url: String,
+    /// The list key.
+    #[serde(default = "default_key")]
+    pub key: String,
+    /// Environment variable holding the username.
+    #[serde(default)]
+    pub username_env: Option<String>,
+    /// Environment variable holding the password.
+    #[serde(default)]
+    pub password_env: Option<String>,
+    /// Connect timeout in milliseconds.
+    #[serde(default = "default_timeout")]
+    pub connect_timeout_ms: u64,
+    /// Per-command timeout in milliseconds.
+    #[serde(default = "default_timeout")]
+    pub command_timeout_ms: u64,
+}
+
+impl std::fmt::Debug for RedisConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL may hold a password: show only where it points.
+        f.debug_struct("RedisConfig")
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
+}
+
+fn default_url() -> String {
+    "redis://127.0.0.1:6379".into()
+}
+
+fn default_key() -> String {
+    "DataProtection-Keys".into()
+}
+
+fn default_timeout() -> u64 {
+    5000
+}
+
+/// What a repository needs to connect: parsed, credentials applied, timeouts checked.
+pub(crate) struct Target {
+    pub(crate) info: ConnectionInfo,
+    pub(crate) location: String,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) command_timeout: Duration,
+}
+
+impl RedisConfig {
+    /// Parses the JSON configuration.
+    pub fn from_json(json: &str) -> Result<Self> {
+        parse("redis", json)
+    }
+
+    pub(crate) fn target(&self) -> Result<Target> {
+        let invalid = |m: String| Error::new(ErrorCode::InvalidConfig, m);
+        if self.key.is_empty() {
+            return Err(invalid(
+                "the redis repository `key` is empty: name the list, e.g. \"DataProtection-Keys\""
+                    .into(),
+            ));
+        }
+        let scheme = self.url.split_once("://").map(|(s, _)| s).unwrap_or("");
+        if !matches!(scheme, "redis" | "rediss" | "redis+unix" | "unix") {
+            return Err(invalid(format!(
+                "the redis repository `url` has scheme {:?}: use redis://host:port/db, rediss://host:port/db (TLS) or redis+unix:///path/to/socket",
+                scheme
+            )));
+        }
+        let info = self.url.as_str().into_connection_info().map_err(|e| {
+            invalid(format!(
+                "the redis repository `url` cannot be parsed ({:?}): use redis://[user[:password]@]host[:port][/db]",
+                e.kind()
+            ))
+        })?;
+        let mut settings = info.redis_settings().clone();
+        if let Some(var) = &self.username_env {
+            settings = settings.set_username(secret_from_env("redis", "username_env", var)?);
+        }
+        if let Some(var) = &self.password_env {
+            settings = settings.set_password(secret_from_env("redis", "password_env", var)?);
+        }
+        let db = settings.db();
+        let info = info.set_redis_settings(settings);
+        let address = match info.addr() {
+            ConnectionAddr::Tcp(host, port) => format!("redis://{host}:{port}/{db}"),
+            ConnectionAddr::TcpTls { host, port, .. } => format!("rediss://{host}:{port}/{db}"),
+            ConnectionAddr::Unix(path) => format!("redis+unix://{}?db={db}", path.display()),
+            other => format!("{other:?}"),
+        };
+        let timeout = |ms: u64, key: &str| {
+            if ms == 0 {
+                Err(invalid(format!(
+                    "the redis repository `{key}` is 0: give a positive number of milliseconds"
+                )))
+            } else {
+                Ok(Duration::from_millis(ms))
+            }
+        };
+        Ok(Target {
+            location: format!("{address} list {}", self.key),
+            connect_timeout: timeout(self.connect_timeout_ms, "connect_timeout_ms")?,
+            command_timeout: timeout(self.command_timeout_ms, "command_timeout_ms")?,
+            info,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(json: &str) -> Result<Target> {
+        RedisConfig::from_json(json)?.target()
+    }
+
+    #[test]
+    fn location_never_shows_the_password() {
+        let t = target(r#"{"url":"redis://alice:s3cret@db.example:6380/2"}"#).unwrap();
+        assert_eq!(
+            t.location,
+            "redis://db.example:6380/2 list DataProtection-Keys"
+        );
+        assert_eq!(t.info.redis_settings().password(), Some("s3cret"));
+        assert_eq!(t.info.redis_settings().username(), Some("alice"));
+    }
+
+    #[test]
+    fn unix_and_tls_urls() {
+        let t = target(r#"{"url":"redis+unix:///tmp/x/redis.sock","key":"k"}"#).unwrap();
+        assert_eq!(t.location, "redis+unix:///tmp/x/redis.sock?db=0 list k");
+        let t = target(r#"{"url":"rediss://h:7000"}"#).unwrap();
+        assert!(
+            t.location.starts_with("rediss://h:7000/0"),
+            "{}",
+            t.location
+        );
+    }
+
+    #[test]
+    fn bad_configuration_is_explained() {
+        for (json, needle) in [
+            (r#"{"url":"http://h:6379"}"#, "scheme \"http\""),
+            (r#"{"url":"h:6379"}"#, "scheme"),
+            (r#"{"key":""}"#, "`key` is empty"),
+            (r#"{"command_timeout_ms":0}"#, "command_timeout_ms"),
+            (
+                r#"{"password_env":"TROUSSEAU_SURELY_UNSET_43"}"#,
+                "TROUSSEAU_SURELY_UNSET_43",
+            ),
+            (r#"{"port":1}"#, "port"),
+        ] {
+            let e = target(json).err().unwrap();
+            assert_eq!(e.code(), ErrorCode::InvalidConfig, "{json}");
+            assert!(e.message().contains(needle), "{json}: {}", e.message());
+        }
+    }
+}

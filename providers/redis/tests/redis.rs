@@ -1,0 +1,250 @@
+//! The Redis repository against a real, private redis-server.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use redis::Commands;
+use trousseau_core::{Element, ErrorCode, Repository};
+use trousseau_redis::{RedisConfig, RedisRepository};
+use trousseau_tests::fixtures::{
+    key_id, key_xml, key_xml_indented, mass_revocation_xml, revocation_xml,
+};
+use trousseau_tests::{free_port, Redis};
+
+const LIST: &str = "DataProtection-Keys";
+
+fn repo(json: &str) -> RedisRepository {
+    RedisRepository::new(RedisConfig::from_json(json).unwrap()).unwrap()
+}
+
+fn repo_at(redis: &Redis) -> RedisRepository {
+    repo(&format!(r#"{{"url":"{}"}}"#, redis.url()))
+}
+
+/// A plain client, standing in for an ASP.NET Core node (StackExchange.Redis).
+fn raw(redis: &Redis) -> redis::Connection {
+    redis::Client::open(redis.url())
+        .unwrap()
+        .get_connection()
+        .unwrap()
+}
+
+fn key(n: usize) -> Element {
+    Element::new(format!("key-{}", key_id(n)), key_xml(&key_id(n)))
+}
+
+#[test]
+fn round_trip_keeps_order_text_and_names() {
+    let redis = Redis::start();
+    let repo = repo_at(&redis);
+    assert!(repo.load().unwrap().elements().is_empty());
+    let revocation = Element::new(
+        format!("revocation-{}", key_id(1)),
+        revocation_xml(&key_id(1)),
+    );
+    for e in [key(1), key(2), revocation.clone()] {
+        repo.store(&e).unwrap();
+    }
+    let snapshot = repo.load().unwrap();
+    assert_eq!(snapshot.elements(), &[key(1), key(2), revocation][..]);
+    assert_eq!(snapshot.version().len(), 64);
+    let d = repo.describe();
+    assert_eq!(d.provider_id(), "redis");
+    assert!(d.location().contains(LIST) && d.location().contains("redis.sock"));
+}
+
+#[test]
+fn reads_a_list_written_in_the_asp_net_layout() {
+    let redis = Redis::start();
+    let mut con = raw(&redis);
+    // StackExchange.Redis: RPUSH of element.ToString(SaveOptions.DisableFormatting).
+    let _: () = con
+        .rpush(LIST, &[key_xml(&key_id(7)), mass_revocation_xml()])
+        .unwrap();
+    let snapshot = repo_at(&redis).load().unwrap();
+    let elements = snapshot.elements();
+    assert_eq!(elements.len(), 2);
+    assert_eq!(elements[0], key(7));
+    assert_eq!(elements[1].xml(), mass_revocation_xml());
+    assert!(elements[1].name().starts_with("revocation-"));
+}
+
+#[test]
+fn writes_entries_byte_for_byte_as_asp_net_does() {
+    let redis = Redis::start();
+    let repo = repo_at(&redis);
+    // Whatever formatting the caller used, the list holds the text without formatting.
+    repo.store(&Element::new("key-x", key_xml_indented(&key_id(3))))
+        .unwrap();
+    repo.store(&Element::new(
+        "revocation-x",
+        format!(
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n{}",
+            revocation_xml(&key_id(3))
+        ),
+    ))
+    .unwrap();
+    let entries: Vec<String> = raw(&redis).lrange(LIST, 0, -1).unwrap();
+    assert_eq!(
+        entries,
+        vec![key_xml(&key_id(3)), revocation_xml(&key_id(3))]
+    );
+}
+
+#[test]
+fn conditional_store_detects_every_intervening_write() {
+    let redis = Redis::start();
+    let repo = repo_at(&redis);
+    let v0 = repo.load().unwrap().version().to_string();
+    let v1 = repo.store_conditional(&v0, &[key(1)]).unwrap();
+    assert_ne!(v1, v0);
+    assert_eq!(repo.load().unwrap().version(), v1);
+
+    // A racing node that read v0 loses and stores nothing.
+    let lost = repo.store_conditional(&v0, &[key(2)]).unwrap_err();
+    assert_eq!(lost.code(), ErrorCode::Conflict);
+    assert!(lost.message().contains(LIST), "{}", lost.message());
+    assert_eq!(repo.load().unwrap().elements(), &[key(1)][..]);
+
+    // An ASP.NET node's plain RPUSH moves the version too.
+    let _: () = raw(&redis).rpush(LIST, key_xml(&key_id(9))).unwrap();
+    let err = repo.store_conditional(&v1, &[key(2)]).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Conflict);
+    let now = repo.load().unwrap();
+    assert_ne!(now.version(), v1);
+    let v3 = repo
+        .store_conditional(now.version(), &[key(2), key(4)])
+        .unwrap();
+    let last = repo.load().unwrap();
+    assert_eq!(last.version(), v3);
+    assert_eq!(last.elements(), &[key(1), key(9), key(2), key(4)][..]);
+}
+
+#[test]
+fn deletion_removes_exactly_the_named_elements() {
+    let redis = Redis::start();
+    let repo = repo_at(&redis);
+    let revocation = Element::new("r", revocation_xml(&key_id(1)));
+    for e in [key(1), key(2), revocation] {
+        repo.store(&e).unwrap();
+    }
+    let before = repo.load().unwrap();
+    repo.delete(&[
+        format!("key-{}", key_id(1)),
+        format!("revocation-{}", key_id(1)),
+        "key-absent".into(),
+    ])
+    .unwrap();
+    let after = repo.load().unwrap();
+    assert_eq!(after.elements(), &[key(2)][..]);
+    assert_ne!(after.version(), before.version());
+    assert_eq!(
+        repo.store_conditional(before.version(), &[key(5)])
+            .unwrap_err()
+            .code(),
+        ErrorCode::Conflict
+    );
+}
+
+#[test]
+fn server_killed_then_restarted_without_recreating_the_repository() {
+    let mut redis = Redis::start();
+    let repo = repo_at(&redis);
+    repo.store(&key(1)).unwrap();
+    redis.kill();
+    for err in [repo.load().unwrap_err(), repo.store(&key(2)).unwrap_err()] {
+        assert_eq!(err.code(), ErrorCode::Unavailable, "{err:?}");
+        assert!(
+            err.message().contains("redis.sock") && err.message().contains(LIST),
+            "{}",
+            err.message()
+        );
+        assert!(
+            err.message().contains("check that the server is running"),
+            "{}",
+            err.message()
+        );
+    }
+    redis.restart();
+    repo.store(&key(3)).unwrap();
+    assert_eq!(repo.load().unwrap().elements(), &[key(3)][..]);
+}
+
+#[test]
+fn wrong_url_scheme_and_unreachable_host_are_explained() {
+    let err = RedisConfig::from_json(r#"{"url":"http://127.0.0.1:6379"}"#)
+        .and_then(RedisRepository::new)
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidConfig);
+    assert!(err.message().contains("redis://"), "{}", err.message());
+
+    let port = free_port();
+    let repo = repo(&format!(
+        r#"{{"url":"redis://127.0.0.1:{port}/0","connect_timeout_ms":500}}"#
+    ));
+    let err = repo.load().unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Unavailable);
+    assert!(
+        err.message().contains(&format!("127.0.0.1:{port}")),
+        "{}",
+        err.message()
+    );
+}
+
+#[test]
+fn wrong_password_names_the_host_but_never_the_password() {
+    let redis = Redis::start_with_password("correct-horse");
+    let url = format!("{}?pass=wrong-battery", redis.url());
+    let err = repo(&format!(r#"{{"url":"{url}"}}"#)).load().unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidConfig, "{err:?}");
+    assert!(err.message().contains("redis.sock"), "{}", err.message());
+    assert!(!err.message().contains("wrong-battery") && !err.message().contains("correct-horse"));
+
+    let url = format!("{}?pass=correct-horse", redis.url());
+    let good = repo(&format!(r#"{{"url":"{url}"}}"#));
+    good.store(&key(1)).unwrap();
+    assert!(!format!("{good:?}").contains("correct-horse"));
+    assert!(!good.describe().location().contains("correct-horse"));
+}
+
+#[test]
+fn a_key_of_another_type_is_a_clear_error() {
+    let redis = Redis::start();
+    let _: () = raw(&redis).set(LIST, "not a list").unwrap();
+    let repo = repo_at(&redis);
+    for err in [
+        repo.load().unwrap_err(),
+        repo.store(&key(1)).unwrap_err(),
+        repo.store_conditional("x", &[key(1)]).unwrap_err(),
+    ] {
+        assert_eq!(err.code(), ErrorCode::CorruptData, "{err:?}");
+        assert!(
+            err.message().contains("not a list") && err.message().contains(LIST),
+            "{}",
+            err.message()
+        );
+    }
+    let value: String = raw(&redis).get(LIST).unwrap();
+    assert_eq!(value, "not a list");
+}
+
+#[test]
+fn elements_that_are_not_xml_are_refused_before_anything_is_written() {
+    let redis = Redis::start();
+    let repo = repo_at(&redis);
+    let err = repo
+        .store(&Element::new("key-bad", "<key><oops></key>"))
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidInput);
+    assert!(err.message().contains("key-bad"), "{}", err.message());
+    let v0 = repo.load().unwrap().version().to_string();
+    let err = repo
+        .store_conditional(&v0, &[key(1), Element::new("key-bad", "plain text")])
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidInput);
+    assert!(repo.load().unwrap().elements().is_empty());
+
+    // A foreign entry in the list is reported with its position.
+    let _: () = raw(&redis).rpush(LIST, "garbage").unwrap();
+    let err = repo.load().unwrap_err();
+    assert_eq!(err.code(), ErrorCode::CorruptData);
+    assert!(err.message().contains("entry 0"), "{}", err.message());
+}

@@ -1,0 +1,118 @@
+//! A child process owned by a test: output captured in its temp dir, killed on drop.
+
+use std::fs::File;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A free loopback TCP port (bound then released; servers bind it right after).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("cannot bind a loopback port")
+        .port()
+}
+
+/// A running server process.
+#[derive(Debug)]
+pub struct Server {
+    name: String,
+    child: Option<Child>,
+    log: PathBuf,
+}
+
+impl Server {
+    /// Starts `program` with `args`, output to `dir/<name>.log`. Panics (naming the install
+    /// script) when the program does not exist.
+    pub fn spawn(name: &str, program: &Path, args: &[String], dir: &Path) -> Server {
+        if !program.exists() && which(program).is_none() {
+            panic!(
+                "{name}: {} not found; {}",
+                program.display(),
+                crate::INSTALL_HINT
+            );
+        }
+        let log = dir.join(format!("{name}.log"));
+        let out = File::create(&log).expect("cannot create the server log");
+        let err = out.try_clone().expect("cannot dup the server log");
+        let child = Command::new(program)
+            .args(args)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{name}: cannot start {}: {e}; {}",
+                    program.display(),
+                    crate::INSTALL_HINT
+                )
+            });
+        Server {
+            name: name.into(),
+            child: Some(child),
+            log,
+        }
+    }
+
+    /// Waits (up to 30 s) until `ready` holds; panics with the server's output when it exits
+    /// or does not get ready.
+    pub fn wait_ready(&mut self, mut ready: impl FnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if ready() {
+                return;
+            }
+            if let Some(child) = self.child.as_mut() {
+                if let Ok(Some(status)) = child.try_wait() {
+                    panic!(
+                        "{} exited ({status}) before it was ready:\n{}",
+                        self.name,
+                        self.output()
+                    );
+                }
+            }
+            if Instant::now() > deadline {
+                panic!("{} was not ready after 30 s:\n{}", self.name, self.output());
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
+    /// Waits until something accepts TCP connections on `127.0.0.1:port`.
+    pub fn wait_for_port(&mut self, port: u16) {
+        self.wait_ready(|| TcpStream::connect(("127.0.0.1", port)).is_ok());
+    }
+
+    /// Kills the server (SIGKILL) and reaps it.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// What the server printed so far.
+    pub fn output(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn which(program: &Path) -> Option<PathBuf> {
+    if program.components().count() > 1 {
+        return None;
+    }
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(program))
+            .find(|p| p.is_file())
+    })
+}
