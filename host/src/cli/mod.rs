@@ -7,6 +7,7 @@
 mod context;
 mod exit;
 mod plugins_cmd;
+mod user_account_cmd;
 
 use std::{path::PathBuf, process::ExitCode};
 
@@ -43,6 +44,8 @@ pub enum Command {
     /// List and inspect providers and plugins.
     #[command(subcommand)]
     Plugins(plugins_cmd::PluginsCommand),
+    /// Back up, restore and inspect the per-user key of the `user-account` source.
+    UserAccount(user_account_cmd::UserAccountArgs),
 }
 
 /// Runs the tool with the process arguments and returns its exit code.
@@ -75,6 +78,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     }
     match cli.command {
         Command::Plugins(cmd) => plugins_cmd::run(&ctx, cmd),
+        Command::UserAccount(args) => user_account_cmd::run(&ctx, args),
     }
 }
 
