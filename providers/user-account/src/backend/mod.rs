@@ -101,6 +101,7 @@ fn open_kind(kind: BackendKind, config: &UserAccountConfig) -> Result<Box<dyn St
 
 /// The automatic choice: DPAPI on Windows, the Keychain on macOS; on Linux an existing key
 /// file wins, then a reachable Secret Service, then the file.
+#[cfg_attr(not(target_os = "linux"), allow(unused_variables))]
 fn auto(config: &UserAccountConfig) -> BackendKind {
     if cfg!(windows) {
         return BackendKind::Dpapi;
