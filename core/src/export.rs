@@ -3,8 +3,12 @@
 
 /// Exports a [`crate::PluginDef`] `static` as this `cdylib`'s plugin root module.
 ///
-/// ```ignore
-/// static PLUGIN: trousseau_core::PluginDef = trousseau_core::PluginDef { /* … */ };
+/// ```
+/// static PLUGIN: trousseau_core::PluginDef = trousseau_core::PluginDef {
+///     name: "my-plugin",
+///     version: "0.1.0",
+///     providers: &[], // ProviderDef { id, summary, config_help, factory }, …
+/// };
 /// trousseau_core::export_plugin!(PLUGIN);
 /// ```
 ///
@@ -71,9 +75,15 @@ macro_rules! export_plugin {
 
 /// Registers a [`crate::PluginDef`] `static` as a built-in of any host that links this crate.
 ///
-/// ```ignore
-/// static PLUGIN: trousseau_core::PluginDef = trousseau_core::PluginDef { /* … */ };
+/// ```
+/// static PLUGIN: trousseau_core::PluginDef = trousseau_core::PluginDef {
+///     name: "my-builtin",
+///     version: "0.1.0",
+///     providers: &[],
+/// };
 /// trousseau_core::register_builtin!(PLUGIN);
+///
+/// assert!(trousseau_core::builtin_plugins().any(|p| p.name == "my-builtin"));
 /// ```
 #[macro_export]
 macro_rules! register_builtin {

@@ -12,6 +12,10 @@
 //! [repository]                          # where the key ring lives
 //! provider = "filesystem"
 //! directory = "/var/lib/app/keys"       # every other key is the provider's configuration
+//!
+//! [policy]                              # master-key policy, see `crate::policy`
+//! minimum_length = 12
+//! key_creation_flags = 263168
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -53,6 +57,9 @@ pub struct Config {
     /// The key-ring repository (default: the built-in filesystem repository).
     #[serde(default)]
     pub repository: Option<ProviderConfig>,
+    /// The administrator's master-key policy (see [`crate::policy`]).
+    #[serde(default)]
+    pub policy: crate::policy::PolicyConfig,
 }
 
 /// The `[plugins]` table.
@@ -167,6 +174,19 @@ mod tests {
         let err = Config::parse("[plugin]\ndirs=[]\n", Path::new("c.toml")).unwrap_err();
         assert!(err.to_string().contains("line 1"), "{err}");
         assert!(err.to_string().contains("unknown field `plugin`"), "{err}");
+    }
+
+    #[test]
+    fn policy_section_is_read() {
+        let c = Config::parse(
+            "[policy]\nminimum_length = 12\nforbid = [\"user-account\"]\n",
+            Path::new("c"),
+        )
+        .unwrap();
+        assert_eq!(c.policy.minimum_length, Some(12));
+        assert_eq!(c.policy.forbid, vec!["user-account".to_string()]);
+        let err = Config::parse("[policy]\nminimum_lenght = 12\n", Path::new("c")).unwrap_err();
+        assert!(err.to_string().contains("unknown field"), "{err}");
     }
 
     #[test]

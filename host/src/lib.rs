@@ -7,4 +7,7 @@
 pub mod builtins;
 pub mod cli;
 pub mod config;
+pub mod kdbx;
+pub mod masterkey;
 pub mod plugins;
+pub mod policy;

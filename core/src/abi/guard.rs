@@ -20,8 +20,13 @@ use crate::{
     Repository, RepositoryDescription, SecretBytes, Snapshot, SourceDescription,
 };
 
-/// Runs `f`, turning a panic into an `internal` error that names `what`.
-pub(crate) fn guard<T>(what: &str, f: impl FnOnce() -> Result<T, Error>) -> RResult<T, Error> {
+/// Runs `f`, turning a panic into an `internal` error that names `origin: method`. The label is
+/// only formatted when a panic happens: this runs on every call across the boundary.
+pub(crate) fn guard<T>(
+    origin: &str,
+    method: &str,
+    f: impl FnOnce() -> Result<T, Error>,
+) -> RResult<T, Error> {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(result) => result.into(),
         Err(payload) => {
@@ -32,7 +37,7 @@ pub(crate) fn guard<T>(what: &str, f: impl FnOnce() -> Result<T, Error>) -> RRes
                 .unwrap_or_else(|| "non-string panic payload".to_string());
             RResult::RErr(Error::new(
                 ErrorCode::Internal,
-                format!("{what} panicked: {detail}"),
+                format!("{origin}: {method} panicked: {detail}"),
             ))
         }
     }
@@ -46,9 +51,7 @@ pub(crate) struct GuardedSource {
 
 impl KeySourceAbi for GuardedSource {
     fn describe(&self) -> RResult<SourceDescription, Error> {
-        guard(&format!("{}: describe", self.origin), || {
-            Ok(self.inner.describe())
-        })
+        guard(self.origin, "describe", || Ok(self.inner.describe()))
     }
 
     fn enroll<'a>(
@@ -56,9 +59,7 @@ impl KeySourceAbi for GuardedSource {
         ctx: &DeriveContext,
         ui: InteractionRef<'a>,
     ) -> RResult<Enrollment, Error> {
-        guard(&format!("{}: enroll", self.origin), || {
-            self.inner.enroll(ctx, &ui)
-        })
+        guard(self.origin, "enroll", || self.inner.enroll(ctx, &ui))
     }
 
     fn derive<'a>(
@@ -66,9 +67,7 @@ impl KeySourceAbi for GuardedSource {
         ctx: &DeriveContext,
         ui: InteractionRef<'a>,
     ) -> RResult<SecretBytes, Error> {
-        guard(&format!("{}: derive", self.origin), || {
-            self.inner.derive(ctx, &ui)
-        })
+        guard(self.origin, "derive", || self.inner.derive(ctx, &ui))
     }
 }
 
@@ -80,23 +79,19 @@ pub(crate) struct GuardedRepository {
 
 impl RepositoryAbi for GuardedRepository {
     fn describe(&self) -> RResult<RepositoryDescription, Error> {
-        guard(&format!("{}: describe", self.origin), || {
-            Ok(self.inner.describe())
-        })
+        guard(self.origin, "describe", || Ok(self.inner.describe()))
     }
 
     fn load(&self) -> RResult<Snapshot, Error> {
-        guard(&format!("{}: load", self.origin), || self.inner.load())
+        guard(self.origin, "load", || self.inner.load())
     }
 
     fn store(&self, element: &Element) -> RResult<(), Error> {
-        guard(&format!("{}: store", self.origin), || {
-            self.inner.store(element)
-        })
+        guard(self.origin, "store", || self.inner.store(element))
     }
 
     fn delete<'a>(&self, names: RSlice<'a, RString>) -> RResult<(), Error> {
-        guard(&format!("{}: delete", self.origin), || {
+        guard(self.origin, "delete", || {
             let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
             self.inner.delete(&names)
         })
@@ -107,7 +102,7 @@ impl RepositoryAbi for GuardedRepository {
         expected_version: RStr<'a>,
         elements: RSlice<'a, Element>,
     ) -> RResult<RString, Error> {
-        guard(&format!("{}: store_conditional", self.origin), || {
+        guard(self.origin, "store_conditional", || {
             self.inner
                 .store_conditional(expected_version.as_str(), elements.as_slice())
                 .map(RString::from)
@@ -121,26 +116,26 @@ struct GuardedInteraction<'a>(&'a dyn Interaction);
 impl InteractionAbi for GuardedInteraction<'_> {
     fn message(&self, level: MessageLevel, text: RStr<'_>) {
         // A panicking message sink loses the message, nothing else.
-        let _ = guard("host interaction: message", || {
+        let _ = guard("host interaction", "message", || {
             self.0.message(level, text.as_str());
             Ok(())
         });
     }
 
     fn request_secret(&self, prompt: RStr<'_>, confirm: bool) -> RResult<SecretBytes, Error> {
-        guard("host interaction: request_secret", || {
+        guard("host interaction", "request_secret", || {
             self.0.request_secret(prompt.as_str(), confirm)
         })
     }
 
     fn request_value(&self, prompt: RStr<'_>) -> RResult<RString, Error> {
-        guard("host interaction: request_value", || {
+        guard("host interaction", "request_value", || {
             self.0.request_value(prompt.as_str()).map(RString::from)
         })
     }
 
     fn confirm(&self, question: RStr<'_>, default: bool) -> RResult<bool, Error> {
-        guard("host interaction: confirm", || {
+        guard("host interaction", "confirm", || {
             self.0.confirm(question.as_str(), default)
         })
     }

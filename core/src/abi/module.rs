@@ -70,7 +70,7 @@ fn find_provider(
 
 /// Describes `def` (guarded).
 pub fn plugin_info(def: &'static PluginDef) -> RResult<PluginInfo, Error> {
-    guard(&format!("plugin {}: info", def.name), || Ok(def.info()))
+    guard(def.name, "info", || Ok(def.info()))
 }
 
 /// Makes key source `id` of `def` from `config`: the factory runs guarded and the result is
@@ -80,23 +80,20 @@ pub fn create_key_source(
     id: &str,
     config: &str,
 ) -> RResult<KeySourceObject, Error> {
-    guard(
-        &format!("plugin {}: create key source {id}", def.name),
-        || {
-            let provider = find_provider(def, id, ProviderKind::KeySource)?;
-            let Factory::KeySource(make) = provider.factory else {
-                return Err(Error::new(ErrorCode::Internal, "provider kind mismatch"));
-            };
-            let inner = make(config)?;
-            Ok(KeySourceAbi_TO::from_value(
-                GuardedSource {
-                    inner,
-                    origin: provider.id,
-                },
-                TD_Opaque,
-            ))
-        },
-    )
+    guard(def.name, "create key source", || {
+        let provider = find_provider(def, id, ProviderKind::KeySource)?;
+        let Factory::KeySource(make) = provider.factory else {
+            return Err(Error::new(ErrorCode::Internal, "provider kind mismatch"));
+        };
+        let inner = make(config)?;
+        Ok(KeySourceAbi_TO::from_value(
+            GuardedSource {
+                inner,
+                origin: provider.id,
+            },
+            TD_Opaque,
+        ))
+    })
 }
 
 /// Makes repository `id` of `def` from `config` (see [`create_key_source`]).
@@ -105,21 +102,18 @@ pub fn create_repository(
     id: &str,
     config: &str,
 ) -> RResult<RepositoryObject, Error> {
-    guard(
-        &format!("plugin {}: create repository {id}", def.name),
-        || {
-            let provider = find_provider(def, id, ProviderKind::Repository)?;
-            let Factory::Repository(make) = provider.factory else {
-                return Err(Error::new(ErrorCode::Internal, "provider kind mismatch"));
-            };
-            let inner = make(config)?;
-            Ok(RepositoryAbi_TO::from_value(
-                GuardedRepository {
-                    inner,
-                    origin: provider.id,
-                },
-                TD_Opaque,
-            ))
-        },
-    )
+    guard(def.name, "create repository", || {
+        let provider = find_provider(def, id, ProviderKind::Repository)?;
+        let Factory::Repository(make) = provider.factory else {
+            return Err(Error::new(ErrorCode::Internal, "provider kind mismatch"));
+        };
+        let inner = make(config)?;
+        Ok(RepositoryAbi_TO::from_value(
+            GuardedRepository {
+                inner,
+                origin: provider.id,
+            },
+            TD_Opaque,
+        ))
+    })
 }

@@ -2,6 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
+use anyhow::anyhow;
+use trousseau_core::ProviderKind;
+
 use crate::{
     config::{self, Config},
     plugins::{search_path, Registry},
@@ -43,5 +46,78 @@ impl Context {
             config_path,
             registry,
         })
+    }
+
+    /// Checks that every provider the configuration names exists in the registry, with the
+    /// kind it is used as. The error names the file, the setting and what is available.
+    pub fn check_providers(&self) -> Result<(), CliError> {
+        let Some(repo) = &self.config.repository else {
+            return Ok(());
+        };
+        let file = self.config_path.as_ref().map_or_else(
+            || "the configuration".to_string(),
+            |p| p.display().to_string(),
+        );
+        let available = |kind: ProviderKind| {
+            let ids: Vec<&str> = self
+                .registry
+                .providers()
+                .filter(|p| p.kind() == kind)
+                .map(|p| p.id())
+                .collect();
+            if ids.is_empty() {
+                "none".to_string()
+            } else {
+                ids.join(", ")
+            }
+        };
+        match self.registry.provider(&repo.provider) {
+            Some(p) if p.kind() == ProviderKind::Repository => Ok(()),
+            Some(p) => Err(CliError::usage(anyhow!(
+                "{file}: [repository] provider {:?} is a {}, not a repository; available \
+                 repositories: {}",
+                repo.provider,
+                p.kind().as_str(),
+                available(ProviderKind::Repository)
+            ))),
+            None => Err(CliError::usage(anyhow!(
+                "{file}: [repository] provider {:?} is unknown; available repositories: {} \
+                 (plugins are listed by `trousseau plugins list`)",
+                repo.provider,
+                available(ProviderKind::Repository)
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn context_with(config: &str) -> Context {
+        let path = Path::new("/etc/trousseau.toml");
+        Context {
+            config: Config::parse(config, path).unwrap(),
+            config_path: Some(path.to_path_buf()),
+            registry: Registry::with_builtins(None).unwrap(),
+        }
+    }
+
+    #[test]
+    fn unknown_repository_provider_is_a_usage_error_naming_the_file() {
+        let ctx = context_with("[repository]\nprovider = \"mongo\"\n");
+        let err = ctx.check_providers().unwrap_err();
+        assert_eq!(err.code(), 2);
+        let msg = format!("{:#}", err.error());
+        assert!(
+            msg.starts_with("/etc/trousseau.toml: [repository] provider \"mongo\" is unknown"),
+            "{msg}"
+        );
+        assert!(msg.contains("available repositories:"), "{msg}");
+    }
+
+    #[test]
+    fn no_repository_setting_is_fine() {
+        assert!(context_with("").check_providers().is_ok());
     }
 }

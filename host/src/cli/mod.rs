@@ -6,7 +6,11 @@
 
 mod context;
 mod exit;
+mod keepass_cmd;
+mod keyfile_cmd;
 mod plugins_cmd;
+mod progress;
+pub mod terminal;
 mod user_account_cmd;
 
 use std::{path::PathBuf, process::ExitCode};
@@ -15,6 +19,7 @@ use clap::{Parser, Subcommand};
 
 pub use context::Context;
 pub use exit::CliError;
+pub use terminal::TerminalInteraction;
 
 /// Trousseau: composite master keys from pluggable key sources, and an ASP.NET Core-compatible
 /// data-protection key ring in pluggable repositories.
@@ -44,6 +49,12 @@ pub enum Command {
     /// List and inspect providers and plugins.
     #[command(subcommand)]
     Plugins(plugins_cmd::PluginsCommand),
+    /// Create and inspect KeePass-compatible key files.
+    #[command(subcommand)]
+    Keyfile(keyfile_cmd::KeyfileCommand),
+    /// Check key sources against a KeePass database.
+    #[command(subcommand)]
+    Keepass(keepass_cmd::KeepassCommand),
     /// Back up, restore and inspect the per-user key of the `user-account` source.
     UserAccount(user_account_cmd::UserAccountArgs),
 }
@@ -71,13 +82,22 @@ pub fn main() -> ExitCode {
 /// Runs one parsed command line.
 pub fn run(cli: Cli) -> Result<(), CliError> {
     let ctx = Context::new(cli.config.as_deref(), &cli.plugin_dirs)?;
-    if !matches!(cli.command, Command::Plugins(_)) {
+    if matches!(cli.command, Command::Plugins(_)) {
+        // The plugin commands are the diagnostic tools: a configuration naming a missing
+        // provider must not stop them, so it is only a warning there.
+        if let Err(e) = ctx.check_providers() {
+            tracing::warn!("{:#}", e.error());
+        }
+    } else {
         for refusal in ctx.registry.refusals() {
             tracing::warn!("{refusal}");
         }
+        ctx.check_providers()?;
     }
     match cli.command {
         Command::Plugins(cmd) => plugins_cmd::run(&ctx, cmd),
+        Command::Keyfile(cmd) => keyfile_cmd::run(cmd),
+        Command::Keepass(cmd) => keepass_cmd::run(&ctx, cmd),
         Command::UserAccount(args) => user_account_cmd::run(&ctx, args),
     }
 }

@@ -3,6 +3,11 @@
 //! The file is opened once. Its owner and mode are read from that open descriptor, its digest
 //! is computed from it, and on Linux the library is then loaded through `/proc/self/fd/N`, so
 //! the file cannot be swapped between the checks and the load.
+//!
+//! The descriptor then stays open for the life of the process: the dynamic loader recognises
+//! an already-loaded library by its *name* first, so a reused `/proc/self/fd/N` would return
+//! whatever library was loaded under that number before. Plugins are never unloaded, so this
+//! costs one descriptor per plugin file attempted.
 
 use std::{
     fs::File,
@@ -11,6 +16,9 @@ use std::{
 };
 
 use sha2::{Digest, Sha256};
+
+/// Larger files are refused before they are read (a plugin is a few megabytes).
+pub const MAX_PLUGIN_SIZE: u64 = 512 << 20;
 
 /// A plugin file that passed the checks, held open until it is loaded.
 #[derive(Debug)]
@@ -22,15 +30,17 @@ pub struct AdmittedFile {
 
 impl AdmittedFile {
     /// The path to hand to the dynamic loader: the open descriptor where the OS allows it.
-    pub fn load_path(&self) -> PathBuf {
+    /// Consumes the file: its descriptor stays open until the process exits (see the module
+    /// docs for why).
+    pub fn into_load_path(self) -> PathBuf {
         #[cfg(target_os = "linux")]
         {
-            use std::os::fd::AsRawFd;
-            PathBuf::from(format!("/proc/self/fd/{}", self.file.as_raw_fd()))
+            use std::os::fd::IntoRawFd;
+            PathBuf::from(format!("/proc/self/fd/{}", self.file.into_raw_fd()))
         }
         #[cfg(not(target_os = "linux"))]
         {
-            self.path.clone()
+            self.path
         }
     }
 
@@ -68,18 +78,17 @@ pub fn admit(path: &Path, pins: Option<&[String]>) -> Result<AdmittedFile, Strin
         return Err("not a regular file".to_string());
     }
     check_owner_and_mode(&meta)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let n = file
-            .read(&mut buf)
-            .map_err(|e| format!("cannot read: {e}"))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
+    if meta.len() > MAX_PLUGIN_SIZE {
+        return Err(format!(
+            "the file is {} bytes, more than a plugin may be ({MAX_PLUGIN_SIZE})",
+            meta.len()
+        ));
     }
-    let sha256 = hex::encode(hasher.finalize());
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read: {e}"))?;
+    super::elf::check_complete(&bytes)?;
+    let sha256 = hex::encode(Sha256::digest(&bytes));
     if let Some(pins) = pins {
         if !pins.iter().any(|p| p == &sha256) {
             return Err(format!(
@@ -153,7 +162,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = file_with_mode(dir.path(), 0o600);
         let digest = hex::encode(Sha256::digest(b"not really a library"));
-        assert_eq!(admit(&p, Some(&[digest.clone()])).unwrap().sha256(), digest);
+        assert_eq!(
+            admit(&p, Some(std::slice::from_ref(&digest)))
+                .unwrap()
+                .sha256(),
+            digest
+        );
         let err = admit(&p, Some(&["00".repeat(32)])).unwrap_err();
         assert!(err.contains("not on the plugin pin list"), "{err}");
         assert!(err.contains(&digest), "{err}");

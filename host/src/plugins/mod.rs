@@ -1,6 +1,7 @@
 //! Plugins: which files may be loaded, where they are searched, and the provider registry.
 
 pub mod admission;
+pub mod elf;
 pub mod registry;
 pub mod search;
 

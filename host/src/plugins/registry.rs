@@ -332,7 +332,7 @@ pub fn open_plugin(
         reason,
     };
     let admitted = admission::admit(path, pins).map_err(refuse)?;
-    let plugin = abi::load_library(&admitted.load_path()).map_err(|e| {
+    let plugin = abi::load_library(&admitted.into_load_path()).map_err(|e| {
         tracing::debug!("plugin {}: {}", path.display(), e.detail());
         refuse(e.summary().to_string())
     })?;

@@ -1,0 +1,403 @@
+//! The plugin system end to end: the real `trousseau` binary, real plugin libraries in a
+//! temporary plugin directory.
+
+// Test code: a failed step is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::{path::Path, process::Command};
+
+use serde_json::Value;
+use trousseau::plugins::{DirSource, Registry};
+use trousseau_core::{DeriveContext, ErrorCode, NoInteraction};
+use trousseau_tests::{fixtures, incompatible, workspace};
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn trousseau(args: &[&str], home: &Path) -> Run {
+    let out = Command::new(workspace::trousseau_bin())
+        .args(args)
+        // A private HOME: no user config or default plugin dir leaks into the test.
+        .env("HOME", home)
+        .env_remove("XDG_CONFIG_HOME")
+        .env_remove("XDG_DATA_HOME")
+        .env_remove("TROUSSEAU_CONFIG")
+        .env_remove("TROUSSEAU_PLUGIN_PATH")
+        .env_remove("TROUSSEAU_LOG")
+        .output()
+        .expect("run trousseau");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn assert_clean_failure(run: &Run, code: i32) {
+    assert_eq!(
+        run.code, code,
+        "stdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    assert!(!run.stderr.contains("RUST_BACKTRACE"), "{}", run.stderr);
+}
+
+fn list_json(dir: &Path, home: &Path) -> (Run, Value) {
+    let run = trousseau(
+        &[
+            "plugins",
+            "list",
+            "--json",
+            "--plugin-dir",
+            dir.to_str().unwrap(),
+        ],
+        home,
+    );
+    let doc: Value = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", run.stdout, run.stderr));
+    (run, doc)
+}
+
+fn provider<'a>(doc: &'a Value, id: &str) -> Option<&'a Value> {
+    doc["providers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == id)
+}
+
+#[test]
+fn command_plugin_is_listed_by_the_binary_and_used_through_the_registry() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let lib = workspace::install_plugin(
+        &workspace::command_source_plugin(),
+        dir.path(),
+        "libcommand.so",
+    );
+
+    let (run, doc) = list_json(dir.path(), home.path());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let p = provider(&doc, "command").expect("command provider listed");
+    assert_eq!(p["kind"], "key-source");
+    assert_eq!(p["builtin"], false);
+    assert_eq!(p["origin"], lib.display().to_string());
+    assert_eq!(p["version"], env!("CARGO_PKG_VERSION"));
+    // Built-ins are listed alongside it, with the built-in origin.
+    let builtins: Vec<&Value> = doc["providers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["builtin"] == true)
+        .collect();
+    assert!(builtins.iter().all(|p| p["origin"] == "built-in"));
+
+    // The table form names the same provider and origin.
+    let table = trousseau(
+        &[
+            "plugins",
+            "list",
+            "--plugin-dir",
+            dir.path().to_str().unwrap(),
+        ],
+        home.path(),
+    );
+    assert_eq!(table.code, 0);
+    let line = table
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("command "))
+        .expect("row");
+    assert!(
+        line.contains("key-source") && line.contains(lib.to_str().unwrap()),
+        "{line}"
+    );
+
+    // Used through the registry: the key is what the program printed.
+    let mut reg = Registry::with_builtins(None).unwrap();
+    reg.load_dir(dir.path(), DirSource::CommandLine).unwrap();
+    assert!(reg.refusals().is_empty(), "{:?}", reg.refusals());
+    let config = serde_json::json!({"argv": ["/bin/sh", "-c", "printf 'c2VjcmV0LWtleQ=='"], "encoding": "base64"});
+    let source = reg.key_source("command", &config.to_string()).unwrap();
+    assert_eq!(source.describe().unwrap().provider_id(), "command");
+    let key = source
+        .derive(&DeriveContext::new(b"seed", "", "test"), &NoInteraction)
+        .unwrap();
+    assert_eq!(key.expose(), b"secret-key");
+
+    // Inspect shows what the file offers.
+    let inspect = trousseau(
+        &["plugins", "inspect", "--json", lib.to_str().unwrap()],
+        home.path(),
+    );
+    assert_eq!(inspect.code, 0, "{}", inspect.stderr);
+    let doc: Value = serde_json::from_str(&inspect.stdout).unwrap();
+    assert_eq!(doc["name"], "trousseau-command-source");
+    assert_eq!(doc["providers"][0]["id"], "command");
+    assert!(doc["providers"][0]["config_help"]
+        .as_str()
+        .unwrap()
+        .contains("argv"));
+}
+
+#[test]
+fn incompatible_plugin_is_refused_in_one_line_and_the_good_one_still_loads() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // Sorted load order puts the bad one first: loading must carry on past it.
+    let bad = workspace::install_plugin(&incompatible::build(), dir.path(), "liba-incompatible.so");
+    workspace::install_plugin(
+        &workspace::command_source_plugin(),
+        dir.path(),
+        "libz-good.so",
+    );
+
+    let (run, doc) = list_json(dir.path(), home.path());
+    assert_clean_failure(&run, 1);
+    assert!(
+        provider(&doc, "command").is_some(),
+        "good plugin not loaded: {doc}"
+    );
+    let refused = doc["refused"].as_array().unwrap();
+    assert_eq!(refused.len(), 1, "{doc}");
+    assert_eq!(refused[0]["path"], bad.display().to_string());
+    let reason = refused[0]["reason"].as_str().unwrap();
+    assert!(!reason.contains('\n'), "{reason}");
+    assert!(reason.len() < 500, "not summarised: {reason}");
+    assert!(reason.starts_with("incompatible plugin ABI"), "{reason}");
+    assert!(reason.contains("rebuild the plugin"), "{reason}");
+
+    // inspect says why, and the full layout report is available at debug level.
+    let inspect = trousseau(&["plugins", "inspect", bad.to_str().unwrap()], home.path());
+    assert_clean_failure(&inspect, 1);
+    assert!(
+        inspect.stderr.contains("incompatible plugin ABI"),
+        "{}",
+        inspect.stderr
+    );
+    assert_eq!(
+        inspect.stderr.trim().lines().count(),
+        1,
+        "{}",
+        inspect.stderr
+    );
+    let verbose = trousseau(
+        &["-vv", "plugins", "inspect", bad.to_str().unwrap()],
+        home.path(),
+    );
+    assert!(
+        verbose.stderr.len() > inspect.stderr.len() * 3,
+        "no detail at debug level"
+    );
+}
+
+#[test]
+fn a_panicking_plugin_gives_internal_errors_and_the_host_lives_on() {
+    let dir = tempfile::tempdir().unwrap();
+    workspace::install_plugin(&workspace::fixture_plugin(), dir.path(), "libfixtures.so");
+    let mut reg = Registry::with_builtins(None).unwrap();
+    reg.load_dir(dir.path(), DirSource::CommandLine).unwrap();
+    let ctx = DeriveContext::default();
+
+    for _ in 0..3 {
+        let source = reg
+            .key_source("panicky", r#"{"panic_in": "derive"}"#)
+            .unwrap();
+        let err = source.derive(&ctx, &NoInteraction).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::Internal);
+        assert!(err.message().contains("fixture panic in derive"), "{err}");
+        assert!(err.message().contains("panicky: derive panicked"), "{err}");
+    }
+    let err = reg
+        .key_source("panicky", r#"{"panic_in": "factory"}"#)
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Internal);
+    assert!(err.message().contains("fixture panic in factory"), "{err}");
+    let source = reg
+        .key_source("panicky", r#"{"panic_in": "describe"}"#)
+        .unwrap();
+    assert_eq!(source.describe().unwrap_err().code(), ErrorCode::Internal);
+    // Still alive, and the same plugin keeps working.
+    let fine = reg.key_source("fixed", "{}").unwrap();
+    assert_eq!(
+        fine.derive(&ctx, &NoInteraction).unwrap().expose(),
+        &fixtures::FIXED_KEY
+    );
+}
+
+#[test]
+fn group_writable_and_unpinned_plugins_are_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let lib =
+        workspace::install_plugin(&workspace::command_source_plugin(), dir.path(), "libcmd.so");
+
+    std::fs::set_permissions(&lib, std::fs::Permissions::from_mode(0o664)).unwrap();
+    let (run, doc) = list_json(dir.path(), home.path());
+    assert_clean_failure(&run, 1);
+    assert!(provider(&doc, "command").is_none());
+    let reason = doc["refused"][0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("writable by its group") && reason.contains("chmod go-w"),
+        "{reason}"
+    );
+    std::fs::set_permissions(&lib, std::fs::Permissions::from_mode(0o644)).unwrap();
+
+    // A pin list without this file's digest refuses it; with it, the plugin loads.
+    let digest = {
+        use sha2::{Digest, Sha256};
+        hex::encode(Sha256::digest(std::fs::read(&lib).unwrap()))
+    };
+    let config = home.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!("[plugins]\npins = [\"sha256:{}\"]\n", "0".repeat(64)),
+    )
+    .unwrap();
+    let args = |c: &Path| {
+        vec![
+            "--config".to_string(),
+            c.display().to_string(),
+            "plugins".into(),
+            "list".into(),
+            "--json".into(),
+            "--plugin-dir".into(),
+            dir.path().display().to_string(),
+        ]
+    };
+    let a = args(&config);
+    let run = trousseau(
+        &a.iter().map(String::as_str).collect::<Vec<_>>(),
+        home.path(),
+    );
+    assert_clean_failure(&run, 1);
+    assert!(
+        run.stdout.contains("not on the plugin pin list"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(&digest),
+        "the refusal names the digest to pin"
+    );
+
+    std::fs::write(
+        &config,
+        format!("[plugins]\npins = [\"sha256:{digest}\"]\n"),
+    )
+    .unwrap();
+    let run = trousseau(
+        &a.iter().map(String::as_str).collect::<Vec<_>>(),
+        home.path(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("\"command\""));
+}
+
+#[test]
+fn bad_input_gives_clear_errors_and_exit_codes() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let good = workspace::command_source_plugin();
+
+    // Nonexistent plugin directory named on the command line.
+    let run = trousseau(
+        &["plugins", "list", "--plugin-dir", "/nonexistent/plugins"],
+        home.path(),
+    );
+    assert_clean_failure(&run, 1);
+    assert!(
+        run.stderr.contains("/nonexistent/plugins") && run.stderr.contains("does not exist"),
+        "{}",
+        run.stderr
+    );
+
+    // A shared library that is not a plugin.
+    let not_plugin = Path::new("/lib/x86_64-linux-gnu/libm.so.6");
+    let run = trousseau(
+        &["plugins", "inspect", not_plugin.to_str().unwrap()],
+        home.path(),
+    );
+    assert_clean_failure(&run, 1);
+    assert!(
+        run.stderr.contains("not a Trousseau plugin"),
+        "{}",
+        run.stderr
+    );
+
+    // A truncated plugin file.
+    let truncated = dir.path().join("libtruncated.so");
+    std::fs::write(&truncated, &std::fs::read(&good).unwrap()[..4096]).unwrap();
+    let run = trousseau(
+        &["plugins", "inspect", truncated.to_str().unwrap()],
+        home.path(),
+    );
+    assert_clean_failure(&run, 1);
+    assert!(
+        run.stderr.contains(truncated.to_str().unwrap()),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("truncated or damaged shared library"),
+        "{}",
+        run.stderr
+    );
+
+    // A directory where a file is expected.
+    let run = trousseau(
+        &["plugins", "inspect", dir.path().to_str().unwrap()],
+        home.path(),
+    );
+    assert_clean_failure(&run, 1);
+    assert!(run.stderr.contains("not a regular file"), "{}", run.stderr);
+
+    // Two plugins offering the same provider id: the second is refused, naming both.
+    let dup = tempfile::tempdir().unwrap();
+    let first = workspace::install_plugin(&good, dup.path(), "liba.so");
+    let second = workspace::install_plugin(&good, dup.path(), "libb.so");
+    // Distinct inodes with the same contents are still two libraries to the loader.
+    let (run, doc) = list_json(dup.path(), home.path());
+    assert_clean_failure(&run, 1);
+    assert_eq!(
+        provider(&doc, "command").unwrap()["origin"],
+        first.display().to_string()
+    );
+    let reason = doc["refused"][0]["reason"].as_str().unwrap();
+    assert_eq!(doc["refused"][0]["path"], second.display().to_string());
+    assert!(
+        reason.contains("clashes") && reason.contains(first.to_str().unwrap()),
+        "{reason}"
+    );
+
+    // Malformed configuration: line and column, exit 2.
+    let config = home.path().join("bad.toml");
+    std::fs::write(&config, "[plugins]\ndirs = [\"/x\"\n").unwrap();
+    let run = trousseau(
+        &["--config", config.to_str().unwrap(), "plugins", "list"],
+        home.path(),
+    );
+    assert_clean_failure(&run, 2);
+    assert!(
+        run.stderr.contains("bad.toml, line 2, column 13"),
+        "{}",
+        run.stderr
+    );
+
+    // A configuration file that does not exist, named explicitly.
+    let run = trousseau(
+        &["--config", "/nonexistent/c.toml", "plugins", "list"],
+        home.path(),
+    );
+    assert_clean_failure(&run, 2);
+    assert!(run.stderr.contains("/nonexistent/c.toml"), "{}", run.stderr);
+
+    // Usage errors exit 2.
+    let run = trousseau(&["plugins", "frobnicate"], home.path());
+    assert_clean_failure(&run, 2);
+}
