@@ -17,6 +17,7 @@ mod progress;
 mod protect_cmd;
 mod ring;
 pub mod terminal;
+mod user_account_cmd;
 
 use std::{path::PathBuf, process::ExitCode};
 
@@ -72,6 +73,8 @@ pub enum Command {
     /// Check key sources against a KeePass database.
     #[command(subcommand)]
     Keepass(keepass_cmd::KeepassCommand),
+    /// Back up, restore and inspect the per-user key of the `user-account` source.
+    UserAccount(user_account_cmd::UserAccountArgs),
 }
 
 /// Runs the tool with the process arguments and returns its exit code.
@@ -118,6 +121,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::MasterKey(c) => master_key_cmd::run(&ctx, c),
         Command::Keyfile(cmd) => keyfile_cmd::run(cmd),
         Command::Keepass(cmd) => keepass_cmd::run(&ctx, cmd),
+        Command::UserAccount(args) => user_account_cmd::run(&ctx, args),
     }
 }
 

@@ -1,0 +1,177 @@
+//! The `dpapi` backend (Windows): the key protected with `CryptProtectData` in the CurrentUser
+//! scope with KeePass's entropy bytes, in `ProtectedUserKey.bin` — KeePass's `KcpUserAccount`
+//! format, so KeePass's own file can be read too.
+
+use std::{path::PathBuf, time::SystemTime};
+
+use trousseau_core::{Error, ErrorCode, Result, SecretBytes};
+use windows_sys::Win32::{
+    Foundation::LocalFree,
+    Security::Cryptography::{
+        CryptProtectData, CryptUnprotectData, CRYPTPROTECT_UI_FORBIDDEN, CRYPT_INTEGER_BLOB,
+    },
+};
+
+use super::{file::FileStore, BackendKind, Store};
+use crate::{config::UserAccountConfig, key};
+
+/// KeePass's DPAPI optional entropy (`KcpUserAccount.m_pbEntropy`, spec §3).
+pub const KEEPASS_ENTROPY: [u8; 16] = [
+    0xDE, 0x13, 0x5B, 0x5F, 0x18, 0xA3, 0x46, 0x70, 0xB2, 0x57, 0x24, 0x29, 0x69, 0x88, 0x98, 0xE6,
+];
+
+/// The protected key file.
+pub fn path(config: &UserAccountConfig) -> Result<PathBuf> {
+    if let Some(p) = &config.path {
+        return Ok(p.clone());
+    }
+    let appdata = std::env::var_os("APPDATA")
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| {
+            Error::new(
+                ErrorCode::InvalidConfig,
+                "APPDATA is not set, so the DPAPI user key file cannot be located; give \
+                 {\"path\": \"…\"} in the user-account configuration",
+            )
+        })?;
+    let product = if config.keepass {
+        "KeePass"
+    } else {
+        "Trousseau"
+    };
+    Ok(PathBuf::from(appdata)
+        .join(product)
+        .join("ProtectedUserKey.bin"))
+}
+
+/// A DPAPI-protected key file; the protected blob is kept through a [`FileStore`].
+#[derive(Debug)]
+pub struct DpapiStore {
+    blob: FileStore,
+}
+
+impl DpapiStore {
+    /// The store at `path`.
+    pub fn new(path: PathBuf) -> Self {
+        DpapiStore {
+            blob: FileStore::new(path),
+        }
+    }
+}
+
+impl Store for DpapiStore {
+    fn kind(&self) -> BackendKind {
+        BackendKind::Dpapi
+    }
+
+    fn location(&self) -> String {
+        self.blob.location()
+    }
+
+    fn load(&self) -> Result<SecretBytes> {
+        let protected = self.blob.load_raw()?;
+        let key = unprotect(protected.expose()).map_err(|e| e.context(self.location()))?;
+        key::validate(key, &self.location())
+    }
+
+    fn create(&self, key: &SecretBytes) -> Result<()> {
+        self.blob.create(&protect(key)?)
+    }
+
+    fn replace(&self, key: &SecretBytes) -> Result<()> {
+        self.blob.replace(&protect(key)?)
+    }
+
+    fn modified(&self) -> Option<SystemTime> {
+        self.blob.modified()
+    }
+}
+
+fn blob(bytes: &[u8]) -> CRYPT_INTEGER_BLOB {
+    CRYPT_INTEGER_BLOB {
+        cbData: bytes.len() as u32,
+        pbData: bytes.as_ptr().cast_mut(),
+    }
+}
+
+/// Copies a DPAPI output blob and frees it with `LocalFree`.
+///
+/// # Safety
+/// `out` must have been filled by a successful `CryptProtectData`/`CryptUnprotectData`.
+unsafe fn take(out: CRYPT_INTEGER_BLOB) -> SecretBytes {
+    // SAFETY: DPAPI returned cbData valid bytes at pbData, allocated with LocalAlloc.
+    let bytes = unsafe { std::slice::from_raw_parts(out.pbData, out.cbData as usize) };
+    let copy = SecretBytes::copy_from(bytes);
+    // SAFETY: pbData is wiped before it is freed; both are owned by us now.
+    unsafe {
+        std::ptr::write_bytes(out.pbData, 0, out.cbData as usize);
+        LocalFree(out.pbData.cast());
+    }
+    copy
+}
+
+fn protect(key: &SecretBytes) -> Result<SecretBytes> {
+    let input = blob(key.expose());
+    let entropy = blob(&KEEPASS_ENTROPY);
+    let mut out = CRYPT_INTEGER_BLOB {
+        cbData: 0,
+        pbData: std::ptr::null_mut(),
+    };
+    // SAFETY: every pointer is valid for the call; DPAPI allocates `out`.
+    let ok = unsafe {
+        CryptProtectData(
+            &input,
+            std::ptr::null(),
+            &entropy,
+            std::ptr::null(),
+            std::ptr::null(),
+            CRYPTPROTECT_UI_FORBIDDEN,
+            &mut out,
+        )
+    };
+    if ok == 0 {
+        return Err(Error::new(
+            ErrorCode::Io,
+            format!(
+                "CryptProtectData failed: {}",
+                std::io::Error::last_os_error()
+            ),
+        ));
+    }
+    // SAFETY: the call succeeded.
+    Ok(unsafe { take(out) })
+}
+
+fn unprotect(protected: &[u8]) -> Result<SecretBytes> {
+    let input = blob(protected);
+    let entropy = blob(&KEEPASS_ENTROPY);
+    let mut out = CRYPT_INTEGER_BLOB {
+        cbData: 0,
+        pbData: std::ptr::null_mut(),
+    };
+    // SAFETY: every pointer is valid for the call; DPAPI allocates `out`.
+    let ok = unsafe {
+        CryptUnprotectData(
+            &input,
+            std::ptr::null_mut(),
+            &entropy,
+            std::ptr::null(),
+            std::ptr::null(),
+            CRYPTPROTECT_UI_FORBIDDEN,
+            &mut out,
+        )
+    };
+    if ok == 0 {
+        return Err(Error::new(
+            ErrorCode::WrongKey,
+            format!(
+                "DPAPI cannot unprotect the user key ({}): it was protected by another Windows \
+                 user, or the account's credentials were reset; restore it from a backup with \
+                 `trousseau user-account import BACKUP`",
+                std::io::Error::last_os_error()
+            ),
+        ));
+    }
+    // SAFETY: the call succeeded.
+    Ok(unsafe { take(out) })
+}
