@@ -245,7 +245,10 @@ mod tests {
         .unwrap();
         let s = &c.master_key.sources;
         assert_eq!(s.len(), 2);
-        assert_eq!((s[0].provider.as_str(), s[0].settings_json().as_str()), ("password", "{}"));
+        assert_eq!(
+            (s[0].provider.as_str(), s[0].settings_json().as_str()),
+            ("password", "{}")
+        );
         assert_eq!(s[1].provider, "keyfile");
         assert_eq!(s[1].settings_json(), r#"{"path":"/k.keyx"}"#);
         let err = Config::parse("[master_key]\nsource = []\n", Path::new("c")).unwrap_err();

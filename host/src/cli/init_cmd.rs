@@ -61,9 +61,7 @@ pub fn run(ctx: &Context, args: InitArgs) -> Result<(), CliError> {
         )));
     }
     let specs = slot_sources::resolve(ctx, &args.sources)?;
-    let label = args
-        .label
-        .unwrap_or_else(|| slot_sources::describe(&specs));
+    let label = args.label.unwrap_or_else(|| slot_sources::describe(&specs));
     ring::create(ctx, repo, &label, &specs, &args.password.answers()?)?;
     Ok(())
 }

@@ -5,8 +5,7 @@ use std::sync::Arc;
 
 use anyhow::{anyhow, Context as _};
 use trousseau_core::{
-    abi::RepositoryBox, ComponentKind, ErrorCode, Interaction, ProviderKind, SecretBytes,
-    SourceFlags,
+    abi::RepositoryBox, ErrorCode, Interaction, ProviderKind, SecretBytes, SourceFlags,
 };
 
 use super::{
@@ -79,27 +78,8 @@ pub fn new_slot(
     let policy = slot_policy::load(ctx)?;
     let kdf = KdfParams::new_default();
     let place = location(repo);
-    let mut components = Vec::with_capacity(specs.len());
-    let mut stored = Vec::with_capacity(specs.len());
-    let mut password = None;
-    for spec in specs {
-        let recorder = slot_policy::Recorder::new(ui);
-        let (c, s) = masterkey::enroll_components(
-            &ctx.registry,
-            std::slice::from_ref(spec),
-            kdf.seed(),
-            &recorder,
-            &place,
-        )?;
-        if password.is_none() && c.iter().any(|c| c.kind == ComponentKind::Password) {
-            password = recorder
-                .take()
-                .or_else(|| slot_policy::configured_password(spec, &place, ui));
-        }
-        components.extend(c);
-        stored.extend(s);
-    }
-    slot_policy::check_new_slot(&policy, &components, password.as_ref())?;
+    let (components, stored) =
+        slot_policy::enroll_checked(ctx, &policy, specs, kdf.seed(), ui, &place)?;
     let kek = masterkey::transform_key(&masterkey::composite_key(components)?, &kdf)?;
     Ok(Slot::wrap(
         &kek,
@@ -274,7 +254,10 @@ fn first_use_notice(place: &str, specs: &[SourceSpec]) {
         "note: created a new {place} protected by {}",
         slot_sources::describe(specs)
     );
-    if specs.iter().any(|s| s.provider == slot_sources::USER_ACCOUNT) {
+    if specs
+        .iter()
+        .any(|s| s.provider == slot_sources::USER_ACCOUNT)
+    {
         eprintln!(
             "note: the ring opens only with this user account's key; back it up with \
              `trousseau user-account export FILE` and keep the copy somewhere safe"

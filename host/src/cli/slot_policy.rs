@@ -9,7 +9,7 @@ use trousseau_core::{ComponentKind, Error, Interaction, MessageLevel, SecretByte
 use super::{CliError, Context};
 use crate::{
     dataprotection::{slots::Slot, timestamp::Timestamp},
-    masterkey::{Component, SourceSpec},
+    masterkey::{self, Component, SourceSpec},
     policy::{ExpiryStatus, Policy},
 };
 
@@ -25,14 +25,14 @@ pub fn load(ctx: &Context) -> Result<Policy, CliError> {
 /// An [`Interaction`] that passes everything through and keeps the last secret it handed
 /// out, so that a new password can be checked against the policy (the password source itself
 /// only returns its hash).
-pub struct Recorder<'a> {
+struct Recorder<'a> {
     inner: &'a dyn Interaction,
     last: RefCell<Option<SecretBytes>>,
 }
 
 impl<'a> Recorder<'a> {
     /// Records the secrets `inner` answers.
-    pub fn new(inner: &'a dyn Interaction) -> Self {
+    fn new(inner: &'a dyn Interaction) -> Self {
         Recorder {
             inner,
             last: RefCell::new(None),
@@ -40,7 +40,7 @@ impl<'a> Recorder<'a> {
     }
 
     /// The last secret answered, if any.
-    pub fn take(&self) -> Option<SecretBytes> {
+    fn take(&self) -> Option<SecretBytes> {
         self.last.borrow_mut().take()
     }
 }
@@ -67,7 +67,11 @@ impl Interaction for Recorder<'_> {
 
 /// The password of a built-in `password` source configured with `env` or `file` (those never
 /// ask the [`Interaction`], so the [`Recorder`] does not see them).
-pub fn configured_password(spec: &SourceSpec, location: &str, ui: &dyn Interaction) -> Option<SecretBytes> {
+fn configured_password(
+    spec: &SourceSpec,
+    location: &str,
+    ui: &dyn Interaction,
+) -> Option<SecretBytes> {
     use trousseau_password::{PasswordConfig, PasswordInput};
     if spec.provider != super::slot_sources::PASSWORD {
         return None;
@@ -78,29 +82,58 @@ pub fn configured_password(spec: &SourceSpec, location: &str, ui: &dyn Interacti
     }
 }
 
-/// Checks a new slot's components (and its password, when it has one) against the policy.
-/// The message names every broken rule and by how much.
-pub fn check_new_slot(
+/// Enrolls `specs` for a new slot under the policy, so that nothing is created (a key file, a
+/// token key) for a slot the policy refuses: the sources' kinds are checked first (required and
+/// forbidden sources), then password sources are enrolled and their password checked (length,
+/// quality), then the other sources are enrolled. Components and stored specs come back in
+/// `specs` order. Messages name every broken rule and by how much.
+pub fn enroll_checked(
+    ctx: &Context,
     policy: &Policy,
-    components: &[Component],
-    password: Option<&SecretBytes>,
-) -> anyhow::Result<()> {
-    let kinds: Vec<ComponentKind> = components.iter().map(|c| c.kind).collect();
-    let text = match password {
-        Some(p) => Some(
-            std::str::from_utf8(p.expose())
-                .map_err(|_| anyhow!("the new password is not valid UTF-8"))?,
-        ),
-        None if kinds.contains(&ComponentKind::Password) && policy.has_password_rules() => {
-            return Err(anyhow!(
-                "the policy sets a minimum password length or quality, but the new password \
-                 could not be read back to check it; use the built-in password source"
-            ))
+    specs: &[SourceSpec],
+    challenge: &[u8],
+    ui: &dyn Interaction,
+    location: &str,
+) -> anyhow::Result<(Vec<Component>, Vec<SourceSpec>)> {
+    let kinds = specs
+        .iter()
+        .map(|s| {
+            let source = ctx.registry.key_source(&s.provider, &s.config)?;
+            Ok(source.describe()?.kind())
+        })
+        .collect::<Result<Vec<ComponentKind>, Error>>()?;
+    policy.check_new_master_key(&kinds, None)?;
+    let mut order: Vec<usize> = (0..specs.len()).collect();
+    order.sort_by_key(|&i| kinds[i] != ComponentKind::Password);
+    let mut enrolled: Vec<Option<(Component, SourceSpec)>> = vec![None; specs.len()];
+    for i in order {
+        let recorder = Recorder::new(ui);
+        let (c, s) = masterkey::enroll_components(
+            &ctx.registry,
+            std::slice::from_ref(&specs[i]),
+            challenge,
+            &recorder,
+            location,
+        )?;
+        if kinds[i] == ComponentKind::Password && policy.has_password_rules() {
+            let password = recorder
+                .take()
+                .or_else(|| configured_password(&specs[i], location, ui))
+                .ok_or_else(|| {
+                    anyhow!(
+                        "the policy sets a minimum password length or quality, but the \
+                         password of the {} source cannot be read back to check it; use the \
+                         built-in password source",
+                        specs[i].provider
+                    )
+                })?;
+            let text = std::str::from_utf8(password.expose())
+                .map_err(|_| anyhow!("the new password is not valid UTF-8"))?;
+            policy.check_new_master_key(&kinds, Some(text))?;
         }
-        None => None,
-    };
-    policy.check_new_master_key(&kinds, text)?;
-    Ok(())
+        enrolled[i] = c.into_iter().zip(s).next();
+    }
+    Ok(enrolled.into_iter().flatten().unzip())
 }
 
 /// Whether a command is allowed on a ring opened through a slot whose change the policy

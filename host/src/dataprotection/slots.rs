@@ -279,13 +279,15 @@ pub fn open_ring(
         };
         tried.push(format!("slot {} ({}): {why}", slot.id, slot.label));
     }
-    Err(DataProtectionError::NoSlotOpens(trousseau_core::Error::new(
-        code.unwrap_or(ErrorCode::NotFound),
-        format!(
-            "no master-key slot opens with the given key sources; tried: {}",
-            tried.join("; ")
+    Err(DataProtectionError::NoSlotOpens(
+        trousseau_core::Error::new(
+            code.unwrap_or(ErrorCode::NotFound),
+            format!(
+                "no master-key slot opens with the given key sources; tried: {}",
+                tried.join("; ")
+            ),
         ),
-    )))
+    ))
 }
 
 /// Stores a new slot (never touches keys).
@@ -357,14 +359,19 @@ mod tests {
             if s.id == a.id {
                 Ok(SecretBytes::copy_from(&[3u8; 32]))
             } else {
-                Err(SlotFailure::Unavailable("provider `token` is not installed".into()))
+                Err(SlotFailure::Unavailable(
+                    "provider `token` is not installed".into(),
+                ))
             }
         })
         .unwrap_err();
         let msg = e.to_string();
         assert!(
             msg.contains(&format!("slot {} (admin <pw>): wrong key", a.id))
-                && msg.contains(&format!("slot {} (token): not available here: provider `token`", b.id)),
+                && msg.contains(&format!(
+                    "slot {} (token): not available here: provider `token`",
+                    b.id
+                )),
             "{msg}"
         );
         let (_, used) = open_ring(&[a, b.clone()], &mut |s| {
