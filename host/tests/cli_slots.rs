@@ -388,6 +388,25 @@ fn zero_config_first_use_creates_the_ring() {
             err.contains("wrong key") && err.contains(&slots[0].0),
             "{err}"
         );
+        // Current and new password both from standard input, one line each.
+        e.ok_with(
+            &[
+                "master-key",
+                "change",
+                "--password-stdin",
+                "--new-password-stdin",
+            ],
+            Some("zero config\nnew zero config\n"),
+        );
+        let (plain, _) = e.ok_with(
+            &["unprotect", "--password-stdin", again.trim()],
+            Some("new zero config\n"),
+        );
+        assert_eq!(plain, "again");
+        e.fail_with(
+            &["unprotect", "--password-stdin", again.trim()],
+            Some("zero config\n"),
+        );
     }
 }
 

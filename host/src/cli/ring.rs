@@ -165,7 +165,7 @@ pub fn open_w(
 ) -> Result<(RingWrappingKey, Slot), CliError> {
     let policy = slot_policy::load(ctx)?;
     let mut order: Vec<Slot> = all.to_vec();
-    order.sort_by_key(|s| may_prompt(ctx, s));
+    order.sort_by_cached_key(|s| may_prompt(ctx, s));
     let place = location(repo);
     let (w, id) = slots::open_ring(&order, &mut |slot| slot_kek(ctx, &place, slot, ui))?;
     let slot = order
