@@ -19,6 +19,13 @@
 //! auto_generate_keys = true
 //! interop = false                       # true: keys unencrypted, readable by ASP.NET Core
 //! max_payload_size = 16777216
+//!
+//! [[master_key.sources]]                # the key sources of new master-key slots, in order
+//! provider = "password"                 # any key-source provider id, plugins included
+//! [[master_key.sources]]
+//! provider = "keyfile"
+//! path = "/home/a/app.keyx"             # every other key is the provider's configuration
+//!
 //! [policy]                              # master-key policy, see `crate::policy`
 //! minimum_length = 12
 //! key_creation_flags = 263168
@@ -69,6 +76,19 @@ pub struct Config {
     /// Data-protection settings.
     #[serde(default)]
     pub data_protection: DataProtectionConfig,
+    /// The master key of new slots.
+    #[serde(default)]
+    pub master_key: MasterKeyConfig,
+}
+
+/// The `[master_key]` table.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MasterKeyConfig {
+    /// The key sources new slots are made of (`[[master_key.sources]]`), in order. Empty: the
+    /// `user-account` source when it is installed, else a password.
+    #[serde(default)]
+    pub sources: Vec<ProviderConfig>,
 }
 
 /// The `[data_protection]` table.
@@ -214,6 +234,25 @@ mod tests {
         assert_eq!(c.policy.forbid, vec!["user-account".to_string()]);
         let err = Config::parse("[policy]\nminimum_lenght = 12\n", Path::new("c")).unwrap_err();
         assert!(err.to_string().contains("unknown field"), "{err}");
+    }
+
+    #[test]
+    fn master_key_sources_are_read_in_order() {
+        let c = Config::parse(
+            "[[master_key.sources]]\nprovider = \"password\"\n[[master_key.sources]]\nprovider = \"keyfile\"\npath = \"/k.keyx\"\n",
+            Path::new("c"),
+        )
+        .unwrap();
+        let s = &c.master_key.sources;
+        assert_eq!(s.len(), 2);
+        assert_eq!(
+            (s[0].provider.as_str(), s[0].settings_json().as_str()),
+            ("password", "{}")
+        );
+        assert_eq!(s[1].provider, "keyfile");
+        assert_eq!(s[1].settings_json(), r#"{"path":"/k.keyx"}"#);
+        let err = Config::parse("[master_key]\nsource = []\n", Path::new("c")).unwrap_err();
+        assert!(err.to_string().contains("unknown field `source`"), "{err}");
     }
 
     #[test]

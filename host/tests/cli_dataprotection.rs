@@ -30,8 +30,17 @@ impl Env {
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_trousseau"))
-            .args(args)
+        use std::os::unix::process::CommandExt;
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_trousseau"));
+        // SAFETY: setsid is async-signal-safe; it detaches the child from any terminal, so a
+        // missing answer fails instead of prompting.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::setsid();
+                Ok(())
+            });
+        }
+        cmd.args(args)
             .env("XDG_DATA_HOME", self.dir.path().join("data"))
             .env("XDG_CONFIG_HOME", self.dir.path().join("cfg"))
             .env("HOME", self.dir.path())
@@ -327,8 +336,9 @@ fn interop_mode_writes_aspnet_keys() {
     let payload = e.ok(&["protect", "x"]).trim().to_string();
     assert_eq!(e.ok(&["unprotect", &payload]), "x");
     let e2 = Env::new("");
+    // No ring: protect creates one on first use, which needs the password (no terminal here).
     let err = e2.fail(&["protect", "x"]);
-    assert!(err.contains("trousseau init"), "{err}");
+    assert!(err.contains("--password-stdin"), "{err}");
     std::fs::create_dir_all(e2.dir.path().join("data/trousseau")).unwrap();
     std::fs::write(e2.ring(), "a file").unwrap();
     let err = e2.fail(&["protect", "x"]);

@@ -5,14 +5,15 @@ use std::path::PathBuf;
 use anyhow::anyhow;
 use clap::Args;
 
-use super::{password::SecretAnswers, ring, CliError, Context};
-use crate::dataprotection::{
-    manager::{KeyEncryption, KeyManager, PlainKeys},
-    slots::{self, RingWrappingKey},
-    timestamp::Timestamp,
+use super::{
+    password::SecretAnswers,
+    ring,
+    slot_sources::{self, SourceArgs},
+    CliError, Context,
 };
 
-/// Options of the password (master key) for commands that open the ring.
+/// Where the password source's answers come from, for commands that open the ring (and for
+/// `init`, whose new password they give). Without either option the terminal is asked.
 #[derive(Debug, Args, Clone, Default)]
 pub struct PasswordArgs {
     /// Read the master password from the first line of standard input.
@@ -38,9 +39,11 @@ impl PasswordArgs {
 pub struct InitArgs {
     #[command(flatten)]
     password: PasswordArgs,
-    /// A label for the first slot.
-    #[arg(long, default_value = "password")]
-    label: String,
+    #[command(flatten)]
+    sources: SourceArgs,
+    /// A label for the first slot (default: its sources, e.g. `password + keyfile`).
+    #[arg(long)]
+    label: Option<String>,
 }
 
 /// Runs `init`: refuses when a ring exists.
@@ -57,18 +60,8 @@ pub fn run(ctx: &Context, args: InitArgs) -> Result<(), CliError> {
             slots_.len()
         )));
     }
-    let now = Timestamp::now();
-    let encryption: std::sync::Arc<dyn KeyEncryption> = if ring::interop(ctx) {
-        std::sync::Arc::new(PlainKeys)
-    } else {
-        let w = RingWrappingKey::generate()?;
-        let slot = ring::new_slot(ctx, &repo, &w, &args.label, &args.password.answers()?)?;
-        slots::add_slot(&repo, &slot)?;
-        eprintln!("created master-key slot {} ({})", slot.id, slot.label);
-        std::sync::Arc::new(w)
-    };
-    let manager = KeyManager::new(repo, ring::options(ctx), encryption)?;
-    let id = manager.create_key(now, now.plus(manager.lifetime()))?;
-    eprintln!("created key {id}");
+    let specs = slot_sources::resolve(ctx, &args.sources)?;
+    let label = args.label.unwrap_or_else(|| slot_sources::describe(&specs));
+    ring::create(ctx, repo, &label, &specs, &args.password.answers()?)?;
     Ok(())
 }

@@ -71,7 +71,7 @@ pub fn run(ctx: &Context, cmd: KeysCommand) -> Result<(), CliError> {
             activate_at,
             password,
         } => {
-            let manager = ring::open(ctx, &password.answers()?)?;
+            let manager = ring::open(ctx, &password.answers()?, ring::IfMissing::Fail)?;
             let now = manager.now();
             let activation = activate_at.as_deref().map(date).transpose()?.unwrap_or(now);
             let id =
@@ -153,7 +153,7 @@ fn confirm(question: &str) -> bool {
 }
 
 fn list(ctx: &Context, json: bool, password: &PasswordArgs) -> Result<(), CliError> {
-    let manager = ring::open(ctx, &password.answers()?)?;
+    let manager = ring::open(ctx, &password.answers()?, ring::IfMissing::Fail)?;
     let keys = manager.keys()?;
     // Listing never generates a key: resolve the default (spec §5.2) without the §5.3 step.
     let refs: Vec<&RingKey> = keys.iter().collect();

@@ -16,6 +16,8 @@ mod plugins_cmd;
 mod progress;
 mod protect_cmd;
 mod ring;
+mod slot_policy;
+mod slot_sources;
 pub mod terminal;
 mod user_account_cmd;
 

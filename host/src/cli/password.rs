@@ -1,7 +1,8 @@
 //! The interaction the data-protection commands use: secrets from `--password-file` or
-//! `--password-stdin`, else prompted on the terminal ([`TerminalInteraction`]). The first
-//! secret given is remembered for the rest of the command, so that trying several master-key
-//! slots asks only once.
+//! `--password-stdin`, else prompted on the terminal ([`TerminalInteraction`]). Each answer is
+//! remembered by its prompt for the rest of the command, so that trying several master-key
+//! slots asks only once, while different questions (a password, a token PIN) get their own
+//! answers.
 
 use std::{cell::RefCell, path::Path};
 
@@ -14,7 +15,7 @@ use super::terminal::TerminalInteraction;
 pub struct SecretAnswers {
     file: Option<SecretBytes>,
     terminal: TerminalInteraction,
-    remembered: RefCell<Option<SecretBytes>>,
+    remembered: RefCell<Vec<(String, SecretBytes)>>,
 }
 
 impl SecretAnswers {
@@ -35,7 +36,7 @@ impl SecretAnswers {
         Ok(SecretAnswers {
             file,
             terminal: TerminalInteraction::new(stdin),
-            remembered: RefCell::new(None),
+            remembered: RefCell::new(Vec::new()),
         })
     }
 }
@@ -49,11 +50,13 @@ impl Interaction for SecretAnswers {
         if let Some(s) = &self.file {
             return Ok(s.clone());
         }
-        if let Some(s) = self.remembered.borrow().as_ref() {
+        if let Some((_, s)) = self.remembered.borrow().iter().find(|(p, _)| p == prompt) {
             return Ok(s.clone());
         }
         let s = self.terminal.request_secret(prompt, confirm)?;
-        *self.remembered.borrow_mut() = Some(s.clone());
+        self.remembered
+            .borrow_mut()
+            .push((prompt.to_string(), s.clone()));
         Ok(s)
     }
 

@@ -51,9 +51,14 @@ pub struct UnprotectArgs {
 }
 
 impl PurposeArgs {
-    /// Opens the ring (asking for the password if it is encrypted) and makes the protector.
-    fn protector(&self, ctx: &Context) -> anyhow::Result<crate::dataprotection::DataProtector> {
-        let manager = ring::open(ctx, &self.password.answers()?)?;
+    /// Opens the ring (asking for the master key if it is encrypted; creating the ring first
+    /// when `missing` says so) and makes the protector.
+    fn protector(
+        &self,
+        ctx: &Context,
+        missing: ring::IfMissing,
+    ) -> Result<crate::dataprotection::DataProtector, CliError> {
+        let manager = ring::open(ctx, &self.password.answers()?, missing)?;
         Ok(ring::protector(
             ctx,
             &manager,
@@ -109,7 +114,7 @@ pub fn protect(ctx: &Context, args: ProtectArgs) -> Result<(), CliError> {
         .transpose()
         .map_err(CliError::usage)?;
     let data = input(&args.text, args.common.password.password_stdin)?;
-    let p = args.common.protector(ctx)?;
+    let p = args.common.protector(ctx, ring::IfMissing::Create)?;
     let out = match ttl {
         Some(t) => p.time_limited().protect(&data, Timestamp::now().plus(t))?,
         None => p.protect(&data)?,
@@ -124,7 +129,7 @@ pub fn unprotect(ctx: &Context, args: UnprotectArgs) -> Result<(), CliError> {
     let text = String::from_utf8(text)
         .map_err(|_| anyhow!("the payload is not text; pass the base64url string"))?;
     let bytes = payload::from_base64url(&text)?;
-    let p = args.common.protector(ctx)?;
+    let p = args.common.protector(ctx, ring::IfMissing::Fail)?;
     let plain = if args.time_limited {
         let tl = p.time_limited();
         let u = tl

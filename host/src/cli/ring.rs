@@ -3,19 +3,25 @@
 
 use std::sync::Arc;
 
-use anyhow::{anyhow, bail, Context as _};
-use trousseau_core::{abi::RepositoryBox, Interaction, SecretBytes};
+use anyhow::{anyhow, Context as _};
+use trousseau_core::{
+    abi::RepositoryBox, ErrorCode, Interaction, ProviderKind, SecretBytes, SourceFlags,
+};
 
-use super::Context;
+use super::{
+    slot_policy::{self, Expired},
+    slot_sources::{self, SourceArgs},
+    CliError, Context,
+};
 use crate::{
     dataprotection::{
         keyxml::ParsedElements,
         manager::{KeyEncryption, KeyManagementOptions, KeyManager, PlainKeys},
         protector::{DataProtector, DEFAULT_MAX_PAYLOAD},
-        slots::{self, RingWrappingKey, Slot},
+        slots::{self, RingWrappingKey, Slot, SlotFailure},
         timestamp::Timestamp,
     },
-    masterkey::{self, KdfParams, SourceSpec},
+    masterkey::{self, KdfParams, MasterKeyError, SourceSpec},
 };
 
 /// The repository named by `[repository]`, or the default filesystem repository.
@@ -51,106 +57,218 @@ pub fn inspect(repo: &RepositoryBox) -> anyhow::Result<(Vec<Slot>, usize)> {
     Ok((slots::slots(&parsed), parsed.keys.len()))
 }
 
-fn location(repo: &RepositoryBox) -> String {
+/// Where the ring lives, for prompts and messages.
+pub fn location(repo: &RepositoryBox) -> String {
     repo.describe()
         .map(|d| format!("key ring {}", d.location()))
         .unwrap_or_else(|_| "key ring".into())
 }
 
-/// The sources new slots use: a password, until the configuration names others.
-pub fn default_sources() -> Vec<SourceSpec> {
-    vec![SourceSpec {
-        provider: "password".into(),
-        config: "{}".into(),
-        public_params: String::new(),
-    }]
-}
-
-/// Makes a slot wrapping `w`: enrolls the sources (asking through `ui`), composes, runs a
-/// fresh default KDF.
+/// Makes a slot wrapping `w` from `specs`: enrolls each source (asking through `ui`, with a
+/// fresh default KDF's seed as the challenge), checks the result against the policy, composes
+/// and runs the KDF. The slot records the specs with their public parameters and the KDF.
 pub fn new_slot(
     ctx: &Context,
     repo: &RepositoryBox,
     w: &RingWrappingKey,
     label: &str,
+    specs: &[SourceSpec],
     ui: &dyn Interaction,
-) -> anyhow::Result<Slot> {
+) -> Result<Slot, CliError> {
+    let policy = slot_policy::load(ctx)?;
     let kdf = KdfParams::new_default();
-    let (components, specs) = masterkey::enroll_components(
-        &ctx.registry,
-        &default_sources(),
-        kdf.seed(),
-        ui,
-        &location(repo),
-    )?;
+    let place = location(repo);
+    let (components, stored) =
+        slot_policy::enroll_checked(ctx, &policy, specs, kdf.seed(), ui, &place)?;
     let kek = masterkey::transform_key(&masterkey::composite_key(components)?, &kdf)?;
     Ok(Slot::wrap(
         &kek,
         w,
         label,
-        &serde_json::to_string(&specs)?,
+        &serde_json::to_string(&stored)?,
         &serde_json::to_string(&kdf)?,
         Timestamp::now(),
     )?)
 }
 
-fn slot_kek(
-    ctx: &Context,
-    repo: &RepositoryBox,
-    slot: &Slot,
-    ui: &dyn Interaction,
-) -> anyhow::Result<SecretBytes> {
-    let specs: Vec<SourceSpec> =
-        serde_json::from_str(&slot.sources).context("the slot's sources are unreadable")?;
-    let kdf: KdfParams =
-        serde_json::from_str(&slot.kdf).context("the slot's KDF parameters are unreadable")?;
-    let components =
-        masterkey::derive_components(&ctx.registry, &specs, kdf.seed(), ui, &location(repo))?;
-    Ok(masterkey::transform_key(
-        &masterkey::composite_key(components)?,
-        &kdf,
-    )?)
+/// A slot's sources, or why they are not available here (a provider that is not installed).
+fn slot_sources(ctx: &Context, slot: &Slot) -> Result<Vec<SourceSpec>, SlotFailure> {
+    let specs: Vec<SourceSpec> = serde_json::from_str(&slot.sources).map_err(|e| {
+        SlotFailure::Source(trousseau_core::Error::new(
+            ErrorCode::CorruptData,
+            format!("its sources are unreadable ({e})"),
+        ))
+    })?;
+    let missing: Vec<&str> = specs
+        .iter()
+        .filter(|s| {
+            ctx.registry
+                .provider(&s.provider)
+                .is_none_or(|p| p.kind() != ProviderKind::KeySource)
+        })
+        .map(|s| s.provider.as_str())
+        .collect();
+    if missing.is_empty() {
+        Ok(specs)
+    } else {
+        Err(SlotFailure::Unavailable(format!(
+            "key source {} not installed (`trousseau plugins list` shows what is)",
+            missing.join(", ")
+        )))
+    }
 }
 
-/// Opens W through the first slot whose sources give the right key.
+/// Whether any of the slot's sources may prompt (such slots are tried last).
+fn may_prompt(ctx: &Context, slot: &Slot) -> bool {
+    slot_sources(ctx, slot).is_ok_and(|specs| {
+        specs.iter().any(|s| {
+            ctx.registry
+                .key_source(&s.provider, &s.config)
+                .and_then(|k| k.describe())
+                .is_ok_and(|d| d.flags().contains(SourceFlags::MIGHT_PROMPT))
+        })
+    })
+}
+
+fn slot_kek(
+    ctx: &Context,
+    place: &str,
+    slot: &Slot,
+    ui: &dyn Interaction,
+) -> Result<SecretBytes, SlotFailure> {
+    let specs = slot_sources(ctx, slot)?;
+    let source_error = |e: MasterKeyError| SlotFailure::Source(e.into());
+    let kdf: KdfParams = serde_json::from_str(&slot.kdf).map_err(|e| {
+        SlotFailure::Source(trousseau_core::Error::new(
+            ErrorCode::CorruptData,
+            format!("its KDF parameters are unreadable ({e})"),
+        ))
+    })?;
+    let components = masterkey::derive_components(&ctx.registry, &specs, kdf.seed(), ui, place)
+        .map_err(source_error)?;
+    masterkey::transform_key(
+        &masterkey::composite_key(components).map_err(source_error)?,
+        &kdf,
+    )
+    .map_err(source_error)
+}
+
+/// Opens W through the first slot whose sources give the right key (slots whose sources are
+/// all installed; those that need no prompt first), then applies the policy's expiry to that
+/// slot (`expired` says whether a forced change blocks the command).
 pub fn open_w(
     ctx: &Context,
     repo: &RepositoryBox,
     all: &[Slot],
     ui: &dyn Interaction,
-) -> anyhow::Result<(RingWrappingKey, Slot)> {
-    let (w, id) = slots::open_ring(all, &mut |slot| match slot_kek(ctx, repo, slot, ui) {
-        Ok(k) => Ok(Some(k)),
-        Err(e) => {
-            tracing::info!("slot {}: {e:#}", slot.id);
-            Ok(None)
-        }
-    })?;
-    let slot = all
-        .iter()
+    expired: Expired,
+) -> Result<(RingWrappingKey, Slot), CliError> {
+    let policy = slot_policy::load(ctx)?;
+    let mut order: Vec<Slot> = all.to_vec();
+    order.sort_by_cached_key(|s| may_prompt(ctx, s));
+    let place = location(repo);
+    let (w, id) = slots::open_ring(&order, &mut |slot| slot_kek(ctx, &place, slot, ui))?;
+    let slot = order
+        .into_iter()
         .find(|s| s.id == id)
-        .cloned()
         .ok_or_else(|| anyhow!("slot {id} vanished"))?;
+    slot_policy::check_expiry(&policy, &slot, expired)?;
     Ok((w, slot))
 }
 
+/// Creates a ring in an empty repository: one slot of `specs` wrapping a fresh W (none in
+/// interop mode), then the first key. Returns the key encryption to use.
+pub fn create(
+    ctx: &Context,
+    repo: RepositoryBox,
+    label: &str,
+    specs: &[SourceSpec],
+    ui: &dyn Interaction,
+) -> Result<Arc<KeyManager>, CliError> {
+    let encryption: Arc<dyn KeyEncryption> = if interop(ctx) {
+        Arc::new(PlainKeys)
+    } else {
+        let w = RingWrappingKey::generate()?;
+        let slot = new_slot(ctx, &repo, &w, label, specs, ui)?;
+        slots::add_slot(&repo, &slot)?;
+        eprintln!(
+            "created master-key slot {} ({}) from {}",
+            slot.id,
+            slot.label,
+            slot_sources::describe(specs)
+        );
+        Arc::new(w)
+    };
+    let manager = Arc::new(KeyManager::new(repo, options(ctx), encryption)?);
+    let now = Timestamp::now();
+    let id = manager.create_key(now, now.plus(manager.lifetime()))?;
+    eprintln!("created key {id}");
+    Ok(manager)
+}
+
+/// What [`open`] does when there is no ring yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IfMissing {
+    /// Create it with the configured (or default) sources, as ASP.NET Core makes its first
+    /// key on first use.
+    Create,
+    /// Fail, saying how to make one.
+    Fail,
+}
+
 /// Opens the ring: encrypted rings ask for the master key; rings without slots (ASP.NET rings,
-/// interop mode) are used as they are.
-pub fn open(ctx: &Context, ui: &dyn Interaction) -> anyhow::Result<Arc<KeyManager>> {
+/// interop mode) are used as they are. A missing ring is created or refused per `missing`.
+pub fn open(
+    ctx: &Context,
+    ui: &dyn Interaction,
+    missing: IfMissing,
+) -> Result<Arc<KeyManager>, CliError> {
     let repo = repository(ctx)?;
     let (all, keys) = inspect(&repo)?;
-    let encryption: Arc<dyn KeyEncryption> = if all.is_empty() || interop(ctx) {
-        if all.is_empty() && keys == 0 && !interop(ctx) {
-            bail!("there is no key ring yet; create one with `trousseau init`");
+    if all.is_empty() && keys == 0 && !interop(ctx) {
+        if missing == IfMissing::Fail {
+            return Err(CliError::failed(anyhow!(
+                "there is no key ring yet; create one with `trousseau init` or `trousseau protect`"
+            )));
         }
+        let specs = slot_sources::resolve(ctx, &SourceArgs::default())?;
+        let place = location(&repo);
+        let manager = create(ctx, repo, &slot_sources::describe(&specs), &specs, ui)?;
+        first_use_notice(&place, &specs);
+        return Ok(manager);
+    }
+    let encryption: Arc<dyn KeyEncryption> = if all.is_empty() || interop(ctx) {
         if !interop(ctx) {
             tracing::warn!("the key ring has no master-key slot: keys are read and written unencrypted (ASP.NET layout)");
         }
         Arc::new(PlainKeys)
     } else {
-        Arc::new(open_w(ctx, &repo, &all, ui)?.0)
+        Arc::new(open_w(ctx, &repo, &all, ui, Expired::Refuse)?.0)
     };
     Ok(Arc::new(KeyManager::new(repo, options(ctx), encryption)?))
+}
+
+/// Said once, when the first use created the ring: where it lives and what to back up.
+fn first_use_notice(place: &str, specs: &[SourceSpec]) {
+    eprintln!(
+        "note: created a new {place} protected by {}",
+        slot_sources::describe(specs)
+    );
+    if specs
+        .iter()
+        .any(|s| s.provider == slot_sources::USER_ACCOUNT)
+    {
+        eprintln!(
+            "note: the ring opens only with this user account's key; back it up with \
+             `trousseau user-account export FILE` and keep the copy somewhere safe"
+        );
+    }
+    if specs.iter().any(|s| s.provider == slot_sources::PASSWORD) {
+        eprintln!(
+            "note: the ring opens only with this password; without it the keys are lost \
+             (`trousseau master-key add-slot` adds another way in)"
+        );
+    }
 }
 
 /// A protector for the application name and purposes.

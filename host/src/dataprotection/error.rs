@@ -62,6 +62,10 @@ pub enum DataProtectionError {
         /// Why.
         reason: String,
     },
+    /// No master-key slot opens (the message lists the slots tried and why); the code says
+    /// whether a key was wrong or sources were missing.
+    #[error("{}", .0.message())]
+    NoSlotOpens(trousseau_core::Error),
     /// The repository failed.
     #[error("key ring repository: {0}")]
     Repository(#[from] trousseau_core::Error),

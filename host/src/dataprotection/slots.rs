@@ -230,43 +230,64 @@ pub fn slots(parsed: &ParsedElements) -> Vec<Slot> {
         .collect()
 }
 
-/// Tries each slot: `kek_for` returns the KEK it can rebuild for a slot (or `None` when that
-/// slot's sources are not available here). Returns W and the slot that opened it; the error
-/// lists the slots tried.
+/// Why the key-encryption key of a slot could not be rebuilt.
+#[derive(Debug)]
+pub enum SlotFailure {
+    /// The slot's sources are not available here (the text says which); the slot is not tried.
+    Unavailable(String),
+    /// A source failed (wrong key file, no terminal to ask on, …); the code is kept.
+    Source(trousseau_core::Error),
+}
+
+/// Tries each slot in order: `kek_for` rebuilds the KEK of a slot from its sources. Returns W
+/// and the slot that opened it. The error lists every slot tried and why it did not open
+/// (wrong key, source failure, sources not available); its code is `WrongKey` when some slot
+/// got a wrong key, else the first source failure's, else `NotFound`.
 pub fn open_ring(
     slots: &[Slot],
-    kek_for: &mut dyn FnMut(&Slot) -> Result<Option<SecretBytes>>,
+    kek_for: &mut dyn FnMut(&Slot) -> std::result::Result<SecretBytes, SlotFailure>,
 ) -> Result<(RingWrappingKey, Uuid)> {
+    use trousseau_core::ErrorCode;
     if slots.is_empty() {
         return Err(DataProtectionError::KeyRing(
             "the key ring has no master-key slot; run `trousseau init` first".into(),
         ));
     }
     let mut tried = Vec::new();
+    let mut code = None;
     for slot in slots {
-        match kek_for(slot) {
-            Ok(Some(kek)) => {
-                if let Some(w) = slot.unwrap_with(&kek) {
-                    return Ok((w, slot.id));
+        let why = match kek_for(slot) {
+            Ok(kek) => match slot.unwrap_with(&kek) {
+                Some(w) => return Ok((w, slot.id)),
+                None => {
+                    code = Some(ErrorCode::WrongKey);
+                    "wrong key (its sources gave a key that does not open it)".to_string()
                 }
-                tried.push(format!("{} ({}): wrong key", slot.id, slot.label));
+            },
+            Err(SlotFailure::Unavailable(why)) => format!("not available here: {why}"),
+            Err(SlotFailure::Source(e)) => {
+                let wrong = e.code() == ErrorCode::WrongKey;
+                if wrong || code.is_none() {
+                    code = Some(e.code());
+                }
+                if wrong {
+                    format!("wrong key: {}", e.message())
+                } else {
+                    e.message().to_string()
+                }
             }
-            Ok(None) => tried.push(format!(
-                "{} ({}): sources not available",
-                slot.id, slot.label
-            )),
-            Err(e) => {
-                tried.push(format!("{} ({}): {e}", slot.id, slot.label));
-            }
-        }
+        };
+        tried.push(format!("slot {} ({}): {why}", slot.id, slot.label));
     }
-    Err(DataProtectionError::Repository(trousseau_core::Error::new(
-        trousseau_core::ErrorCode::WrongKey,
-        format!(
-            "no master-key slot opens with the given key sources; tried: {}",
-            tried.join("; ")
+    Err(DataProtectionError::NoSlotOpens(
+        trousseau_core::Error::new(
+            code.unwrap_or(ErrorCode::NotFound),
+            format!(
+                "no master-key slot opens with the given key sources; tried: {}",
+                tried.join("; ")
+            ),
         ),
-    )))
+    ))
 }
 
 /// Stores a new slot (never touches keys).
@@ -334,17 +355,34 @@ mod tests {
         assert!(other.decrypt(&dec, &xml).is_err());
         // Wrong composition lists the slots tried.
         let b = Slot::wrap(&kek_b, &w, "token", "[]", "{}", now).unwrap();
-        let e = open_ring(&[a.clone(), b.clone()], &mut |_| {
-            Ok(Some(SecretBytes::copy_from(&[3u8; 32])))
+        let e = open_ring(&[a.clone(), b.clone()], &mut |s| {
+            if s.id == a.id {
+                Ok(SecretBytes::copy_from(&[3u8; 32]))
+            } else {
+                Err(SlotFailure::Unavailable(
+                    "provider `token` is not installed".into(),
+                ))
+            }
         })
         .unwrap_err();
         let msg = e.to_string();
         assert!(
-            msg.contains(&a.id.to_string()) && msg.contains(&b.id.to_string()),
+            msg.contains(&format!("slot {} (admin <pw>): wrong key", a.id))
+                && msg.contains(&format!(
+                    "slot {} (token): not available here: provider `token`",
+                    b.id
+                )),
             "{msg}"
         );
         let (_, used) = open_ring(&[a, b.clone()], &mut |s| {
-            Ok((s.id == b.id).then(|| kek_b.clone()))
+            if s.id == b.id {
+                Ok(kek_b.clone())
+            } else {
+                Err(SlotFailure::Source(trousseau_core::Error::new(
+                    trousseau_core::ErrorCode::NeedsPin,
+                    "no terminal",
+                )))
+            }
         })
         .unwrap();
         assert_eq!(used, b.id);

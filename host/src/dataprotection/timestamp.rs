@@ -155,6 +155,13 @@ impl Timestamp {
         )
     }
 
+    /// The same instant as a [`time::OffsetDateTime`] (UTC), e.g. for policy expiry; `None`
+    /// outside `time`'s range.
+    pub fn to_offset_date_time(self) -> Option<time::OffsetDateTime> {
+        let nanos = i128::from(self.0 - UNIX_EPOCH_TICKS) * 100;
+        time::OffsetDateTime::from_unix_timestamp_nanos(nanos).ok()
+    }
+
     /// Unix seconds (for `--json` consumers).
     pub fn unix_seconds(self) -> i64 {
         (self.0 - UNIX_EPOCH_TICKS).div_euclid(TICKS_PER_SECOND)

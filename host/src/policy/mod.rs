@@ -167,6 +167,11 @@ impl Policy {
         })
     }
 
+    /// Whether the policy has rules about the password itself (minimum length or quality).
+    pub fn has_password_rules(&self) -> bool {
+        self.minimum_length.is_some() || self.minimum_quality.is_some()
+    }
+
     /// What the policy says about `kind` when creating a master key.
     pub fn creation_requirement(&self, kind: ComponentKind) -> Requirement {
         self.creation

@@ -1,0 +1,153 @@
+//! Which key sources a new master-key slot is made of: `--source` on the command line, else
+//! `[[master_key.sources]]` in the configuration, else the zero-config default
+//! (`user-account` when that provider is installed, else `password`).
+
+use anyhow::anyhow;
+use clap::Args;
+use trousseau_core::ProviderKind;
+
+use super::{CliError, Context};
+use crate::masterkey::SourceSpec;
+
+/// The provider the zero-config default uses when it is installed.
+pub const USER_ACCOUNT: &str = "user-account";
+/// The fallback of the zero-config default.
+pub const PASSWORD: &str = "password";
+
+/// `--source` for the commands that create a slot.
+#[derive(Debug, Args, Clone, Default)]
+pub struct SourceArgs {
+    /// A key source of the new slot (repeatable, in order): `PROVIDER` or
+    /// `PROVIDER:KEY=VALUE[,KEY=VALUE…]` (values are strings), e.g. `--source password
+    /// --source keyfile:path=/k.keyx`. Default: `[[master_key.sources]]` from the
+    /// configuration, else `user-account` when installed, else `password`.
+    #[arg(long = "source", value_name = "SPEC")]
+    pub sources: Vec<String>,
+}
+
+/// Parses one `--source` value into a spec (no public parameters yet).
+pub fn parse_source(text: &str) -> anyhow::Result<SourceSpec> {
+    let (provider, settings) = text.split_once(':').unwrap_or((text, ""));
+    let provider = provider.trim();
+    if provider.is_empty() {
+        return Err(anyhow!(
+            "--source {text:?} names no provider; use PROVIDER or PROVIDER:KEY=VALUE,…"
+        ));
+    }
+    let mut config = serde_json::Map::new();
+    for pair in settings.split(',').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').ok_or_else(|| {
+            anyhow!("--source {text:?}: {pair:?} is not KEY=VALUE (e.g. keyfile:path=/k.keyx)")
+        })?;
+        if config
+            .insert(key.trim().to_string(), value.to_string().into())
+            .is_some()
+        {
+            return Err(anyhow!("--source {text:?}: {key:?} is given twice"));
+        }
+    }
+    Ok(SourceSpec {
+        provider: provider.to_string(),
+        config: serde_json::Value::Object(config).to_string(),
+        public_params: String::new(),
+    })
+}
+
+fn spec(provider: &str, config: String) -> SourceSpec {
+    SourceSpec {
+        provider: provider.to_string(),
+        config,
+        public_params: String::new(),
+    }
+}
+
+/// The zero-config sources: `[user-account]` when that key source is in the registry, else
+/// `[password]`.
+pub fn default_sources(ctx: &Context) -> Vec<SourceSpec> {
+    let user_account = ctx
+        .registry
+        .provider(USER_ACCOUNT)
+        .is_some_and(|p| p.kind() == ProviderKind::KeySource);
+    vec![spec(
+        if user_account { USER_ACCOUNT } else { PASSWORD },
+        "{}".to_string(),
+    )]
+}
+
+/// The sources of a new slot (command line, configuration or default), each checked to be a
+/// key source in the registry. Unknown providers are usage errors naming what is available.
+pub fn resolve(ctx: &Context, args: &SourceArgs) -> Result<Vec<SourceSpec>, CliError> {
+    let (specs, origin) = if !args.sources.is_empty() {
+        let specs = args
+            .sources
+            .iter()
+            .map(|s| parse_source(s))
+            .collect::<anyhow::Result<Vec<_>>>()
+            .map_err(CliError::usage)?;
+        (specs, "--source")
+    } else if !ctx.config.master_key.sources.is_empty() {
+        let specs = ctx
+            .config
+            .master_key
+            .sources
+            .iter()
+            .map(|p| spec(&p.provider, p.settings_json()))
+            .collect();
+        (specs, "[[master_key.sources]]")
+    } else {
+        return Ok(default_sources(ctx));
+    };
+    for s in &specs {
+        match ctx.registry.provider(&s.provider) {
+            Some(p) if p.kind() == ProviderKind::KeySource => {}
+            found => {
+                let available: Vec<&str> = ctx
+                    .registry
+                    .providers()
+                    .filter(|p| p.kind() == ProviderKind::KeySource)
+                    .map(|p| p.id())
+                    .collect();
+                return Err(CliError::usage(anyhow!(
+                    "{origin}: {:?} is {}; available key sources: {} (plugins are listed by \
+                     `trousseau plugins list`)",
+                    s.provider,
+                    if found.is_some() {
+                        "not a key source"
+                    } else {
+                        "unknown"
+                    },
+                    available.join(", ")
+                )));
+            }
+        }
+    }
+    Ok(specs)
+}
+
+/// The providers of `specs`, for messages: `password + keyfile`.
+pub fn describe(specs: &[SourceSpec]) -> String {
+    specs
+        .iter()
+        .map(|s| s.provider.as_str())
+        .collect::<Vec<_>>()
+        .join(" + ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn source_arguments_become_provider_json() {
+        let s = parse_source("keyfile:path=/k.keyx,create=xml2").unwrap();
+        assert_eq!(s.provider, "keyfile");
+        let v: serde_json::Value = serde_json::from_str(&s.config).unwrap();
+        assert_eq!(v["path"], "/k.keyx");
+        assert_eq!(v["create"], "xml2");
+        assert_eq!(parse_source("password").unwrap().config, "{}");
+        assert!(parse_source(":path=/x").is_err());
+        let e = parse_source("keyfile:path").unwrap_err().to_string();
+        assert!(e.contains("not KEY=VALUE"), "{e}");
+        assert!(parse_source("keyfile:path=a,path=b").is_err());
+    }
+}
