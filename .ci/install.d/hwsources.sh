@@ -26,7 +26,7 @@ apt_install() {
 # Required: the tests fail without these.
 apt_install softhsm2 opensc gnome-keyring libsecret-tools dbus dbus-daemon
 
-# Best effort: the Windows (DPAPI) leg. .ci/windows-dpapi-tests.sh says loudly when it cannot run.
+# Best effort: the Windows (DPAPI) leg. .ci/legs.d/windows-dpapi.sh says loudly when it cannot run.
 if command -v rustup >/dev/null 2>&1; then
     rustup target list --installed 2>/dev/null | grep -qx x86_64-pc-windows-gnu \
         || rustup target add x86_64-pc-windows-gnu \

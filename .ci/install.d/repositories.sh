@@ -39,7 +39,7 @@ if [ ! -x "$VENV/bin/moto_server" ]; then
     "$VENV/bin/pip" install --quiet 'moto[server]'
 fi
 
-# Windows leg (best effort: .ci/windows-tests.sh says loudly when it cannot run).
+# Windows leg (best effort: .ci/legs.d/windows-registry.sh says loudly when it cannot run).
 if command -v rustup >/dev/null; then
     rustup target list --installed | grep -qx x86_64-pc-windows-gnu \
         || rustup target add x86_64-pc-windows-gnu \

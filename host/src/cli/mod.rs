@@ -81,6 +81,7 @@ pub enum Command {
 
 /// Runs the tool with the process arguments and returns its exit code.
 pub fn main() -> ExitCode {
+    restore_default_sigpipe();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -143,4 +144,15 @@ fn init_logging(verbose: u8) {
         .with_target(false)
         .without_time()
         .try_init();
+}
+
+/// Rust ignores SIGPIPE, so `trousseau plugins list | head` would make `println!` panic when
+/// the reader goes away. A command-line tool should end quietly instead, like other Unix tools.
+fn restore_default_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: setting a signal disposition to SIG_DFL at start-up, before any thread exists.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }

@@ -1,4 +1,4 @@
-//! The registry repository against a real registry (Windows, or Wine: `.ci/windows-tests.sh`).
+//! The registry repository against a real registry (Windows, or Wine: `.ci/legs.d/windows-registry.sh`).
 #![cfg(windows)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

@@ -1,4 +1,4 @@
-//! The DPAPI backend on Windows (run under Wine by .ci/windows-dpapi-tests.sh).
+//! The DPAPI backend on Windows (run under Wine by .ci/legs.d/windows-dpapi.sh).
 #![cfg(windows)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

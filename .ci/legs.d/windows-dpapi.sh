@@ -5,7 +5,7 @@
 # When the toolchain pieces are missing it says LOUDLY that the leg did NOT run, and exits 0;
 # a test failure exits non-zero.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 
 not_run() {
     echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!" >&2

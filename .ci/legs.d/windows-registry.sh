@@ -3,7 +3,7 @@
 # under Wine (spec/test-environment.md §6). Install its tools with .ci/install.d/repositories.sh.
 # When the Windows target, MinGW or Wine is missing, it says loudly that the leg did NOT run.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 
 TARGET=x86_64-pc-windows-gnu
 WINE=/usr/lib/wine/wine64
