@@ -1,7 +1,10 @@
 //! Algorithm names as they appear in key XML, their sizes, and their context headers
 //! (spec §2.3, §2.4).
 
-use aes::cipher::{block_padding::Pkcs7, BlockModeEncrypt, KeyIvInit};
+use aes::cipher::{
+    block_padding::{NoPadding, Pkcs7},
+    BlockModeEncrypt, KeyIvInit,
+};
 use aes_gcm::{
     aead::{consts::U12, AeadInOut},
     AesGcm, KeyInit,
@@ -116,17 +119,38 @@ impl ValidationAlgorithm {
 
     /// HMAC of the concatenation of `parts` under `key`, written to `out` (digest size).
     pub fn mac(self, key: &[u8], parts: &[&[u8]], out: &mut [u8]) {
-        fn run<M: Mac + hmac::KeyInit>(key: &[u8], parts: &[&[u8]], out: &mut [u8]) {
-            if let Ok(mut m) = <M as hmac::KeyInit>::new_from_slice(key) {
+        self.mac_streamed(
+            key,
+            |update| {
                 for p in parts {
-                    m.update(p);
+                    update(p);
                 }
+            },
+            out,
+        );
+    }
+
+    /// HMAC under `key` of everything `feed` passes to its `update` callback, written to `out`
+    /// (digest size): lets the caller MAC data while it produces it, chunk by chunk.
+    pub fn mac_streamed(
+        self,
+        key: &[u8],
+        feed: impl FnOnce(&mut dyn FnMut(&[u8])),
+        out: &mut [u8],
+    ) {
+        fn run<M: Mac + hmac::KeyInit>(
+            key: &[u8],
+            feed: impl FnOnce(&mut dyn FnMut(&[u8])),
+            out: &mut [u8],
+        ) {
+            if let Ok(mut m) = <M as hmac::KeyInit>::new_from_slice(key) {
+                feed(&mut |p: &[u8]| m.update(p));
                 out.copy_from_slice(&m.finalize().into_bytes());
             }
         }
         match self {
-            Self::HmacSha256 => run::<hmac::Hmac<sha2::Sha256>>(key, parts, out),
-            Self::HmacSha512 => run::<hmac::Hmac<sha2::Sha512>>(key, parts, out),
+            Self::HmacSha256 => run::<hmac::Hmac<sha2::Sha256>>(key, feed, out),
+            Self::HmacSha512 => run::<hmac::Hmac<sha2::Sha512>>(key, feed, out),
         }
     }
 }
@@ -185,7 +209,7 @@ impl Algorithm {
 }
 
 /// AES-CBC-PKCS7 in place: `buf` holds `len` plaintext bytes followed by room for the padding
-/// (its length is the padded length). AES-256 runs on AES-NI when the CPU has it.
+/// (its length is the padded length).
 pub(crate) fn cbc_encrypt(
     alg: EncryptionAlgorithm,
     key: &[u8],
@@ -193,42 +217,45 @@ pub(crate) fn cbc_encrypt(
     buf: &mut [u8],
     len: usize,
 ) {
+    let n = buf.len();
+    buf[len.min(n)..].fill(n.saturating_sub(len) as u8);
+    cbc_encrypt_blocks(alg, key, iv, buf);
+}
+
+/// AES-CBC in place over whole blocks, no padding (`buf.len()` a multiple of 16). AES-256 runs
+/// on AES-NI when the CPU has it.
+pub(crate) fn cbc_encrypt_blocks(alg: EncryptionAlgorithm, key: &[u8], iv: &[u8], buf: &mut [u8]) {
     #[cfg(target_arch = "x86_64")]
     if let (Some(ni), Ok(key), Ok(iv)) = (
         crate::crypto::aes_ni::AesNi::detect(),
         <&[u8; 32]>::try_from(key),
         <&[u8; 16]>::try_from(iv),
     ) {
-        let pad = buf.len().wrapping_sub(len);
-        if buf.len() % 16 == 0 && (1..=16).contains(&pad) {
-            buf[len..].fill(pad as u8);
-            return ni.cbc_encrypt(key, iv, buf);
-        }
+        return ni.cbc_encrypt(key, iv, buf);
     }
-    portable_cbc_encrypt(alg, key, iv, buf, len);
+    portable_cbc_encrypt_blocks(alg, key, iv, buf);
 }
 
-/// [`cbc_encrypt`] with the `aes` and `cbc` crates: other key sizes, other CPUs.
-pub(crate) fn portable_cbc_encrypt(
+/// [`cbc_encrypt_blocks`] with the `aes` and `cbc` crates: other key sizes, other CPUs.
+pub(crate) fn portable_cbc_encrypt_blocks(
     alg: EncryptionAlgorithm,
     key: &[u8],
     iv: &[u8],
     buf: &mut [u8],
-    len: usize,
 ) {
-    fn run<C>(key: &[u8], iv: &[u8], buf: &mut [u8], len: usize)
+    fn run<C>(key: &[u8], iv: &[u8], buf: &mut [u8])
     where
         C: aes::cipher::BlockCipherEncrypt<BlockSize = aes::cipher::consts::U16>
             + aes::cipher::KeyInit,
     {
         if let Ok(e) = cbc::Encryptor::<C>::new_from_slices(key, iv) {
-            let _ = e.encrypt_padded::<Pkcs7>(buf, len);
+            let _ = e.encrypt_padded::<NoPadding>(buf, buf.len());
         }
     }
     match alg.key_size() {
-        16 => run::<aes::Aes128>(key, iv, buf, len),
-        24 => run::<aes::Aes192>(key, iv, buf, len),
-        _ => run::<aes::Aes256>(key, iv, buf, len),
+        16 => run::<aes::Aes128>(key, iv, buf),
+        24 => run::<aes::Aes192>(key, iv, buf),
+        _ => run::<aes::Aes256>(key, iv, buf),
     }
 }
 
@@ -438,10 +465,14 @@ mod tests {
                 let padded = (len / 16 + 1) * 16;
                 let mut fast = pt.clone();
                 fast.resize(padded, 0);
-                let mut slow = fast.clone();
+                let mut reference = fast.clone();
                 cbc_encrypt(alg, &key, iv, &mut fast, len);
-                portable_cbc_encrypt(alg, &key, iv, &mut slow, len);
-                assert_eq!(fast, slow, "encrypt: key {i}, {len} bytes");
+                crate_pkcs7_encrypt(&key, iv, &mut reference, len);
+                assert_eq!(fast, reference, "encrypt: key {i}, {len} bytes");
+                let mut slow = pt.clone();
+                slow.resize(padded, (padded - len) as u8);
+                portable_cbc_encrypt_blocks(alg, &key, iv, &mut slow);
+                assert_eq!(fast, slow, "portable encrypt: key {i}, {len} bytes");
                 let mut plain_padded = pt.clone();
                 plain_padded.resize(padded, (padded - len) as u8);
                 assert_ne!(
@@ -483,9 +514,14 @@ mod tests {
         }
     }
 
+    /// AES-256-CBC-PKCS7 through the `cbc` crate alone: the reference.
+    fn crate_pkcs7_encrypt(key: &[u8], iv: &[u8], buf: &mut [u8], len: usize) {
+        let e = cbc::Encryptor::<aes::Aes256>::new_from_slices(key, iv).unwrap();
+        e.encrypt_padded::<Pkcs7>(buf, len).unwrap();
+    }
+
     /// One AES-256-CBC block without padding, through the crate (test helper).
     fn raw_encrypt(key: &[u8; 32], iv: &[u8; 16], block: &mut [u8; 16]) {
-        use aes::cipher::block_padding::NoPadding;
         let e = cbc::Encryptor::<aes::Aes256>::new_from_slices(key, iv).unwrap();
         e.encrypt_padded::<NoPadding>(block, 16).unwrap();
     }
