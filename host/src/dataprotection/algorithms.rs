@@ -273,7 +273,7 @@ pub(crate) fn cbc_decrypt(
         <&[u8; 32]>::try_from(key),
         <&[u8; 16]>::try_from(iv),
     ) {
-        if buf.is_empty() || buf.len() % 16 != 0 {
+        if buf.is_empty() || !buf.len().is_multiple_of(16) {
             return None;
         }
         ni.cbc_decrypt(key, iv, buf);

@@ -170,7 +170,7 @@ impl AuthenticatedEncryptor {
             let k = self.subkeys(aad, modifier);
             let mut buf = ct.to_vec();
             let k = &k[..ks];
-            if algorithms::gcm_decrypt(enc, &k, nonce, &mut buf, tag) {
+            if algorithms::gcm_decrypt(enc, k, nonce, &mut buf, tag) {
                 Ok(buf)
             } else {
                 Err(DecryptFailure::Invalid)
