@@ -7,6 +7,7 @@
 pub mod builtins;
 pub mod cli;
 pub mod config;
+pub mod crypto;
 pub mod dataprotection;
 pub mod kdbx;
 pub mod masterkey;

@@ -1,7 +1,10 @@
 //! Algorithm names as they appear in key XML, their sizes, and their context headers
 //! (spec §2.3, §2.4).
 
-use aes::cipher::{block_padding::Pkcs7, BlockModeEncrypt, KeyIvInit};
+use aes::cipher::{
+    block_padding::{NoPadding, Pkcs7},
+    BlockModeEncrypt, KeyIvInit,
+};
 use aes_gcm::{
     aead::{consts::U12, AeadInOut},
     AesGcm, KeyInit,
@@ -116,17 +119,38 @@ impl ValidationAlgorithm {
 
     /// HMAC of the concatenation of `parts` under `key`, written to `out` (digest size).
     pub fn mac(self, key: &[u8], parts: &[&[u8]], out: &mut [u8]) {
-        fn run<M: Mac + hmac::KeyInit>(key: &[u8], parts: &[&[u8]], out: &mut [u8]) {
-            if let Ok(mut m) = <M as hmac::KeyInit>::new_from_slice(key) {
+        self.mac_streamed(
+            key,
+            |update| {
                 for p in parts {
-                    m.update(p);
+                    update(p);
                 }
+            },
+            out,
+        );
+    }
+
+    /// HMAC under `key` of everything `feed` passes to its `update` callback, written to `out`
+    /// (digest size): lets the caller MAC data while it produces it, chunk by chunk.
+    pub fn mac_streamed(
+        self,
+        key: &[u8],
+        feed: impl FnOnce(&mut dyn FnMut(&[u8])),
+        out: &mut [u8],
+    ) {
+        fn run<M: Mac + hmac::KeyInit>(
+            key: &[u8],
+            feed: impl FnOnce(&mut dyn FnMut(&[u8])),
+            out: &mut [u8],
+        ) {
+            if let Ok(mut m) = <M as hmac::KeyInit>::new_from_slice(key) {
+                feed(&mut |p: &[u8]| m.update(p));
                 out.copy_from_slice(&m.finalize().into_bytes());
             }
         }
         match self {
-            Self::HmacSha256 => run::<hmac::Hmac<sha2::Sha256>>(key, parts, out),
-            Self::HmacSha512 => run::<hmac::Hmac<sha2::Sha512>>(key, parts, out),
+            Self::HmacSha256 => run::<hmac::Hmac<sha2::Sha256>>(key, feed, out),
+            Self::HmacSha512 => run::<hmac::Hmac<sha2::Sha512>>(key, feed, out),
         }
     }
 }
@@ -193,24 +217,88 @@ pub(crate) fn cbc_encrypt(
     buf: &mut [u8],
     len: usize,
 ) {
-    fn run<C>(key: &[u8], iv: &[u8], buf: &mut [u8], len: usize)
+    let n = buf.len();
+    buf[len.min(n)..].fill(n.saturating_sub(len) as u8);
+    cbc_encrypt_blocks(alg, key, iv, buf);
+}
+
+/// AES-CBC in place over whole blocks, no padding (`buf.len()` a multiple of 16). AES-256 runs
+/// on AES-NI when the CPU has it.
+pub(crate) fn cbc_encrypt_blocks(alg: EncryptionAlgorithm, key: &[u8], iv: &[u8], buf: &mut [u8]) {
+    #[cfg(target_arch = "x86_64")]
+    if let (Some(ni), Ok(key), Ok(iv)) = (
+        crate::crypto::aes_ni::AesNi::detect(),
+        <&[u8; 32]>::try_from(key),
+        <&[u8; 16]>::try_from(iv),
+    ) {
+        return ni.cbc_encrypt(key, iv, buf);
+    }
+    portable_cbc_encrypt_blocks(alg, key, iv, buf);
+}
+
+/// [`cbc_encrypt_blocks`] with the `aes` and `cbc` crates: other key sizes, other CPUs.
+pub(crate) fn portable_cbc_encrypt_blocks(
+    alg: EncryptionAlgorithm,
+    key: &[u8],
+    iv: &[u8],
+    buf: &mut [u8],
+) {
+    fn run<C>(key: &[u8], iv: &[u8], buf: &mut [u8])
     where
         C: aes::cipher::BlockCipherEncrypt<BlockSize = aes::cipher::consts::U16>
             + aes::cipher::KeyInit,
     {
         if let Ok(e) = cbc::Encryptor::<C>::new_from_slices(key, iv) {
-            let _ = e.encrypt_padded::<Pkcs7>(buf, len);
+            let _ = e.encrypt_padded::<NoPadding>(buf, buf.len());
         }
     }
     match alg.key_size() {
-        16 => run::<aes::Aes128>(key, iv, buf, len),
-        24 => run::<aes::Aes192>(key, iv, buf, len),
-        _ => run::<aes::Aes256>(key, iv, buf, len),
+        16 => run::<aes::Aes128>(key, iv, buf),
+        24 => run::<aes::Aes192>(key, iv, buf),
+        _ => run::<aes::Aes256>(key, iv, buf),
     }
 }
 
 /// AES-CBC-PKCS7 decryption in place; returns the plaintext length, or `None` on bad padding.
+/// AES-256 runs on AES-NI when the CPU has it.
 pub(crate) fn cbc_decrypt(
+    alg: EncryptionAlgorithm,
+    key: &[u8],
+    iv: &[u8],
+    buf: &mut [u8],
+) -> Option<usize> {
+    #[cfg(target_arch = "x86_64")]
+    if let (Some(ni), Ok(key), Ok(iv)) = (
+        crate::crypto::aes_ni::AesNi::detect(),
+        <&[u8; 32]>::try_from(key),
+        <&[u8; 16]>::try_from(iv),
+    ) {
+        if buf.is_empty() || !buf.len().is_multiple_of(16) {
+            return None;
+        }
+        ni.cbc_decrypt(key, iv, buf);
+        return pkcs7_unpadded_len(buf);
+    }
+    portable_cbc_decrypt(alg, key, iv, buf)
+}
+
+/// The length of `buf` without its PKCS7 padding, `None` when the padding is malformed. Runs
+/// only after the MAC verified, so its timing reveals nothing an attacker can use.
+#[cfg(target_arch = "x86_64")]
+fn pkcs7_unpadded_len(buf: &[u8]) -> Option<usize> {
+    let pad = usize::from(*buf.last()?);
+    if pad == 0 || pad > 16 || pad > buf.len() {
+        return None;
+    }
+    let len = buf.len() - pad;
+    buf[len..]
+        .iter()
+        .all(|&b| usize::from(b) == pad)
+        .then_some(len)
+}
+
+/// [`cbc_decrypt`] with the `aes` and `cbc` crates: other key sizes, other CPUs.
+pub(crate) fn portable_cbc_decrypt(
     alg: EncryptionAlgorithm,
     key: &[u8],
     iv: &[u8],
@@ -354,5 +442,87 @@ mod tests {
         }
         assert!(EncryptionAlgorithm::parse("aes_256_cbc").is_err());
         assert!(ValidationAlgorithm::parse("HMACSHA1").is_err());
+    }
+
+    /// The AES-NI CBC path and the `aes`/`cbc` crate path agree byte for byte, both ways.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn aes_ni_cbc_matches_portable() {
+        use sha2::{Digest, Sha256};
+        assert!(
+            crate::crypto::aes_ni::AesNi::detect().is_some(),
+            "this x86_64 CPU reports no AES-NI, so the AES-NI path cannot be tested"
+        );
+        let alg = EncryptionAlgorithm::Aes256Cbc;
+        let bytes = |label: &str, i: usize| Sha256::digest(format!("{label}{i}"));
+        let mut lens: Vec<usize> = (0..=100).collect();
+        lens.extend([127, 128, 129, 255, 256, 4096, 1 << 20]);
+        for i in 0..4 {
+            let key = bytes("key", i);
+            let iv = &bytes("iv", i)[..16];
+            for &len in &lens {
+                let pt: Vec<u8> = (0..len).map(|j| (j * 31 + i) as u8).collect();
+                let padded = (len / 16 + 1) * 16;
+                let mut fast = pt.clone();
+                fast.resize(padded, 0);
+                let mut reference = fast.clone();
+                cbc_encrypt(alg, &key, iv, &mut fast, len);
+                crate_pkcs7_encrypt(&key, iv, &mut reference, len);
+                assert_eq!(fast, reference, "encrypt: key {i}, {len} bytes");
+                let mut slow = pt.clone();
+                slow.resize(padded, (padded - len) as u8);
+                portable_cbc_encrypt_blocks(alg, &key, iv, &mut slow);
+                assert_eq!(fast, slow, "portable encrypt: key {i}, {len} bytes");
+                let mut plain_padded = pt.clone();
+                plain_padded.resize(padded, (padded - len) as u8);
+                assert_ne!(
+                    fast[..16],
+                    plain_padded[..16],
+                    "key {i}, {len} bytes unchanged"
+                );
+                let mut back = fast.clone();
+                assert_eq!(cbc_decrypt(alg, &key, iv, &mut back), Some(len));
+                assert_eq!(back[..len], pt[..], "decrypt: key {i}, {len} bytes");
+                let mut slow_back = fast;
+                assert_eq!(
+                    portable_cbc_decrypt(alg, &key, iv, &mut slow_back),
+                    Some(len)
+                );
+                assert_eq!(slow_back, back, "decrypt: key {i}, {len} bytes");
+            }
+        }
+    }
+
+    /// Both CBC decryption paths refuse the same malformed paddings and lengths.
+    #[test]
+    fn cbc_decrypt_refuses_bad_padding() {
+        let alg = EncryptionAlgorithm::Aes256Cbc;
+        let (key, iv) = ([9u8; 32], [3u8; 16]);
+        for last in [0u8, 17, 255, 5] {
+            // Encrypt a block whose last byte is `last` without padding: decrypting it yields
+            // that byte as the padding length (5 with a non-matching 4th-last byte).
+            let mut block = [1u8; 16];
+            block[15] = last;
+            let mut ct = block;
+            raw_encrypt(&key, &iv, &mut ct);
+            assert_eq!(cbc_decrypt(alg, &key, &iv, &mut ct.clone()), None, "{last}");
+            assert_eq!(portable_cbc_decrypt(alg, &key, &iv, &mut ct.clone()), None);
+        }
+        for len in [0usize, 15, 17] {
+            let mut buf = vec![0u8; len];
+            assert_eq!(cbc_decrypt(alg, &key, &iv, &mut buf), None, "{len} bytes");
+        }
+    }
+
+    /// AES-256-CBC-PKCS7 through the `cbc` crate alone: the reference.
+    fn crate_pkcs7_encrypt(key: &[u8], iv: &[u8], buf: &mut [u8], len: usize) {
+        let e = cbc::Encryptor::<aes::Aes256>::new_from_slices(key, iv).unwrap();
+        e.encrypt_padded::<Pkcs7>(buf, len).unwrap();
+    }
+
+    /// One AES-256-CBC block without padding, through the crate (test helper).
+    fn raw_encrypt(key: &[u8; 32], iv: &[u8; 16], block: &mut [u8; 16]) {
+        let e = cbc::Encryptor::<aes::Aes256>::new_from_slices(key, iv).unwrap();
+        e.encrypt_padded::<NoPadding>(block, 16).unwrap();
     }
 }

@@ -16,6 +16,10 @@ pub const KEY_MODIFIER_SIZE: usize = 16;
 const BLOCK: usize = 16;
 const GCM_NONCE: usize = 12;
 const GCM_TAG: usize = 16;
+/// Room for the largest `K_E || K_H`: AES-256 key + HMAC-SHA512 key.
+const MAX_SUBKEYS: usize = 32 + 64;
+/// Bytes encrypted before they are MACed: small enough to stay in L1.
+const CHUNK: usize = 8192;
 
 /// Why decryption failed (the caller turns it into a message with the key and purposes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,14 +67,40 @@ impl AuthenticatedEncryptor {
         }
     }
 
-    fn subkeys(&self, aad: &[u8], key_modifier: &[u8], len: usize) -> Zeroizing<Vec<u8>> {
-        let mut k = Zeroizing::new(vec![0u8; len]);
-        kdf::derive(&self.prf, aad, &self.context_header, key_modifier, &mut k);
+    /// The body length [`encrypt_into`](Self::encrypt_into) appends for `plaintext_len` bytes.
+    pub fn body_len(&self, plaintext_len: usize) -> usize {
+        if self.algorithm.encryption.is_gcm() {
+            KEY_MODIFIER_SIZE + GCM_NONCE + plaintext_len + GCM_TAG
+        } else {
+            KEY_MODIFIER_SIZE
+                + BLOCK
+                + (plaintext_len / BLOCK + 1) * BLOCK
+                + self.algorithm.validation.digest_size()
+        }
+    }
+
+    /// `K_E || K_H` for one payload, in a stack buffer wiped on drop (spec §2.2).
+    fn subkeys(&self, aad: &[u8], key_modifier: &[u8]) -> Zeroizing<[u8; MAX_SUBKEYS]> {
+        let enc = self.algorithm.encryption;
+        let len = if enc.is_gcm() {
+            enc.key_size()
+        } else {
+            enc.key_size() + self.algorithm.validation.digest_size()
+        };
+        let mut k = Zeroizing::new([0u8; MAX_SUBKEYS]);
+        kdf::derive(
+            &self.prf,
+            aad,
+            &self.context_header,
+            key_modifier,
+            &mut k[..len],
+        );
         k
     }
 
     /// Appends `keyModifier || IV || ciphertext || MAC` (or the GCM form) to `out`, taking
-    /// the key modifier and IV from `random`.
+    /// the key modifier and IV from `random`. Reserve [`body_len`](Self::body_len) bytes in
+    /// `out` to avoid reallocation.
     pub fn encrypt_into(
         &self,
         out: &mut Vec<u8>,
@@ -85,32 +115,42 @@ impl AuthenticatedEncryptor {
         out.resize(start + KEY_MODIFIER_SIZE + iv_len, 0);
         random(&mut out[start..])?;
         let (modifier, iv) = out[start..].split_at(KEY_MODIFIER_SIZE);
-        let iv_copy = iv.to_vec();
+        let mut chain = [0u8; BLOCK];
+        chain[..iv_len].copy_from_slice(iv);
+        let k = self.subkeys(aad, modifier);
+        let ct_start = out.len();
         if enc.is_gcm() {
-            let k = self.subkeys(aad, modifier, ks);
-            let ct_start = out.len();
             out.extend_from_slice(plaintext);
             let mut tag = [0u8; GCM_TAG];
-            algorithms::gcm_encrypt(enc, &k, &iv_copy, &mut out[ct_start..], &mut tag);
+            algorithms::gcm_encrypt(
+                enc,
+                &k[..ks],
+                &chain[..iv_len],
+                &mut out[ct_start..],
+                &mut tag,
+            );
             out.extend_from_slice(&tag);
         } else {
             let val = self.algorithm.validation;
             let ds = val.digest_size();
-            let k = self.subkeys(aad, modifier, ks + ds);
-            let iv_start = start + KEY_MODIFIER_SIZE;
-            let ct_start = out.len();
+            let (k_e, k_h) = k[..ks + ds].split_at(ks);
             let padded = (plaintext.len() / BLOCK + 1) * BLOCK;
             out.extend_from_slice(plaintext);
-            out.resize(ct_start + padded, 0);
-            algorithms::cbc_encrypt(
-                enc,
-                &k[..ks],
-                &iv_copy,
-                &mut out[ct_start..],
-                plaintext.len(),
-            );
+            out.resize(ct_start + padded, (padded - plaintext.len()) as u8);
             let mut mac = [0u8; 64];
-            val.mac(&k[ks..], &[&out[iv_start..]], &mut mac[..ds]);
+            // Encrypt and MAC chunk by chunk so the MAC reads ciphertext still in L1.
+            val.mac_streamed(
+                k_h,
+                |update| {
+                    update(&chain);
+                    for chunk in out[ct_start..].chunks_mut(CHUNK) {
+                        algorithms::cbc_encrypt_blocks(enc, k_e, &chain, chunk);
+                        chain.copy_from_slice(&chunk[chunk.len() - BLOCK..]);
+                        update(chunk);
+                    }
+                },
+                &mut mac[..ds],
+            );
             out.extend_from_slice(&mac[..ds]);
         }
         Ok(())
@@ -127,9 +167,10 @@ impl AuthenticatedEncryptor {
         if enc.is_gcm() {
             let (nonce, rest) = rest.split_at(GCM_NONCE);
             let (ct, tag) = rest.split_at(rest.len() - GCM_TAG);
-            let k = self.subkeys(aad, modifier, ks);
+            let k = self.subkeys(aad, modifier);
             let mut buf = ct.to_vec();
-            if algorithms::gcm_decrypt(enc, &k, nonce, &mut buf, tag) {
+            let k = &k[..ks];
+            if algorithms::gcm_decrypt(enc, k, nonce, &mut buf, tag) {
                 Ok(buf)
             } else {
                 Err(DecryptFailure::Invalid)
@@ -138,7 +179,8 @@ impl AuthenticatedEncryptor {
             let val = self.algorithm.validation;
             let ds = val.digest_size();
             let (iv_ct, mac) = rest.split_at(rest.len() - ds);
-            let k = self.subkeys(aad, modifier, ks + ds);
+            let k = self.subkeys(aad, modifier);
+            let k = &k[..ks + ds];
             let mut expected = [0u8; 64];
             val.mac(&k[ks..], &[iv_ct], &mut expected[..ds]);
             if !bool::from(expected[..ds].ct_eq(mac)) {

@@ -122,7 +122,7 @@ impl DataProtector {
         let key = ring.get(&id).ok_or(DataProtectionError::UnknownKey(id))?;
         let enc = ring.encryptor(key)?;
         let aad = payload::aad(id, &self.purposes);
-        let mut out = Vec::with_capacity(ENVELOPE_LEN + 16 + 16 + plaintext.len() + 16 + 64);
+        let mut out = Vec::with_capacity(ENVELOPE_LEN + enc.body_len(plaintext.len()));
         out.extend_from_slice(&MAGIC);
         out.extend_from_slice(&payload::guid_bytes(id));
         enc.encrypt_into(&mut out, plaintext, &aad, random)?;

@@ -2,7 +2,7 @@
 //! of the composite key, then SHA-256.
 //!
 //! Speed: on x86_64 CPUs with AES-NI (detected once at run time) the rounds run in
-//! [`super::aes_ni`] with the round keys held in registers. Elsewhere the portable path uses the
+//! [`crate::crypto::aes_ni`] with the round keys held in registers. Elsewhere the portable path uses the
 //! `aes` crate: the two halves are independent chains, encrypted alternately inside one backend
 //! closure, so the CPU overlaps them without per-round dispatch.
 
@@ -41,8 +41,8 @@ impl BlockCipherEncClosure for Rounds<'_> {
 /// has it.
 pub(crate) fn aes_rounds(seed: &[u8; 32], data: &mut [u8; 32], rounds: u64) {
     #[cfg(target_arch = "x86_64")]
-    if let Some(ni) = super::aes_ni::AesNi::detect() {
-        return ni.rounds(seed, data, rounds);
+    if let Some(ni) = crate::crypto::aes_ni::AesNi::detect() {
+        return ni.kdf_rounds(seed, data, rounds);
     }
     portable_rounds(seed, data, rounds);
 }

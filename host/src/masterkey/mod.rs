@@ -17,8 +17,6 @@
 //!   byte fields as Base64); the key never is.
 
 mod aes_kdf;
-#[cfg(target_arch = "x86_64")]
-mod aes_ni;
 mod composite;
 mod error;
 mod kdf;

@@ -185,7 +185,7 @@ fn aes_rounds_fips197_vector() {
 #[cfg(target_arch = "x86_64")]
 #[test]
 fn aes_ni_matches_portable_rounds() {
-    let ni = super::aes_ni::AesNi::detect()
+    let ni = crate::crypto::aes_ni::AesNi::detect()
         .expect("this x86_64 CPU reports no AES-NI, so the AES-NI path cannot be tested");
     let bytes =
         |label: &str, i: usize| -> [u8; 32] { Sha256::digest(format!("{label}{i}")).into() };
@@ -195,7 +195,7 @@ fn aes_ni_matches_portable_rounds() {
             let mut portable = key;
             super::aes_kdf::portable_rounds(&seed, &mut portable, rounds);
             let mut fast = key;
-            ni.rounds(&seed, &mut fast, rounds);
+            ni.kdf_rounds(&seed, &mut fast, rounds);
             assert_eq!(fast, portable, "seed {i}, {rounds} rounds");
             if rounds > 0 {
                 assert_ne!(fast, key, "seed {i}, {rounds} rounds changed nothing");
@@ -206,10 +206,10 @@ fn aes_ni_matches_portable_rounds() {
     }
     // Equal halves stay equal (ECB), different seeds give different output.
     let mut same = [0x5au8; 32];
-    ni.rounds(&[1; 32], &mut same, 5);
+    ni.kdf_rounds(&[1; 32], &mut same, 5);
     assert_eq!(same[..16], same[16..]);
     let mut other = [0x5au8; 32];
-    ni.rounds(&[2; 32], &mut other, 5);
+    ni.kdf_rounds(&[2; 32], &mut other, 5);
     assert_ne!(same, other);
 }
 

@@ -1,0 +1,261 @@
+//! AES-256 with explicit AES-NI instructions (x86_64 only): the AES-KDF rounds of the master
+//! key and AES-256-CBC of data protection.
+//!
+//! The 15 round keys are expanded once per call with `aeskeygenassist` and stay in XMM
+//! registers for the serial loops (AES-KDF, CBC encryption); no call, dispatch or memory traffic
+//! per round. CBC decryption has no chain between blocks, so eight blocks go through the rounds
+//! interleaved and the CPU overlaps their `aesdec` latencies.
+//!
+//! Every `unsafe` is either a call into a `#[target_feature]` function, guarded by the
+//! [`AesNi`] token that exists only after run-time detection succeeded, or an unaligned
+//! 16-byte load/store through a pointer into a slice of at least 16 bytes.
+
+use std::arch::x86_64::{
+    __m128i, _mm_aesdec_si128, _mm_aesdeclast_si128, _mm_aesenc_si128, _mm_aesenclast_si128,
+    _mm_aesimc_si128, _mm_aeskeygenassist_si128, _mm_loadu_si128, _mm_set_epi64x,
+    _mm_shuffle_epi32, _mm_slli_si128, _mm_storeu_si128, _mm_xor_si128,
+};
+use std::sync::OnceLock;
+
+use zeroize::Zeroize;
+
+/// AES block size in bytes.
+pub const BLOCK: usize = 16;
+/// Blocks decrypted side by side in [`AesNi::cbc_decrypt`].
+const LANES: usize = 8;
+
+/// Proof that the running CPU has AES-NI (and SSE2): obtained only from [`AesNi::detect`].
+#[derive(Clone, Copy, Debug)]
+pub struct AesNi(());
+
+impl AesNi {
+    /// `Some` when the CPU supports AES-NI. The CPUID probe runs once per process.
+    pub fn detect() -> Option<Self> {
+        static DETECTED: OnceLock<bool> = OnceLock::new();
+        let present = *DETECTED.get_or_init(|| {
+            std::arch::is_x86_feature_detected!("aes")
+                && std::arch::is_x86_feature_detected!("sse2")
+        });
+        present.then_some(AesNi(()))
+    }
+
+    /// Encrypts both 16-byte halves of `data` `rounds` times with AES-256 keyed by `seed`
+    /// (the AES-KDF loop).
+    pub fn kdf_rounds(self, seed: &[u8; 32], data: &mut [u8; 32], rounds: u64) {
+        // SAFETY: `self` is an `AesNi` token, which `detect` only hands out after
+        // `is_x86_feature_detected!` confirmed "aes" and "sse2" on this CPU, so the
+        // target features `kdf_rounds_aesni` is compiled with are available.
+        unsafe { kdf_rounds_aesni(seed, data, rounds) }
+    }
+
+    /// AES-256-CBC encryption in place of whole blocks (`buf.len()` a multiple of 16; a
+    /// trailing partial block is left untouched). Padding is the caller's.
+    pub fn cbc_encrypt(self, key: &[u8; 32], iv: &[u8; BLOCK], buf: &mut [u8]) {
+        // SAFETY: as in `kdf_rounds`: the token proves "aes" and "sse2" are available.
+        unsafe { cbc_encrypt_aesni(key, iv, buf) }
+    }
+
+    /// AES-256-CBC decryption in place of whole blocks (`buf.len()` a multiple of 16; a
+    /// trailing partial block is left untouched). Padding is the caller's.
+    pub fn cbc_decrypt(self, key: &[u8; 32], iv: &[u8; BLOCK], buf: &mut [u8]) {
+        // SAFETY: as in `kdf_rounds`: the token proves "aes" and "sse2" are available.
+        unsafe { cbc_decrypt_aesni(key, iv, buf) }
+    }
+}
+
+/// Little-endian bytes -> XMM register for key material (SSE2 only, no pointer loads, the
+/// temporaries are wiped).
+#[inline]
+#[target_feature(enable = "sse2")]
+fn load_secret(bytes: &[u8]) -> __m128i {
+    let mut lo = [0u8; 8];
+    let mut hi = [0u8; 8];
+    lo.copy_from_slice(&bytes[..8]);
+    hi.copy_from_slice(&bytes[8..16]);
+    let v = _mm_set_epi64x(i64::from_le_bytes(hi), i64::from_le_bytes(lo));
+    lo.zeroize();
+    hi.zeroize();
+    v
+}
+
+/// Unaligned load of one block.
+#[inline]
+#[target_feature(enable = "sse2")]
+fn load(block: &[u8; BLOCK]) -> __m128i {
+    // SAFETY: `block` is 16 readable bytes; `loadu` has no alignment requirement.
+    unsafe { _mm_loadu_si128(block.as_ptr().cast()) }
+}
+
+/// Unaligned store of one block.
+#[inline]
+#[target_feature(enable = "sse2")]
+fn store(v: __m128i, block: &mut [u8; BLOCK]) {
+    // SAFETY: `block` is 16 writable bytes; `storeu` has no alignment requirement.
+    unsafe { _mm_storeu_si128(block.as_mut_ptr().cast(), v) }
+}
+
+/// `w ^ (w << 32) ^ (w << 64) ^ (w << 96)`: the running XOR of the previous round key's words.
+#[inline]
+#[target_feature(enable = "sse2")]
+fn prefix_xor(mut w: __m128i) -> __m128i {
+    w = _mm_xor_si128(w, _mm_slli_si128::<4>(w));
+    w = _mm_xor_si128(w, _mm_slli_si128::<4>(w));
+    _mm_xor_si128(w, _mm_slli_si128::<4>(w))
+}
+
+/// Next even round key: `SubWord(RotWord(last word of odd)) ^ RCON` mixed into `even`.
+#[inline]
+#[target_feature(enable = "aes,sse2")]
+fn next_even<const RCON: i32>(even: __m128i, odd: __m128i) -> __m128i {
+    let t = _mm_shuffle_epi32::<0xff>(_mm_aeskeygenassist_si128::<RCON>(odd));
+    _mm_xor_si128(prefix_xor(even), t)
+}
+
+/// Next odd round key: `SubWord(last word of even)` mixed into `odd` (AES-256 only).
+#[inline]
+#[target_feature(enable = "aes,sse2")]
+fn next_odd(odd: __m128i, even: __m128i) -> __m128i {
+    let t = _mm_shuffle_epi32::<0xaa>(_mm_aeskeygenassist_si128::<0>(even));
+    _mm_xor_si128(prefix_xor(odd), t)
+}
+
+/// FIPS-197 AES-256 key expansion into 15 encryption round keys.
+#[inline]
+#[target_feature(enable = "aes,sse2")]
+fn expand_key(key: &[u8; 32]) -> [__m128i; 15] {
+    let mut k = [load_secret(&key[..16]); 15];
+    k[1] = load_secret(&key[16..]);
+    k[2] = next_even::<0x01>(k[0], k[1]);
+    k[3] = next_odd(k[1], k[2]);
+    k[4] = next_even::<0x02>(k[2], k[3]);
+    k[5] = next_odd(k[3], k[4]);
+    k[6] = next_even::<0x04>(k[4], k[5]);
+    k[7] = next_odd(k[5], k[6]);
+    k[8] = next_even::<0x08>(k[6], k[7]);
+    k[9] = next_odd(k[7], k[8]);
+    k[10] = next_even::<0x10>(k[8], k[9]);
+    k[11] = next_odd(k[9], k[10]);
+    k[12] = next_even::<0x20>(k[10], k[11]);
+    k[13] = next_odd(k[11], k[12]);
+    k[14] = next_even::<0x40>(k[12], k[13]);
+    k
+}
+
+/// Decryption round keys (equivalent inverse cipher): reversed, `InvMixColumns` on the inner 13.
+#[inline]
+#[target_feature(enable = "aes,sse2")]
+fn decryption_keys(enc: &[__m128i; 15]) -> [__m128i; 15] {
+    let mut d = [enc[14]; 15];
+    for i in 1..14 {
+        d[i] = _mm_aesimc_si128(enc[14 - i]);
+    }
+    d[14] = enc[0];
+    d
+}
+
+/// One block through the 14 AES-256 rounds.
+#[inline]
+#[target_feature(enable = "aes,sse2")]
+fn encrypt_block(k: &[__m128i; 15], mut x: __m128i) -> __m128i {
+    x = _mm_xor_si128(x, k[0]);
+    for key in &k[1..14] {
+        x = _mm_aesenc_si128(x, *key);
+    }
+    _mm_aesenclast_si128(x, k[14])
+}
+
+/// The AES-KDF loop: both halves through AES-256 `rounds` times, interleaved.
+#[target_feature(enable = "aes,sse2")]
+fn kdf_rounds_aesni(seed: &[u8; 32], data: &mut [u8; 32], rounds: u64) {
+    let mut k = expand_key(seed);
+    let mut a = load_secret(&data[..16]);
+    let mut b = load_secret(&data[16..]);
+    for _ in 0..rounds {
+        a = _mm_xor_si128(a, k[0]);
+        b = _mm_xor_si128(b, k[0]);
+        for key in &k[1..14] {
+            a = _mm_aesenc_si128(a, *key);
+            b = _mm_aesenc_si128(b, *key);
+        }
+        a = _mm_aesenclast_si128(a, k[14]);
+        b = _mm_aesenclast_si128(b, k[14]);
+    }
+    let (lo, hi) = data.split_at_mut(BLOCK);
+    if let (Ok(lo), Ok(hi)) = (<&mut [u8; BLOCK]>::try_from(lo), hi.try_into()) {
+        store(a, lo);
+        store(b, hi);
+    }
+    k.zeroize();
+    a.zeroize();
+    b.zeroize();
+}
+
+/// CBC encryption: `c_i = E(p_i ^ c_{i-1})`, serial; the round keys stay in registers.
+#[target_feature(enable = "aes,sse2")]
+fn cbc_encrypt_aesni(key: &[u8; 32], iv: &[u8; BLOCK], buf: &mut [u8]) {
+    let mut k = expand_key(key);
+    let mut chain = load(iv);
+    for block in buf.chunks_exact_mut(BLOCK) {
+        let Ok(block) = <&mut [u8; BLOCK]>::try_from(block) else {
+            continue;
+        };
+        chain = encrypt_block(&k, _mm_xor_si128(load(block), chain));
+        store(chain, block);
+    }
+    k.zeroize();
+    chain.zeroize();
+}
+
+/// CBC decryption: `p_i = D(c_i) ^ c_{i-1}`; [`LANES`] blocks interleaved, then one at a time.
+#[target_feature(enable = "aes,sse2")]
+fn cbc_decrypt_aesni(key: &[u8; 32], iv: &[u8; BLOCK], buf: &mut [u8]) {
+    let mut enc = expand_key(key);
+    let mut d = decryption_keys(&enc);
+    enc.zeroize();
+    let mut prev = load(iv);
+    let whole = buf.len() / BLOCK * BLOCK;
+    let (wide, tail) = buf[..whole].split_at_mut(whole / (LANES * BLOCK) * (LANES * BLOCK));
+    for group in wide.chunks_exact_mut(LANES * BLOCK) {
+        let mut c = [prev; LANES];
+        for (lane, block) in c.iter_mut().zip(group.chunks_exact(BLOCK)) {
+            if let Ok(block) = block.try_into() {
+                *lane = load(block);
+            }
+        }
+        let mut x = c.map(|v| _mm_xor_si128(v, d[0]));
+        for key in &d[1..14] {
+            for v in &mut x {
+                *v = _mm_aesdec_si128(*v, *key);
+            }
+        }
+        for v in &mut x {
+            *v = _mm_aesdeclast_si128(*v, d[14]);
+        }
+        x[0] = _mm_xor_si128(x[0], prev);
+        for i in 1..LANES {
+            x[i] = _mm_xor_si128(x[i], c[i - 1]);
+        }
+        for (v, block) in x.iter().zip(group.chunks_exact_mut(BLOCK)) {
+            if let Ok(block) = block.try_into() {
+                store(*v, block);
+            }
+        }
+        prev = c[LANES - 1];
+        x.zeroize();
+    }
+    for block in tail.chunks_exact_mut(BLOCK) {
+        let Ok(block) = <&mut [u8; BLOCK]>::try_from(block) else {
+            continue;
+        };
+        let c = load(block);
+        let mut x = _mm_xor_si128(c, d[0]);
+        for key in &d[1..14] {
+            x = _mm_aesdec_si128(x, *key);
+        }
+        x = _mm_xor_si128(_mm_aesdeclast_si128(x, d[14]), prev);
+        store(x, block);
+        prev = c;
+        x.zeroize();
+    }
+    d.zeroize();
+}

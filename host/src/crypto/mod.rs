@@ -1,0 +1,5 @@
+//! Cryptographic primitives shared by the master key (AES-KDF) and data protection (AES-CBC),
+//! where the crates' generic paths are too slow.
+
+#[cfg(target_arch = "x86_64")]
+pub mod aes_ni;
