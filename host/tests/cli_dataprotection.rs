@@ -14,6 +14,9 @@ impl Env {
     fn new(config: &str) -> Env {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("cfg/trousseau")).unwrap();
+        // These tests are about password slots: say so, whatever the default sources are
+        // (user-account when that provider is linked in).
+        let config = format!("{config}\n[[master_key.sources]]\nprovider = \"password\"\n");
         std::fs::write(dir.path().join("cfg/trousseau/config.toml"), config).unwrap();
         std::fs::write(dir.path().join("pw-a"), "first password\n").unwrap();
         std::fs::write(dir.path().join("pw-b"), "second password\n").unwrap();

@@ -255,7 +255,13 @@ fn policy_length_and_required_and_forbidden_sources() {
     ]);
 
     let e = Env::new(Some("[policy]\nforbid = [\"password\"]\n"));
-    let err = e.fail(&["init", "--password-file", &e.p("pw-a")]);
+    let err = e.fail(&[
+        "init",
+        "--password-file",
+        &e.p("pw-a"),
+        "--source",
+        "password",
+    ]);
     assert!(err.contains("must not include a password source"), "{err}");
     let kf = format!("keyfile:path={},create=hex", e.p("k.key"));
     e.ok(&["init", "--source", &kf]);
