@@ -6,7 +6,7 @@ use std::time::SystemTime;
 use base64::Engine as _;
 use hmac::{KeyInit, Mac};
 
-use crate::{free_port, http, Server};
+use crate::{http, server::PortService, Server};
 
 /// The emulator's well-known development account.
 pub const ACCOUNT: &str = "devstoreaccount1";
@@ -17,28 +17,20 @@ pub const ACCOUNT_KEY: &str =
 /// A running Azurite blob service.
 #[derive(Debug)]
 pub struct Azurite {
-    _dir: tempfile::TempDir,
-    server: Server,
-    port: u16,
+    service: PortService,
 }
 
 impl Azurite {
     /// Starts `azurite-blob` from `$TROUSSEAU_NODE` (default `~/.cache/trousseau/node`).
     pub fn start() -> Azurite {
-        let dir = tempfile::tempdir().expect("cannot create a temp dir");
-        let port = free_port();
-        let server = Self::spawn(port, dir.path());
         Azurite {
-            _dir: dir,
-            server,
-            port,
+            service: PortService::start(Self::spawn),
         }
     }
 
-    /// Starts the emulator again on the same port (empty: it keeps nothing on disk).
+    /// Starts it again on the same port (empty: it keeps nothing).
     pub fn restart(&mut self) {
-        self.server.kill();
-        self.server = Self::spawn(self.port, self._dir.path());
+        self.service.restart();
     }
 
     fn spawn(port: u16, dir: &std::path::Path) -> Server {
@@ -63,17 +55,17 @@ impl Azurite {
 
     /// The blob endpoint (path style, account included).
     pub fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}/{ACCOUNT}", self.port)
+        format!("http://127.0.0.1:{}/{ACCOUNT}", self.service.port())
     }
 
     /// The port.
     pub fn port(&self) -> u16 {
-        self.port
+        self.service.port()
     }
 
     /// Kills the emulator (its in-memory data is lost).
     pub fn kill(&mut self) {
-        self.server.kill();
+        self.service.kill();
     }
 
     /// Creates `container` with one SharedKey-signed REST call; panics unless 201 Created.
@@ -92,7 +84,7 @@ impl Azurite {
         let signature =
             base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
         let (status, response) = http::request(
-            self.port,
+            self.service.port(),
             "PUT",
             &format!("/{ACCOUNT}/{container}?restype=container"),
             &[

@@ -23,7 +23,7 @@ pub mod workspace;
 pub use azurite::Azurite;
 pub use moto::Moto;
 pub use redis::Redis;
-pub use server::{free_port, Server};
+pub use server::{free_port, PortService, Server};
 
 /// The script that installs every tool these helpers start.
 pub const INSTALL_HINT: &str = "run `bash .ci/install.d/repositories.sh` to install it";

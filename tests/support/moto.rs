@@ -3,33 +3,25 @@
 use std::path::PathBuf;
 
 use crate::azurite::home;
-use crate::{free_port, http, Server};
+use crate::{http, server::PortService, Server};
 
 /// A running moto server.
 #[derive(Debug)]
 pub struct Moto {
-    _dir: tempfile::TempDir,
-    server: Server,
-    port: u16,
+    service: PortService,
 }
 
 impl Moto {
     /// Starts `moto_server` from the venv `$TROUSSEAU_VENV` (default `~/.cache/trousseau/venv`).
     pub fn start() -> Moto {
-        let dir = tempfile::tempdir().expect("cannot create a temp dir");
-        let port = free_port();
-        let server = Self::spawn(port, dir.path());
         Moto {
-            _dir: dir,
-            server,
-            port,
+            service: PortService::start(Self::spawn),
         }
     }
 
-    /// Starts the server again on the same port (empty).
+    /// Starts it again on the same port (empty: it keeps nothing).
     pub fn restart(&mut self) {
-        self.server.kill();
-        self.server = Self::spawn(self.port, self._dir.path());
+        self.service.restart();
     }
 
     fn spawn(port: u16, dir: &std::path::Path) -> Server {
@@ -44,17 +36,18 @@ impl Moto {
 
     /// `http://127.0.0.1:PORT`.
     pub fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("http://127.0.0.1:{}", self.service.port())
     }
 
     /// Kills the server (its data is lost).
     pub fn kill(&mut self) {
-        self.server.kill();
+        self.service.kill();
     }
 
     /// Creates `bucket` (moto checks no signature); panics unless 200.
     pub fn create_bucket(&self, bucket: &str) {
-        let (status, response) = http::request(self.port, "PUT", &format!("/{bucket}"), &[]);
+        let (status, response) =
+            http::request(self.service.port(), "PUT", &format!("/{bucket}"), &[]);
         assert_eq!(
             status, 200,
             "moto refused to create bucket {bucket}:\n{response}"

@@ -116,3 +116,44 @@ fn which(program: &Path) -> Option<PathBuf> {
             .find(|p| p.is_file())
     })
 }
+
+/// A server on a free loopback port with its own temp dir, that can be killed and started again
+/// on the same port. `launch` starts the program and waits until it answers.
+#[derive(Debug)]
+pub struct PortService {
+    dir: tempfile::TempDir,
+    server: Server,
+    port: u16,
+    launch: fn(u16, &Path) -> Server,
+}
+
+impl PortService {
+    /// Picks a free port and a temp dir and launches the server there.
+    pub fn start(launch: fn(u16, &Path) -> Server) -> PortService {
+        let dir = tempfile::tempdir().expect("cannot create a temp dir");
+        let port = free_port();
+        let server = launch(port, dir.path());
+        PortService {
+            dir,
+            server,
+            port,
+            launch,
+        }
+    }
+
+    /// Kills the server and launches it again on the same port.
+    pub fn restart(&mut self) {
+        self.server.kill();
+        self.server = (self.launch)(self.port, self.dir.path());
+    }
+
+    /// Kills the server.
+    pub fn kill(&mut self) {
+        self.server.kill();
+    }
+
+    /// The port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+}
