@@ -94,84 +94,74 @@ fn blob(bytes: &[u8]) -> CRYPT_INTEGER_BLOB {
     }
 }
 
-/// Copies a DPAPI output blob and frees it with `LocalFree`.
-///
-/// # Safety
-/// `out` must have been filled by a successful `CryptProtectData`/`CryptUnprotectData`.
-unsafe fn take(out: CRYPT_INTEGER_BLOB) -> SecretBytes {
-    // SAFETY: DPAPI returned cbData valid bytes at pbData, allocated with LocalAlloc.
+/// Runs one DPAPI call over `input` with KeePass's entropy, and copies then wipes and frees
+/// the blob DPAPI allocated. `call` gets (input, entropy, output) and returns the API's BOOL.
+fn dpapi(
+    input: &[u8],
+    call: impl FnOnce(&CRYPT_INTEGER_BLOB, &CRYPT_INTEGER_BLOB, &mut CRYPT_INTEGER_BLOB) -> i32,
+) -> std::io::Result<SecretBytes> {
+    let input = blob(input);
+    let entropy = blob(&KEEPASS_ENTROPY);
+    let mut out = CRYPT_INTEGER_BLOB {
+        cbData: 0,
+        pbData: std::ptr::null_mut(),
+    };
+    if call(&input, &entropy, &mut out) == 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: the call succeeded, so DPAPI returned cbData valid bytes at pbData, allocated
+    // with LocalAlloc; we own them.
     let bytes = unsafe { std::slice::from_raw_parts(out.pbData, out.cbData as usize) };
     let copy = SecretBytes::copy_from(bytes);
-    // SAFETY: pbData is wiped before it is freed; both are owned by us now.
+    // SAFETY: the same owned block, wiped before it is freed.
     unsafe {
         std::ptr::write_bytes(out.pbData, 0, out.cbData as usize);
         LocalFree(out.pbData.cast());
     }
-    copy
+    Ok(copy)
 }
 
 fn protect(key: &SecretBytes) -> Result<SecretBytes> {
-    let input = blob(key.expose());
-    let entropy = blob(&KEEPASS_ENTROPY);
-    let mut out = CRYPT_INTEGER_BLOB {
-        cbData: 0,
-        pbData: std::ptr::null_mut(),
-    };
-    // SAFETY: every pointer is valid for the call; DPAPI allocates `out`.
-    let ok = unsafe {
-        CryptProtectData(
-            &input,
-            std::ptr::null(),
-            &entropy,
-            std::ptr::null(),
-            std::ptr::null(),
-            CRYPTPROTECT_UI_FORBIDDEN,
-            &mut out,
-        )
-    };
-    if ok == 0 {
-        return Err(Error::new(
-            ErrorCode::Io,
-            format!(
-                "CryptProtectData failed: {}",
-                std::io::Error::last_os_error()
-            ),
-        ));
-    }
-    // SAFETY: the call succeeded.
-    Ok(unsafe { take(out) })
+    dpapi(key.expose(), |input, entropy, out| {
+        // SAFETY: every pointer is valid for the call; DPAPI allocates `out`.
+        unsafe {
+            CryptProtectData(
+                input,
+                std::ptr::null(),
+                entropy,
+                std::ptr::null(),
+                std::ptr::null(),
+                CRYPTPROTECT_UI_FORBIDDEN,
+                out,
+            )
+        }
+    })
+    .map_err(|e| Error::new(ErrorCode::Io, format!("CryptProtectData failed: {e}")))
 }
 
 fn unprotect(protected: &[u8]) -> Result<SecretBytes> {
-    let input = blob(protected);
-    let entropy = blob(&KEEPASS_ENTROPY);
-    let mut out = CRYPT_INTEGER_BLOB {
-        cbData: 0,
-        pbData: std::ptr::null_mut(),
-    };
-    // SAFETY: every pointer is valid for the call; DPAPI allocates `out`.
-    let ok = unsafe {
-        CryptUnprotectData(
-            &input,
-            std::ptr::null_mut(),
-            &entropy,
-            std::ptr::null(),
-            std::ptr::null(),
-            CRYPTPROTECT_UI_FORBIDDEN,
-            &mut out,
-        )
-    };
-    if ok == 0 {
-        return Err(Error::new(
+    dpapi(protected, |input, entropy, out| {
+        // SAFETY: every pointer is valid for the call; DPAPI allocates `out`.
+        unsafe {
+            CryptUnprotectData(
+                input,
+                std::ptr::null_mut(),
+                entropy,
+                std::ptr::null(),
+                std::ptr::null(),
+                CRYPTPROTECT_UI_FORBIDDEN,
+                out,
+            )
+        }
+    })
+    .map_err(|e| {
+        Error::new(
             ErrorCode::WrongKey,
             format!(
-                "DPAPI cannot unprotect the user key ({}): it was protected by another Windows \
+                "DPAPI cannot unprotect the user key ({e}): it was protected by another Windows \
                  user, or the account's credentials were reset; restore it from a backup with \
-                 `trousseau user-account import BACKUP`",
-                std::io::Error::last_os_error()
+                 `trousseau user-account import BACKUP`"
             ),
-        ));
-    }
-    // SAFETY: the call succeeded.
-    Ok(unsafe { take(out) })
+        )
+    })
 }
