@@ -7,8 +7,10 @@ use std::{os::unix::fs::MetadataExt, path::Path, process::Command};
 use trousseau_core::{DeriveContext, KeySource, NoInteraction};
 use trousseau_user_account::{UserAccountConfig, UserAccountSource};
 
-fn trousseau(home: &Path, args: &[&str]) -> std::process::Output {
+/// `trousseau user-account --backend file ARGS…` with `home` as the whole environment.
+fn file_backend(home: &Path, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_trousseau"))
+        .args(["user-account", "--backend", "file"])
         .args(args)
         .env("HOME", home)
         .env("XDG_DATA_HOME", home.join("data"))
@@ -23,7 +25,7 @@ fn trousseau(home: &Path, args: &[&str]) -> std::process::Output {
 fn export_then_import_on_another_account_restores_the_same_key() {
     let a = tempfile::tempdir().unwrap();
     let key_path = a.path().join("data/trousseau/user-account.key");
-    let out = trousseau(a.path(), &["user-account", "--backend", "file", "status"]);
+    let out = file_backend(a.path(), &["status"]);
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("none yet"));
 
@@ -39,51 +41,24 @@ fn export_then_import_on_another_account_restores_the_same_key() {
         .unwrap()
         .into_parts();
 
-    let out = trousseau(a.path(), &["user-account", "--backend", "file", "status"]);
+    let out = file_backend(a.path(), &["status"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("present (check value"), "{text}");
     assert!(text.contains(&key_path.display().to_string()), "{text}");
 
     let backup = a.path().join("backup.txt");
-    let out = trousseau(
-        a.path(),
-        &[
-            "user-account",
-            "--backend",
-            "file",
-            "export",
-            backup.to_str().unwrap(),
-        ],
-    );
+    let out = file_backend(a.path(), &["export", backup.to_str().unwrap()]);
     assert!(out.status.success(), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("UNENCRYPTED"));
     assert_eq!(std::fs::metadata(&backup).unwrap().mode() & 0o777, 0o600);
     // Never overwrites an existing file.
-    let out = trousseau(
-        a.path(),
-        &[
-            "user-account",
-            "--backend",
-            "file",
-            "export",
-            backup.to_str().unwrap(),
-        ],
-    );
+    let out = file_backend(a.path(), &["export", backup.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
 
     // Another machine/account.
     let b = tempfile::tempdir().unwrap();
-    let out = trousseau(
-        b.path(),
-        &[
-            "user-account",
-            "--backend",
-            "file",
-            "import",
-            backup.to_str().unwrap(),
-        ],
-    );
+    let out = file_backend(b.path(), &["import", backup.to_str().unwrap()]);
     assert!(out.status.success(), "{out:?}");
     let restored = std::fs::read(b.path().join("data/trousseau/user-account.key")).unwrap();
     assert!(key.ct_eq(&restored));
@@ -95,30 +70,11 @@ fn export_then_import_on_another_account_restores_the_same_key() {
         format!("trousseau user-account key v1\n{}\n", "ab".repeat(64)),
     )
     .unwrap();
-    let out = trousseau(
-        b.path(),
-        &[
-            "user-account",
-            "--backend",
-            "file",
-            "import",
-            other.to_str().unwrap(),
-        ],
-    );
+    let out = file_backend(b.path(), &["import", other.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--force"));
     assert!(key.ct_eq(&std::fs::read(b.path().join("data/trousseau/user-account.key")).unwrap()));
-    let out = trousseau(
-        b.path(),
-        &[
-            "user-account",
-            "--backend",
-            "file",
-            "import",
-            "--force",
-            other.to_str().unwrap(),
-        ],
-    );
+    let out = file_backend(b.path(), &["import", "--force", other.to_str().unwrap()]);
     assert!(out.status.success(), "{out:?}");
     assert_eq!(
         std::fs::read(b.path().join("data/trousseau/user-account.key")).unwrap(),
@@ -127,15 +83,6 @@ fn export_then_import_on_another_account_restores_the_same_key() {
 
     // A file that is not a backup is a usage error.
     std::fs::write(&other, "nonsense").unwrap();
-    let out = trousseau(
-        b.path(),
-        &[
-            "user-account",
-            "--backend",
-            "file",
-            "import",
-            other.to_str().unwrap(),
-        ],
-    );
+    let out = file_backend(b.path(), &["import", other.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
 }
