@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Our 1 MiB protect/unprotect throughput next to `openssl speed` for AES-256-CBC and
 # HMAC-SHA256 measured in the same run, and their serial bound 1/(1/aes + 1/hmac)
-# (protect = CBC encryption then HMAC, both serial). Medians from criterion.
+# (protect = CBC encryption then HMAC, both serial). Medians from criterion. `-elapsed`: openssl
+# then reports wall-clock time like criterion, so machine load hits both sides alike.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v openssl >/dev/null || { echo "openssl is missing (apt-get install openssl)" >&2; exit 1; }
 
 speed() { # $@ = openssl speed args; prints bytes/s at 16 KiB blocks
-  openssl speed -seconds 2 -bytes 16384 "$@" 2>/dev/null | tail -1 | awk '{v=$NF; sub(/k$/,"",v); printf "%.0f\n", v*1000}'
+  openssl speed -elapsed -seconds 2 -bytes 16384 "$@" 2>/dev/null | tail -1 | awk '{v=$NF; sub(/k$/,"",v); printf "%.0f\n", v*1000}'
 }
 aes=$(speed -evp aes-256-cbc)
 hmac=$(speed -hmac sha256)
