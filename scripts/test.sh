@@ -10,11 +10,15 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n== %s\n' "$*"; }
 
-for script in .ci/install.d/*.sh; do
-  [ -e "$script" ] || continue
-  step "install: $script"
-  bash "$script"
-done
+run_each() { # $1 = label, $2 = folder: runs every *.sh in it, in name order
+  for script in "$2"/*.sh; do
+    [ -e "$script" ] || continue
+    step "$1: $script"
+    bash "$script"
+  done
+}
+
+run_each install .ci/install.d
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -25,10 +29,6 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "cargo test"
 cargo test --workspace --locked
 
-for leg in .ci/legs.d/*.sh; do
-  [ -e "$leg" ] || continue
-  step "leg: $leg"
-  bash "$leg"
-done
+run_each leg .ci/legs.d
 
 step "all tests passed"

@@ -250,35 +250,22 @@ fn argon2_known_answers() {
 
 #[test]
 fn bad_kdf_parameters_are_errors() {
-    let bad_version = KdfParams::Argon2 {
-        variant: Argon2Variant::D,
-        salt: vec![0; 32],
-        memory_kib: 1024,
+    let argon2 = |variant, salt_len, memory_kib, version| KdfParams::Argon2 {
+        variant,
+        salt: vec![0; salt_len],
+        memory_kib,
         iterations: 1,
         parallelism: 1,
-        version: 0x14,
+        version,
     };
+    let bad_version = argon2(Argon2Variant::D, 32, 1024, 0x14);
     assert!(transform_key(&kat_composite(), &bad_version)
         .unwrap_err()
         .to_string()
         .contains("0x14"));
-    let short_salt = KdfParams::Argon2 {
-        variant: Argon2Variant::D,
-        salt: vec![0; 4],
-        memory_kib: 1024,
-        iterations: 1,
-        parallelism: 1,
-        version: 0x13,
-    };
+    let short_salt = argon2(Argon2Variant::D, 4, 1024, 0x13);
     assert!(transform_key(&kat_composite(), &short_salt).is_err());
-    let zero_mem = KdfParams::Argon2 {
-        variant: Argon2Variant::Id,
-        salt: vec![0; 32],
-        memory_kib: 0,
-        iterations: 1,
-        parallelism: 1,
-        version: 0x13,
-    };
+    let zero_mem = argon2(Argon2Variant::Id, 32, 0, 0x13);
     assert!(transform_key(&kat_composite(), &zero_mem).is_err());
     let aes = KdfParams::AesKdf {
         rounds: 1,
