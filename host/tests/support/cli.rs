@@ -50,14 +50,7 @@ impl Home {
             .env("XDG_CONFIG_HOME", self.path("cfg"))
             .env_remove("TROUSSEAU_CONFIG")
             .env_remove("TROUSSEAU_PLUGIN_PATH")
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .stdin(if stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
         // SAFETY: setsid is async-signal-safe; it detaches the child from the terminal.
         unsafe {
             cmd.pre_exec(|| {
@@ -65,14 +58,7 @@ impl Home {
                 Ok(())
             });
         }
-        let mut child = cmd.spawn().unwrap();
-        if let Some(text) = stdin {
-            // A child that fails before reading its input closes the pipe: not a test error.
-            if let Err(e) = child.stdin.take().unwrap().write_all(text.as_bytes()) {
-                assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "{e}");
-            }
-        }
-        child.wait_with_output().unwrap()
+        run_with_stdin(cmd, stdin)
     }
 
     /// Runs and requires success; returns stdout.
@@ -93,6 +79,27 @@ impl Home {
         assert_eq!(o.status.code(), Some(1), "{args:?}: {stderr}");
         stderr
     }
+}
+
+/// Runs `cmd` with `stdin` (or nothing) as its standard input and collects its output.
+pub fn run_with_stdin(mut cmd: Command, stdin: Option<&str>) -> Output {
+    let mut child = cmd
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+    if let Some(text) = stdin {
+        // A child that fails before reading its input closes the pipe: not a test error.
+        if let Err(e) = child.stdin.take().unwrap().write_all(text.as_bytes()) {
+            assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "{e}");
+        }
+    }
+    child.wait_with_output().unwrap()
 }
 
 /// Every file under `dir` (recursively) with its bytes; empty when `dir` does not exist.
