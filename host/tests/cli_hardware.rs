@@ -191,3 +191,70 @@ fn token_pin_from_a_file_named_in_the_configuration() {
     let err = unprotect_fails(&h, payload.trim());
     assert!(err.contains("wrong PIN"), "{err}");
 }
+
+/// `init` that must fail before writing anything; returns stderr.
+fn init_fails(h: &Home, token_source: &str) -> String {
+    let o = h.run(
+        &[
+            "init",
+            "--password-file",
+            h.path("pw").to_str().unwrap(),
+            "--source",
+            "password",
+            "--source",
+            token_source,
+        ],
+        None,
+    );
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(h.ring_snapshot().is_empty(), "a ring was written: {err}");
+    err
+}
+
+#[test]
+fn bad_module_and_wrong_key_type_leave_no_ring() {
+    let hsm = SoftHsm::new("trousseau-test");
+    let h = home(&hsm);
+    // A file that is not a PKCS#11 module.
+    std::fs::write(h.path("not-a-module.so"), "hello").unwrap();
+    let err = init_fails(
+        &h,
+        &format!(
+            "pkcs11:module={},pin.env={PIN_VAR}",
+            h.path("not-a-module.so").to_str().unwrap()
+        ),
+    );
+    assert!(err.contains("is not a PKCS#11 module"), "{err}");
+    // An AES key already under the label, where an HMAC (generic secret) key is wanted.
+    hsm.tool(&[
+        "--token-label",
+        "trousseau-test",
+        "--login",
+        "--pin",
+        softhsm::USER_PIN,
+        "--keygen",
+        "--key-type",
+        "AES:32",
+        "--label",
+        "taken",
+        "--sensitive",
+    ]);
+    let err = init_fails(
+        &h,
+        &format!(
+            "pkcs11:module={},token_label=trousseau-test,key_label=taken,pin.env={PIN_VAR}",
+            softhsm::module().to_str().unwrap()
+        ),
+    );
+    assert!(err.contains("taken") && err.contains("needs a"), "{err}");
+    // The token is not there at all.
+    let err = init_fails(
+        &h,
+        &format!(
+            "pkcs11:module={},token_label=no-such-token,pin.env={PIN_VAR}",
+            softhsm::module().to_str().unwrap()
+        ),
+    );
+    assert!(err.contains("token absent"), "{err}");
+}
