@@ -258,3 +258,66 @@ fn bad_module_and_wrong_key_type_leave_no_ring() {
     );
     assert!(err.contains("token absent"), "{err}");
 }
+
+/// Inside a private mount namespace (`unshare`, unprivileged user namespace): a 24 KiB tmpfs
+/// over the token directory, a fresh token filled with keys until its store is full, then
+/// the command given after the script.
+const FULL_TOKEN: &str = r#"set -e
+mount -t tmpfs -o size=24k tmpfs "$TOKENS"
+softhsm2-util --init-token --free --label trousseau-test --so-pin 5678 --pin 1234 >/dev/null
+i=0
+while pkcs11-tool --module "$MODULE" --token-label trousseau-test --login --pin 1234 \
+    --keygen --key-type GENERIC:32 --label "filler$i" --sensitive >/dev/null 2>&1; do
+  i=$((i+1))
+  if [ "$i" -ge 200 ]; then echo "the token never filled up" >&2; exit 99; fi
+done
+[ "$i" -ge 1 ] || { echo "not even one key fitted" >&2; exit 98; }
+exec "$@"
+"#;
+
+#[test]
+fn full_token_is_a_clear_error_and_leaves_no_ring() {
+    let hsm = SoftHsm::new("unused");
+    let mut h = home(&hsm);
+    let tokens = hsm.dir.path().join("tokens");
+    h.env
+        .push(("TOKENS".into(), tokens.to_str().unwrap().to_string()));
+    h.env.push((
+        "MODULE".into(),
+        softhsm::module().to_str().unwrap().to_string(),
+    ));
+    let token = format!(
+        "pkcs11:module={},token_label=trousseau-test,key_label=ring,pin.env={PIN_VAR}",
+        softhsm::module().to_str().unwrap()
+    );
+    let pw = h.path("pw");
+    let o = h.run_wrapped(
+        &[
+            "unshare",
+            "--user",
+            "--map-root-user",
+            "--mount",
+            "sh",
+            "-c",
+            FULL_TOKEN,
+            "sh",
+        ],
+        &[
+            "init",
+            "--password-file",
+            pw.to_str().unwrap(),
+            "--source",
+            "password",
+            "--source",
+            &token,
+        ],
+        None,
+    );
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("could not store a new key") && err.contains("full"),
+        "{err}"
+    );
+    assert!(h.ring_snapshot().is_empty(), "a ring was written: {err}");
+}

@@ -43,7 +43,21 @@ impl Home {
 
     /// Runs the binary with `args`, writing `stdin` to its standard input when given.
     pub fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_trousseau"));
+        self.run_wrapped(&[], args, stdin)
+    }
+
+    /// Like [`Home::run`], started through `wrapper` (a program and its arguments, given the
+    /// binary and `args` last), e.g. `unshare … sh -c SCRIPT sh`.
+    pub fn run_wrapped(&self, wrapper: &[&str], args: &[&str], stdin: Option<&str>) -> Output {
+        let bin = env!("CARGO_BIN_EXE_trousseau");
+        let mut cmd = match wrapper.split_first() {
+            Some((program, rest)) => {
+                let mut c = Command::new(program);
+                c.args(rest).arg(bin);
+                c
+            }
+            None => Command::new(bin),
+        };
         cmd.args(args)
             .env("HOME", self.dir.path())
             .env("XDG_DATA_HOME", self.path("data"))
