@@ -32,31 +32,42 @@ fn set_pin(h: &mut Home, pin: &str) {
     h.env.push((PIN_VAR.into(), pin.into()));
 }
 
+/// A `--source` for the private token's key `key_label` on token `token_label`.
+fn token_source(token_label: &str, key_label: &str) -> String {
+    format!(
+        "pkcs11:module={},token_label={token_label},key_label={key_label},pin.env={PIN_VAR}",
+        softhsm::module().to_str().unwrap()
+    )
+}
+
+/// `init --password-file pw --source password --source …`.
+fn init_args(h: &Home, sources: &[&str]) -> Vec<String> {
+    let mut args = vec![
+        "init".to_string(),
+        "--password-file".to_string(),
+        h.path("pw").to_str().unwrap().to_string(),
+        "--source".to_string(),
+        "password".to_string(),
+    ];
+    for s in sources {
+        args.push("--source".to_string());
+        args.push(s.to_string());
+    }
+    args
+}
+
+fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
 /// `init` from the command line only: three sources, the PIN named by `pin.env`.
 fn init(h: &Home) -> String {
-    let pw = h.path("pw");
     let keyfile = format!(
         "keyfile:path={},create=xml2",
         h.path("app.keyx").to_str().unwrap()
     );
-    let token = format!(
-        "pkcs11:module={},token_label=trousseau-test,key_label=ring,pin.env={PIN_VAR}",
-        softhsm::module().to_str().unwrap()
-    );
-    let o = h.run(
-        &[
-            "init",
-            "--password-file",
-            pw.to_str().unwrap(),
-            "--source",
-            "password",
-            "--source",
-            &keyfile,
-            "--source",
-            &token,
-        ],
-        None,
-    );
+    let args = init_args(h, &[&keyfile, &token_source("trousseau-test", "ring")]);
+    let o = h.run(&strs(&args), None);
     let err = String::from_utf8_lossy(&o.stderr).to_string();
     assert!(o.status.success(), "init failed: {err}");
     assert!(err.contains("password + keyfile + pkcs11"), "{err}");
@@ -194,18 +205,7 @@ fn token_pin_from_a_file_named_in_the_configuration() {
 
 /// `init` that must fail before writing anything; returns stderr.
 fn init_fails(h: &Home, token_source: &str) -> String {
-    let o = h.run(
-        &[
-            "init",
-            "--password-file",
-            h.path("pw").to_str().unwrap(),
-            "--source",
-            "password",
-            "--source",
-            token_source,
-        ],
-        None,
-    );
+    let o = h.run(&strs(&init_args(h, &[token_source])), None);
     let err = String::from_utf8_lossy(&o.stderr).to_string();
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(h.ring_snapshot().is_empty(), "a ring was written: {err}");
@@ -240,22 +240,10 @@ fn bad_module_and_wrong_key_type_leave_no_ring() {
         "taken",
         "--sensitive",
     ]);
-    let err = init_fails(
-        &h,
-        &format!(
-            "pkcs11:module={},token_label=trousseau-test,key_label=taken,pin.env={PIN_VAR}",
-            softhsm::module().to_str().unwrap()
-        ),
-    );
+    let err = init_fails(&h, &token_source("trousseau-test", "taken"));
     assert!(err.contains("taken") && err.contains("needs a"), "{err}");
     // The token is not there at all.
-    let err = init_fails(
-        &h,
-        &format!(
-            "pkcs11:module={},token_label=no-such-token,pin.env={PIN_VAR}",
-            softhsm::module().to_str().unwrap()
-        ),
-    );
+    let err = init_fails(&h, &token_source("no-such-token", "ring"));
     assert!(err.contains("token absent"), "{err}");
 }
 
@@ -286,11 +274,7 @@ fn full_token_is_a_clear_error_and_leaves_no_ring() {
         "MODULE".into(),
         softhsm::module().to_str().unwrap().to_string(),
     ));
-    let token = format!(
-        "pkcs11:module={},token_label=trousseau-test,key_label=ring,pin.env={PIN_VAR}",
-        softhsm::module().to_str().unwrap()
-    );
-    let pw = h.path("pw");
+    let args = init_args(&h, &[&token_source("trousseau-test", "ring")]);
     let o = h.run_wrapped(
         &[
             "unshare",
@@ -302,15 +286,7 @@ fn full_token_is_a_clear_error_and_leaves_no_ring() {
             FULL_TOKEN,
             "sh",
         ],
-        &[
-            "init",
-            "--password-file",
-            pw.to_str().unwrap(),
-            "--source",
-            "password",
-            "--source",
-            &token,
-        ],
+        &strs(&args),
         None,
     );
     let err = String::from_utf8_lossy(&o.stderr).to_string();

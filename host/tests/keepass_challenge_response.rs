@@ -10,7 +10,7 @@
 mod cli;
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use cli::Home;
@@ -83,6 +83,25 @@ fn opens(h: &Home, db: &Path, extra: &[&str], kdf_label: &str) {
     assert!(out.starts_with("OK:") && out.contains(kdf_label), "{out}");
 }
 
+/// The right secret opens `db`, a wrong one or none does not.
+fn only_the_right_secret_opens(h: &Home, db: &Path, kdf_label: &str) {
+    let good = h.path("secret");
+    let wrong = h.path("wrong-secret");
+    opens(
+        h,
+        db,
+        &["--challenge-response-secret-file", good.to_str().unwrap()],
+        kdf_label,
+    );
+    does_not_open(
+        h,
+        db,
+        &["--challenge-response-secret-file", wrong.to_str().unwrap()],
+    );
+    // Without the component: the password alone does not open it.
+    does_not_open(h, db, &[]);
+}
+
 fn does_not_open(h: &Home, db: &Path, extra: &[&str]) {
     let o = verify(h, db, extra);
     let err = String::from_utf8_lossy(&o.stderr);
@@ -101,21 +120,7 @@ fn pykeepass_databases_with_a_challenge_response_key() {
         let db = h.path("cr.kdbx");
         let seed = create(&h, &db, kdf, None);
         assert_eq!(seed.len(), 64, "{seed}");
-        let good = h.path("secret");
-        let wrong = h.path("wrong-secret");
-        opens(
-            &h,
-            &db,
-            &["--challenge-response-secret-file", good.to_str().unwrap()],
-            label,
-        );
-        does_not_open(
-            &h,
-            &db,
-            &["--challenge-response-secret-file", wrong.to_str().unwrap()],
-        );
-        // Without the component: the password alone does not open it.
-        does_not_open(&h, &db, &[]);
+        only_the_right_secret_opens(&h, &db, label);
     }
 }
 
@@ -206,21 +211,7 @@ fn keepass_rs_fixture_known_answer() {
         "0102030405060708090a0b0c0d0e0f1011121315\n",
     )
     .unwrap();
-    let db = PathBuf::from(UPSTREAM);
-    let good = h.path("secret");
-    let wrong = h.path("wrong-secret");
-    opens(
-        &h,
-        &db,
-        &["--challenge-response-secret-file", good.to_str().unwrap()],
-        "Argon2d",
-    );
-    does_not_open(
-        &h,
-        &db,
-        &["--challenge-response-secret-file", wrong.to_str().unwrap()],
-    );
-    does_not_open(&h, &db, &[]);
+    only_the_right_secret_opens(&h, Path::new(UPSTREAM), "Argon2d");
 }
 
 #[test]
