@@ -2,6 +2,11 @@
 //! database? Reads the KDBX 3.1/4 header, derives the components, composes them, runs the
 //! database's own KDF and checks the header HMAC (KDBX 4) or the stream start bytes (KDBX 3.1).
 //! Entries are never decrypted.
+//!
+//! A KeePassXC challenge-response key (YubiKey HMAC-SHA1) is reproduced in software by the
+//! `yubikey-recovery` source from the slot's secret, read from a file or an environment
+//! variable (never from the command line); its response to the KDF seed is appended last,
+//! before the KDF, as KeePassXC does for KDBX 4 (spec §1.3, §5).
 
 use std::{io::Read, path::PathBuf};
 
@@ -17,7 +22,8 @@ use crate::{
 /// `trousseau keepass …`
 #[derive(Debug, Subcommand)]
 pub enum KeepassCommand {
-    /// Check that a password and/or key file open a KeePass database (KDBX 3.1 or 4).
+    /// Check that a password, key file and/or KeePassXC challenge-response key open a KeePass
+    /// database (KDBX 3.1 or 4).
     Verify {
         /// The database.
         database: PathBuf,
@@ -31,6 +37,18 @@ pub enum KeepassCommand {
         /// KeePass's empty password box means SHA-256 of "").
         #[arg(long, conflicts_with = "password_stdin")]
         no_password: bool,
+        /// The database also needs a KeePassXC challenge-response key (YubiKey HMAC-SHA1):
+        /// reproduce it from the slot's 20-byte secret (40 hex digits or 32 base32
+        /// characters) on the first line of this file. KDBX 4 only.
+        #[arg(long, value_name = "FILE")]
+        challenge_response_secret_file: Option<PathBuf>,
+        /// Like --challenge-response-secret-file, with the secret in this environment variable.
+        #[arg(
+            long,
+            value_name = "VAR",
+            conflicts_with = "challenge_response_secret_file"
+        )]
+        challenge_response_secret_env: Option<String>,
     },
 }
 
@@ -41,6 +59,8 @@ pub fn run(ctx: &Context, cmd: KeepassCommand) -> Result<(), CliError> {
         password_stdin,
         keyfile,
         no_password,
+        challenge_response_secret_file,
+        challenge_response_secret_env,
     } = cmd;
     let mut head = Vec::new();
     std::fs::File::open(&database)
@@ -59,6 +79,30 @@ pub fn run(ctx: &Context, cmd: KeepassCommand) -> Result<(), CliError> {
         specs.push(SourceSpec {
             provider: "keyfile".into(),
             config: serde_json::json!({ "path": kf }).to_string(),
+            public_params: String::new(),
+        });
+    }
+    let secret = match (
+        challenge_response_secret_file,
+        challenge_response_secret_env,
+    ) {
+        (Some(file), _) => Some(serde_json::json!({ "file": file })),
+        (None, Some(var)) => Some(serde_json::json!({ "env": var })),
+        (None, None) => None,
+    };
+    if let Some(secret) = secret {
+        if header.major < 4 {
+            return Err(CliError::failed(anyhow!(
+                "{}: challenge-response keys of KDBX {}.{} databases are applied after the KDF \
+                 to the master seed, which this check does not do; only KDBX 4 is supported",
+                database.display(),
+                header.major,
+                header.minor
+            )));
+        }
+        specs.push(SourceSpec {
+            provider: trousseau_pkcs11::RECOVERY_PROVIDER_ID.into(),
+            config: serde_json::json!({ "secret": secret }).to_string(),
             public_params: String::new(),
         });
     }
@@ -82,7 +126,7 @@ pub fn run(ctx: &Context, cmd: KeepassCommand) -> Result<(), CliError> {
             Ok(())
         }
         Ok(Verdict::DoesNotOpen) => Err(CliError::failed(anyhow!(
-            "this composition does NOT open {} ({format}, {kdf_label}): wrong password, wrong key file, or a missing or extra component",
+            "this composition does NOT open {} ({format}, {kdf_label}): wrong password, wrong key file, wrong challenge-response secret, or a missing or extra component",
             database.display()
         ))),
         Err(e @ (KdbxError::Corrupt(_) | KdbxError::Unsupported(_) | KdbxError::MasterKey(_))) => {

@@ -18,9 +18,12 @@ pub const PASSWORD: &str = "password";
 #[derive(Debug, Args, Clone, Default)]
 pub struct SourceArgs {
     /// A key source of the new slot (repeatable, in order): `PROVIDER` or
-    /// `PROVIDER:KEY=VALUE[,KEY=VALUE…]` (values are strings), e.g. `--source password
-    /// --source keyfile:path=/k.keyx`. Default: `[[master_key.sources]]` from the
-    /// configuration, else `user-account` when installed, else `password`.
+    /// `PROVIDER:KEY=VALUE[,KEY=VALUE…]` (values are strings; a dotted key sets a member of a
+    /// table, e.g. `pin.env=TOKEN_PIN` gives `"pin": {"env": "TOKEN_PIN"}`), e.g. `--source
+    /// password --source keyfile:path=/k.keyx --source
+    /// pkcs11:module=/usr/lib/softhsm/libsofthsm2.so,token_label=T,pin.env=TOKEN_PIN`.
+    /// Default: `[[master_key.sources]]` from the configuration, else `user-account` when
+    /// installed, else `password`.
     #[arg(long = "source", value_name = "SPEC")]
     pub sources: Vec<String>,
 }
@@ -39,18 +42,44 @@ pub fn parse_source(text: &str) -> anyhow::Result<SourceSpec> {
         let (key, value) = pair.split_once('=').ok_or_else(|| {
             anyhow!("--source {text:?}: {pair:?} is not KEY=VALUE (e.g. keyfile:path=/k.keyx)")
         })?;
-        if config
-            .insert(key.trim().to_string(), value.to_string().into())
-            .is_some()
-        {
-            return Err(anyhow!("--source {text:?}: {key:?} is given twice"));
-        }
+        insert_dotted(&mut config, key.trim(), value)
+            .map_err(|why| anyhow!("--source {text:?}: {key:?} {why}"))?;
     }
     Ok(SourceSpec {
         provider: provider.to_string(),
         config: serde_json::Value::Object(config).to_string(),
         public_params: String::new(),
     })
+}
+
+/// Sets `key` (dotted for nested tables: `pin.env`) to the string `value` in `config`; says
+/// why not when the key is empty, given twice or both a value and a table.
+fn insert_dotted(
+    config: &mut serde_json::Map<String, serde_json::Value>,
+    key: &str,
+    value: &str,
+) -> Result<(), &'static str> {
+    let (head, rest) = match key.split_once('.') {
+        Some((head, rest)) => (head.trim(), Some(rest.trim())),
+        None => (key, None),
+    };
+    if head.is_empty() || rest.is_some_and(str::is_empty) {
+        return Err("has an empty name");
+    }
+    match rest {
+        None if config.contains_key(head) => Err("is given twice"),
+        None => {
+            config.insert(head.to_string(), value.into());
+            Ok(())
+        }
+        Some(rest) => match config
+            .entry(head.to_string())
+            .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()))
+        {
+            serde_json::Value::Object(inner) => insert_dotted(inner, rest, value),
+            _ => Err("is both a value and a table"),
+        },
+    }
 }
 
 fn spec(provider: &str, config: String) -> SourceSpec {
@@ -149,5 +178,28 @@ mod tests {
         let e = parse_source("keyfile:path").unwrap_err().to_string();
         assert!(e.contains("not KEY=VALUE"), "{e}");
         assert!(parse_source("keyfile:path=a,path=b").is_err());
+    }
+
+    #[test]
+    fn dotted_keys_make_nested_tables() {
+        let s = parse_source("pkcs11:module=/m.so,pin.env=PIN,pin.x.y=z").unwrap();
+        let v: serde_json::Value = serde_json::from_str(&s.config).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"module": "/m.so", "pin": {"env": "PIN", "x": {"y": "z"}}})
+        );
+        for (bad, why) in [
+            ("pkcs11:pin.env=X,pin=1", "given twice"),
+            ("pkcs11:pin.env=X,pin.env=Y", "given twice"),
+            ("pkcs11:pin.=X", "empty name"),
+            ("pkcs11:.env=X", "empty name"),
+        ] {
+            let e = parse_source(bad).unwrap_err().to_string();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
+        let e = parse_source("pkcs11:pin=1,pin.env=X")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("both a value and a table"), "{e}");
     }
 }

@@ -103,7 +103,7 @@ impl Pkcs11Source {
         ];
         let handle = session
             .generate_key(&gen, &template)
-            .map_err(|e| map_err(e, "creating the key on the token"))?;
+            .map_err(token::map_create_err)?;
         tracing::info!("created {} key {label:?} on the token", mechanism.as_str());
         Ok(token::FoundKey {
             handle,

@@ -299,6 +299,26 @@ pub fn find_key(
     Ok(Some(key))
 }
 
+/// Maps an error of creating the key on the token. Besides CKR_DEVICE_MEMORY, tokens report a
+/// full (or write-protected) object store as a generic failure: SoftHSM2 returns
+/// CKR_FUNCTION_FAILED when its token directory has no space left.
+pub fn map_create_err(e: CkError) -> Error {
+    match e {
+        CkError::Pkcs11(
+            RvError::FunctionFailed | RvError::GeneralError | RvError::DeviceError,
+            _,
+        ) => Error::new(
+            ErrorCode::Io,
+            format!(
+                "the token could not store a new key ({e}); it may be full or write-protected: \
+                 delete unused objects from it, use another token, or name an existing key \
+                 with key_label/key_id"
+            ),
+        ),
+        e => map_err(e, "creating the key on the token"),
+    }
+}
+
 /// Maps a PKCS#11 error during `doing` to a Trousseau error.
 pub fn map_err(e: CkError, doing: &str) -> Error {
     let code = match &e {
