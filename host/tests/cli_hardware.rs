@@ -247,6 +247,24 @@ fn bad_module_and_wrong_key_type_leave_no_ring() {
     assert!(err.contains("token absent"), "{err}");
 }
 
+#[test]
+fn password_file_never_answers_a_token_pin_prompt() {
+    let hsm = SoftHsm::new("trousseau-test");
+    let h = home(&hsm);
+    // No `pin` setting: the token asks for its PIN through the interaction. The password
+    // file is for the password source only; with no terminal the PIN request must fail as
+    // "needed", not be answered with the password (which would use up a PIN attempt).
+    let source = format!(
+        "pkcs11:module={},token_label=trousseau-test,key_label=ring",
+        softhsm::module().to_str().unwrap()
+    );
+    let err = init_fails(&h, &source);
+    assert!(err.contains("no terminal to ask on"), "{err}");
+    assert!(!err.contains("wrong PIN"), "{err}");
+    // The PIN is still good for the whole count of attempts: a normal init works.
+    init(&h);
+}
+
 /// Inside a private mount namespace (`unshare`, unprivileged user namespace): a 24 KiB tmpfs
 /// over the token directory, a fresh token filled with keys until its store is full, then
 /// the command given after the script.

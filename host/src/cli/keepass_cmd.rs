@@ -16,7 +16,9 @@ use clap::Subcommand;
 use super::{progress::with_progress, CliError, Context, TerminalInteraction};
 use crate::{
     kdbx::{parse_header, verify_key, KdbxError, Verdict},
-    masterkey::{composite_key, derive_components, transform_key, KdfParams, SourceSpec},
+    masterkey::{
+        composite_key, derive_components, transform_key, EverySource, KdfParams, SourceSpec,
+    },
 };
 
 /// `trousseau keepass …`
@@ -113,7 +115,13 @@ pub fn run(ctx: &Context, cmd: KeepassCommand) -> Result<(), CliError> {
     }
     let ui = TerminalInteraction::new(password_stdin);
     let location = database.display().to_string();
-    let components = derive_components(&ctx.registry, &specs, header.kdf.seed(), &ui, &location)?;
+    let components = derive_components(
+        &ctx.registry,
+        &specs,
+        header.kdf.seed(),
+        &EverySource(&ui),
+        &location,
+    )?;
     let composite = composite_key(components)?;
     let kdf_label = describe_kdf(&header.kdf);
     let transformed = with_progress(&format!("running {kdf_label}"), || {

@@ -1,55 +1,99 @@
-//! The interaction the data-protection commands use: secrets from `--password-file` or
-//! `--password-stdin`, else prompted on the terminal ([`TerminalInteraction`]). Each answer is
-//! remembered by its prompt for the rest of the command, so that trying several master-key
-//! slots asks only once, while different questions (a password, a token PIN) get their own
-//! answers.
+//! The interaction the data-protection commands use: the password from `--password-file`
+//! answers password sources only; every other secret (a token PIN) — and the password when no
+//! file is given — comes from `--password-stdin` or the terminal ([`TerminalInteraction`]).
+//! Each prompted answer is remembered by its prompt for the rest of the command, so that trying
+//! several master-key slots asks only once, while different questions get their own answers.
 
 use std::{cell::RefCell, path::Path};
 
-use trousseau_core::{Error, Interaction, MessageLevel, SecretBytes};
+use trousseau_core::{ComponentKind, Error, Interaction, MessageLevel, SecretBytes};
 
 use super::terminal::TerminalInteraction;
+use crate::masterkey::SourceInteraction;
 
-/// Secrets from a file, standard input or the terminal, asked once per command.
+/// Secrets from a file, standard input or the terminal, asked once per command. The password
+/// file answers password sources only ([`SourceInteraction`]).
 #[derive(Debug)]
 pub struct SecretAnswers {
-    file: Option<SecretBytes>,
+    password: Option<PasswordFile>,
+    prompted: Prompted,
+}
+
+/// The password file's answer; messages and questions go to the terminal.
+#[derive(Debug)]
+struct PasswordFile {
+    secret: SecretBytes,
+    terminal: TerminalInteraction,
+}
+
+/// Secrets asked on the terminal (or read from standard input), remembered by prompt.
+#[derive(Debug)]
+struct Prompted {
     terminal: TerminalInteraction,
     remembered: RefCell<Vec<(String, SecretBytes)>>,
 }
 
 impl SecretAnswers {
-    /// Reads the secret from `file` (first line) if given; otherwise from standard input
-    /// (`stdin`) or the terminal when a source asks.
+    /// Reads the password from `file` (first line) if given; other secrets come from standard
+    /// input (`stdin`) or the terminal when a source asks.
     pub fn new(file: Option<&Path>, stdin: bool) -> anyhow::Result<Self> {
-        let file = match file {
+        let password = match file {
             Some(f) => {
-                let text = std::fs::read(f).map_err(|e| {
+                let text = zeroize::Zeroizing::new(std::fs::read(f).map_err(|e| {
                     anyhow::anyhow!("cannot read the password file {}: {e}", f.display())
-                })?;
+                })?);
                 let line = text.split(|b| *b == b'\n').next().unwrap_or(&[]);
                 let line = line.strip_suffix(b"\r").unwrap_or(line);
-                Some(SecretBytes::copy_from(line))
+                Some(PasswordFile {
+                    secret: SecretBytes::copy_from(line),
+                    terminal: TerminalInteraction::new(false),
+                })
             }
             None => None,
         };
         Ok(SecretAnswers {
-            file,
-            terminal: TerminalInteraction::new(stdin),
-            remembered: RefCell::new(Vec::new()),
+            password,
+            prompted: Prompted {
+                terminal: TerminalInteraction::new(stdin),
+                remembered: RefCell::new(Vec::new()),
+            },
         })
     }
 }
 
-impl Interaction for SecretAnswers {
+impl SourceInteraction for SecretAnswers {
+    fn for_source(&self, kind: ComponentKind) -> &dyn Interaction {
+        match &self.password {
+            Some(file) if kind == ComponentKind::Password => file,
+            _ => &self.prompted,
+        }
+    }
+}
+
+impl Interaction for PasswordFile {
+    fn message(&self, level: MessageLevel, text: &str) {
+        self.terminal.message(level, text);
+    }
+
+    fn request_secret(&self, _prompt: &str, _confirm: bool) -> Result<SecretBytes, Error> {
+        Ok(self.secret.clone())
+    }
+
+    fn request_value(&self, prompt: &str) -> Result<String, Error> {
+        self.terminal.request_value(prompt)
+    }
+
+    fn confirm(&self, question: &str, default: bool) -> Result<bool, Error> {
+        self.terminal.confirm(question, default)
+    }
+}
+
+impl Interaction for Prompted {
     fn message(&self, level: MessageLevel, text: &str) {
         self.terminal.message(level, text);
     }
 
     fn request_secret(&self, prompt: &str, confirm: bool) -> Result<SecretBytes, Error> {
-        if let Some(s) = &self.file {
-            return Ok(s.clone());
-        }
         if let Some((_, s)) = self.remembered.borrow().iter().find(|(p, _)| p == prompt) {
             return Ok(s.clone());
         }

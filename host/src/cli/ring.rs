@@ -4,9 +4,7 @@
 use std::sync::Arc;
 
 use anyhow::{anyhow, Context as _};
-use trousseau_core::{
-    abi::RepositoryBox, ErrorCode, Interaction, ProviderKind, SecretBytes, SourceFlags,
-};
+use trousseau_core::{abi::RepositoryBox, ErrorCode, ProviderKind, SecretBytes, SourceFlags};
 
 use super::{
     slot_policy::{self, Expired},
@@ -21,7 +19,7 @@ use crate::{
         slots::{self, RingWrappingKey, Slot, SlotFailure},
         timestamp::Timestamp,
     },
-    masterkey::{self, KdfParams, MasterKeyError, SourceSpec},
+    masterkey::{self, KdfParams, MasterKeyError, SourceInteraction, SourceSpec},
 };
 
 /// The repository named by `[repository]`, or the default filesystem repository.
@@ -73,7 +71,7 @@ pub fn new_slot(
     w: &RingWrappingKey,
     label: &str,
     specs: &[SourceSpec],
-    ui: &dyn Interaction,
+    ui: &dyn SourceInteraction,
 ) -> Result<Slot, CliError> {
     let policy = slot_policy::load(ctx)?;
     let kdf = KdfParams::new_default();
@@ -134,7 +132,7 @@ fn slot_kek(
     ctx: &Context,
     place: &str,
     slot: &Slot,
-    ui: &dyn Interaction,
+    ui: &dyn SourceInteraction,
 ) -> Result<SecretBytes, SlotFailure> {
     let specs = slot_sources(ctx, slot)?;
     let source_error = |e: MasterKeyError| SlotFailure::Source(e.into());
@@ -160,7 +158,7 @@ pub fn open_w(
     ctx: &Context,
     repo: &RepositoryBox,
     all: &[Slot],
-    ui: &dyn Interaction,
+    ui: &dyn SourceInteraction,
     expired: Expired,
 ) -> Result<(RingWrappingKey, Slot), CliError> {
     let policy = slot_policy::load(ctx)?;
@@ -183,7 +181,7 @@ pub fn create(
     repo: RepositoryBox,
     label: &str,
     specs: &[SourceSpec],
-    ui: &dyn Interaction,
+    ui: &dyn SourceInteraction,
 ) -> Result<Arc<KeyManager>, CliError> {
     let encryption: Arc<dyn KeyEncryption> = if interop(ctx) {
         Arc::new(PlainKeys)
@@ -220,7 +218,7 @@ pub enum IfMissing {
 /// interop mode) are used as they are. A missing ring is created or refused per `missing`.
 pub fn open(
     ctx: &Context,
-    ui: &dyn Interaction,
+    ui: &dyn SourceInteraction,
     missing: IfMissing,
 ) -> Result<Arc<KeyManager>, CliError> {
     let repo = repository(ctx)?;

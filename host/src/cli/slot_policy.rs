@@ -9,7 +9,7 @@ use trousseau_core::{ComponentKind, Error, Interaction, MessageLevel, SecretByte
 use super::{CliError, Context};
 use crate::{
     dataprotection::{slots::Slot, timestamp::Timestamp},
-    masterkey::{self, Component, SourceSpec},
+    masterkey::{self, Component, EverySource, SourceInteraction, SourceSpec},
     policy::{ExpiryStatus, Policy},
 };
 
@@ -92,7 +92,7 @@ pub fn enroll_checked(
     policy: &Policy,
     specs: &[SourceSpec],
     challenge: &[u8],
-    ui: &dyn Interaction,
+    ui: &dyn SourceInteraction,
     location: &str,
 ) -> anyhow::Result<(Vec<Component>, Vec<SourceSpec>)> {
     let kinds = specs
@@ -107,18 +107,19 @@ pub fn enroll_checked(
     order.sort_by_key(|&i| kinds[i] != ComponentKind::Password);
     let mut enrolled: Vec<Option<(Component, SourceSpec)>> = vec![None; specs.len()];
     for i in order {
-        let recorder = Recorder::new(ui);
+        let source_ui = ui.for_source(kinds[i]);
+        let recorder = Recorder::new(source_ui);
         let (c, s) = masterkey::enroll_components(
             &ctx.registry,
             std::slice::from_ref(&specs[i]),
             challenge,
-            &recorder,
+            &EverySource(&recorder),
             location,
         )?;
         if kinds[i] == ComponentKind::Password && policy.has_password_rules() {
             let password = recorder
                 .take()
-                .or_else(|| configured_password(&specs[i], location, ui))
+                .or_else(|| configured_password(&specs[i], location, source_ui))
                 .ok_or_else(|| {
                     anyhow!(
                         "the policy sets a minimum password length or quality, but the \

@@ -25,7 +25,9 @@ mod sources;
 pub use composite::{composite_key, Component};
 pub use error::MasterKeyError;
 pub use kdf::{transform_key, Argon2Variant, KdfParams};
-pub use sources::{derive_components, enroll_components, SourceSpec};
+pub use sources::{
+    derive_components, enroll_components, EverySource, SourceInteraction, SourceSpec,
+};
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]

@@ -2,7 +2,9 @@
 //! [`enroll_components`] (create or change a master key).
 
 use serde::{Deserialize, Serialize};
-use trousseau_core::{abi::KeySourceBox, DeriveContext, Interaction, SourceDescription};
+use trousseau_core::{
+    abi::KeySourceBox, ComponentKind, DeriveContext, Interaction, SourceDescription,
+};
 
 use super::{Component, MasterKeyError};
 use crate::plugins::Registry;
@@ -17,6 +19,30 @@ pub struct SourceSpec {
     pub config: String,
     /// Public parameters from enrollment (JSON chosen by the source; empty before enrollment).
     pub public_params: String,
+}
+
+/// The host's side of the dialogue with key sources: the [`Interaction`] each source gets,
+/// chosen by the source's kind, so that an answer meant for one kind of source (the
+/// `--password-file` of the command line answers the password source) is never handed to
+/// another one's prompt (a token's PIN, where a wrong answer uses up attempts).
+pub trait SourceInteraction {
+    /// The interaction a source of `kind` talks to.
+    fn for_source(&self, kind: ComponentKind) -> &dyn Interaction;
+}
+
+/// The same interaction for every source.
+pub struct EverySource<'a>(pub &'a dyn Interaction);
+
+impl std::fmt::Debug for EverySource<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EverySource")
+    }
+}
+
+impl SourceInteraction for EverySource<'_> {
+    fn for_source(&self, _kind: ComponentKind) -> &dyn Interaction {
+        self.0
+    }
 }
 
 fn open(
@@ -41,7 +67,7 @@ pub fn derive_components(
     registry: &Registry,
     specs: &[SourceSpec],
     challenge: &[u8],
-    ui: &dyn Interaction,
+    ui: &dyn SourceInteraction,
     location: &str,
 ) -> Result<Vec<Component>, MasterKeyError> {
     specs
@@ -50,7 +76,7 @@ pub fn derive_components(
             let (source, d) = open(registry, spec)?;
             let ctx = DeriveContext::new(challenge, &spec.public_params, location);
             let bytes = source
-                .derive(&ctx, ui)
+                .derive(&ctx, ui.for_source(d.kind()))
                 .map_err(|error| MasterKeyError::Source {
                     label: d.label().to_string(),
                     error,
@@ -71,7 +97,7 @@ pub fn enroll_components(
     registry: &Registry,
     specs: &[SourceSpec],
     challenge: &[u8],
-    ui: &dyn Interaction,
+    ui: &dyn SourceInteraction,
     location: &str,
 ) -> Result<(Vec<Component>, Vec<SourceSpec>), MasterKeyError> {
     let mut components = Vec::with_capacity(specs.len());
@@ -80,7 +106,7 @@ pub fn enroll_components(
         let (source, d) = open(registry, spec)?;
         let ctx = DeriveContext::new(challenge, "", location);
         let enrollment = source
-            .enroll(&ctx, ui)
+            .enroll(&ctx, ui.for_source(d.kind()))
             .map_err(|error| MasterKeyError::Source {
                 label: d.label().to_string(),
                 error,

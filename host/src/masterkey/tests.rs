@@ -347,7 +347,7 @@ fn enroll_then_derive_through_the_registry() {
             public_params: String::new(),
         },
     ];
-    let ui = trousseau_core::NoInteraction;
+    let ui = EverySource(&trousseau_core::NoInteraction);
     let (enrolled, stored) = enroll_components(&registry, &specs, &[1; 32], &ui, "test").unwrap();
     assert!(stored[0].public_params.contains("\"check\""));
     let derived = derive_components(&registry, &stored, &[1; 32], &ui, "test").unwrap();
