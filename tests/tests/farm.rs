@@ -36,6 +36,9 @@ use trousseau_tests::{fixtures, workspace, Azurite, Moto, Redis};
 const NODES: usize = 16;
 /// Cold-start races per repository.
 const COLD_ROUNDS: usize = 20;
+/// Cold-start races per repository of nodes whose keys are encrypted under a password slot
+/// (each node runs the slot's Argon2 KDF, 64 MiB).
+const ENCRYPTED_ROUNDS: usize = 3;
 /// Roll races per repository.
 const ROLL_ROUNDS: usize = 5;
 /// The bucket / container of the blob farms.
@@ -52,6 +55,15 @@ fn s3_credentials() {
         std::env::set_var(S3_ID_VAR, "AKIDEXAMPLE");
         std::env::set_var(S3_SECRET_VAR, "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY");
     });
+}
+
+/// How the nodes store keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeyStorage {
+    /// Unencrypted, as ASP.NET Core on Linux (no KDF per process).
+    Interop,
+    /// Encrypted under a master key from a password slot (one Argon2 run per process).
+    Password,
 }
 
 /// A running repository server (or a directory) and the `[repository]` table of one ring in it.
@@ -120,14 +132,37 @@ impl Farm {
     }
 
     /// Writes the nodes' configuration for `ring` and returns its path.
-    fn config(&self, ring: &str) -> PathBuf {
+    fn config(&self, ring: &str, keys: KeyStorage) -> PathBuf {
         let path = self.dir.path().join(format!("{ring}.toml"));
-        let text = format!(
-            "[repository]\n{}\n[data_protection]\ninterop = true\n",
-            (self.table)(ring)
-        );
+        let storage = match keys {
+            KeyStorage::Interop => "[data_protection]\ninterop = true\n",
+            KeyStorage::Password => "[[master_key.sources]]\nprovider = \"password\"\n",
+        };
+        let text = format!("[repository]\n{}\n{storage}", (self.table)(ring));
         std::fs::write(&path, text).unwrap();
         path
+    }
+
+    /// The arguments that give a node the ring's master key.
+    fn key_args(&self, keys: KeyStorage) -> Vec<String> {
+        match keys {
+            KeyStorage::Interop => Vec::new(),
+            KeyStorage::Password => {
+                let file = self.dir.path().join("password");
+                std::fs::write(&file, "correct horse battery staple\n").unwrap();
+                vec!["--password-file".into(), file.display().to_string()]
+            }
+        }
+    }
+
+    /// How many master-key slots the repository holds.
+    fn slots(&self, config: &Path) -> usize {
+        let snapshot = self.repository(config).load().unwrap();
+        snapshot
+            .elements()
+            .iter()
+            .filter(|e| e.xml().trim_start().starts_with("<masterKeySlot"))
+            .count()
     }
 
     /// The ring's repository, opened in this process from the nodes' configuration.
@@ -149,7 +184,12 @@ impl Farm {
             .filter(|e| e.xml().trim_start().starts_with("<key"))
             .count();
         let parsed = ParsedElements::read(elements).unwrap();
-        assert_eq!(parsed.keys.len(), raw, "{}: unparsable <key> elements", self.name);
+        assert_eq!(
+            parsed.keys.len(),
+            raw,
+            "{}: unparsable <key> elements",
+            self.name
+        );
         parsed.keys.into_iter().map(|(_, k)| k).collect()
     }
 }
@@ -179,7 +219,7 @@ fn waits_on_stdin(child: &Child) -> bool {
 }
 
 /// A node: `trousseau --config CONFIG ARGS…` with piped standard streams.
-fn node(config: &Path, args: &[&str]) -> Child {
+fn node(config: &Path, args: &[String]) -> Child {
     Command::new(workspace::trousseau_bin())
         .arg("--config")
         .arg(config)
@@ -196,7 +236,7 @@ fn node(config: &Path, args: &[&str]) -> Child {
 /// Runs one process per input at once: all are started, each blocks reading its standard
 /// input, and once every one of them waits there, all inputs are written in one go. Returns
 /// each process's standard output; any failure panics with its standard error.
-fn race(what: &str, config: &Path, args: &[&str], inputs: &[String]) -> Vec<String> {
+fn race(what: &str, config: &Path, args: &[String], inputs: &[String]) -> Vec<String> {
     let mut children: Vec<Child> = inputs.iter().map(|_| node(config, args)).collect();
     let deadline = Instant::now() + Duration::from_secs(60);
     for child in &mut children {
@@ -236,47 +276,59 @@ fn race(what: &str, config: &Path, args: &[&str], inputs: &[String]) -> Vec<Stri
         .collect()
 }
 
-/// `COLD_ROUNDS` cold starts: `NODES` nodes protect against an empty ring at once → exactly one
-/// key; then `NODES` nodes each unprotect all `NODES` payloads.
-fn cold_start(farm: &Farm) {
+/// `rounds` cold starts: `NODES` nodes protect against an empty ring at once → exactly one
+/// key (and with encrypted keys, exactly one master-key slot); then `NODES` nodes each
+/// unprotect all `NODES` payloads.
+fn cold_start(farm: &Farm, rounds: usize, keys: KeyStorage) {
     let started = Instant::now();
-    for round in 1..=COLD_ROUNDS {
-        let config = farm.config(&format!("cold-{round}"));
+    let key_args = farm.key_args(keys);
+    let with_keys = |a: &[&str]| -> Vec<String> {
+        let mut all = args(a);
+        all.extend(key_args.iter().cloned());
+        all
+    };
+    for round in 1..=rounds {
+        let config = farm.config(&format!("cold-{keys:?}-{round}"), keys);
         assert!(farm.keys(&config).is_empty(), "round {round}: not empty");
         let plaintexts: Vec<String> = (0..NODES)
             .map(|n| format!("round {round} node {n} of the {} farm", farm.name))
             .collect();
-        let what = format!("{} round {round}, protect", farm.name);
-        let payloads: Vec<String> = race(&what, &config, &["protect", "-"], &plaintexts)
+        let what = format!("{} ({keys:?} keys) round {round}, protect", farm.name);
+        let payloads: Vec<String> = race(&what, &config, &with_keys(&["protect"]), &plaintexts)
             .into_iter()
             .map(|p| p.trim().to_string())
             .collect();
-        let keys = farm.keys(&config);
+        let ring = farm.keys(&config);
         assert_eq!(
-            keys.len(),
+            ring.len(),
             1,
-            "{} round {round}: {} keys in the ring after {NODES} nodes protected against an empty ring at once, expected exactly 1:{}",
+            "{} ({keys:?} keys) round {round}: {} keys in the ring after {NODES} nodes protected against an empty ring at once, expected exactly 1:{}",
             farm.name,
-            keys.len(),
-            describe(&keys)
+            ring.len(),
+            describe(&ring)
+        );
+        let slots = farm.slots(&config);
+        let expected_slots = usize::from(keys == KeyStorage::Password);
+        assert_eq!(
+            slots, expected_slots,
+            "{} ({keys:?} keys) round {round}: {slots} master-key slots after {NODES} nodes created the ring at once",
+            farm.name
         );
         let all = format!("{}\n", payloads.join("\n"));
         let expected = format!("{}\n", plaintexts.join("\n"));
-        let what = format!("{} round {round}, unprotect", farm.name);
+        let what = format!("{} ({keys:?} keys) round {round}, unprotect", farm.name);
         let inputs = vec![all; NODES];
-        for (n, out) in race(&what, &config, &["unprotect", "--lines"], &inputs)
-            .into_iter()
-            .enumerate()
-        {
+        let args = with_keys(&["unprotect", "--lines"]);
+        for (n, out) in race(&what, &config, &args, &inputs).into_iter().enumerate() {
             assert_eq!(
                 out, expected,
-                "{} round {round}: node {n} unprotected the payloads differently",
+                "{} ({keys:?} keys) round {round}: node {n} unprotected the payloads differently",
                 farm.name
             );
         }
     }
     eprintln!(
-        "{}: {COLD_ROUNDS} cold-start rounds of {NODES} nodes in {:.1?}",
+        "{}: {rounds} cold-start rounds of {NODES} nodes ({keys:?} keys) in {:.1?}",
         farm.name,
         started.elapsed()
     );
@@ -289,7 +341,10 @@ fn roll(farm: &Farm, expires_in: i64, label: &str) {
     let label = format!("expires in {label}");
     let started = Instant::now();
     for round in 1..=ROLL_ROUNDS {
-        let config = farm.config(&format!("roll-{}-{round}", label.replace(' ', "")));
+        let config = farm.config(
+            &format!("roll-{}-{round}", label.replace(' ', "")),
+            KeyStorage::Interop,
+        );
         let now = Timestamp::now();
         let old_id = fixtures::key_id(round);
         let old_xml = fixtures::key_xml_dated(
@@ -307,7 +362,7 @@ fn roll(farm: &Farm, expires_in: i64, label: &str) {
             .map(|n| format!("roll {round} node {n}"))
             .collect();
         let what = format!("{} roll ({label}) round {round}, protect", farm.name);
-        let payloads = race(&what, &config, &["protect", "-"], &plaintexts);
+        let payloads = race(&what, &config, &args(&["protect"]), &plaintexts);
         let keys = farm.keys(&config);
         let successors: Vec<&Key> = keys.iter().filter(|k| k.id != old[0].id).collect();
         assert_eq!(
@@ -329,7 +384,7 @@ fn roll(farm: &Farm, expires_in: i64, label: &str) {
         // The payloads were made with the old key, still the default; one node reads them all.
         let input = vec![payloads.concat()];
         let what = format!("{} roll ({label}) round {round}, unprotect", farm.name);
-        let out = race(&what, &config, &["unprotect", "--lines"], &input);
+        let out = race(&what, &config, &args(&["unprotect", "--lines"]), &input);
         assert_eq!(out[0], format!("{}\n", plaintexts.join("\n")));
     }
     eprintln!(
@@ -339,10 +394,14 @@ fn roll(farm: &Farm, expires_in: i64, label: &str) {
     );
 }
 
+fn args(args: &[&str]) -> Vec<String> {
+    args.iter().map(|a| a.to_string()).collect()
+}
+
 /// Both roll regimes: the old key expires in 60 h (the successor is created before the
 /// propagation window, as in a farm that refreshes daily) and in 1 h (a farm that was down).
 fn farm_races(farm: &Farm) {
-    cold_start(farm);
+    cold_start(farm, COLD_ROUNDS, KeyStorage::Interop);
     roll(farm, hours(60), "60h");
     roll(farm, hours(1), "1h");
 }
@@ -369,4 +428,14 @@ fn moto_s3_farm() {
 fn filesystem_farm() {
     s3_credentials();
     farm_races(&Farm::filesystem());
+}
+
+/// First use of an encrypted ring by a farm: every node would make its own master-key slot
+/// (its own wrapping key) and its own key; exactly one ring must win, and every node must open it.
+#[test]
+fn encrypted_ring_first_use_farm() {
+    s3_credentials();
+    for farm in [Farm::redis(), Farm::filesystem()] {
+        cold_start(&farm, ENCRYPTED_ROUNDS, KeyStorage::Password);
+    }
 }

@@ -150,11 +150,7 @@ pub fn unprotect(ctx: &Context, args: UnprotectArgs) -> Result<(), CliError> {
 }
 
 /// One base64url payload to its plaintext, reporting migration and revocation on stderr.
-fn unprotect_one(
-    p: &DataProtector,
-    args: &UnprotectArgs,
-    text: &str,
-) -> anyhow::Result<Vec<u8>> {
+fn unprotect_one(p: &DataProtector, args: &UnprotectArgs, text: &str) -> anyhow::Result<Vec<u8>> {
     let bytes = payload::from_base64url(text)?;
     if args.time_limited {
         let tl = p.time_limited();
@@ -162,8 +158,7 @@ fn unprotect_one(
             .inner()
             .unprotect_detailed(&bytes, args.ignore_revocation)?;
         report(u.requires_migration, u.was_revoked);
-        let (data, _) =
-            TimeLimitedProtector::split(&u.plaintext, Timestamp::now())?;
+        let (data, _) = TimeLimitedProtector::split(&u.plaintext, Timestamp::now())?;
         Ok(data)
     } else {
         let u = p.unprotect_detailed(&bytes, args.ignore_revocation)?;
@@ -176,11 +171,7 @@ fn unprotect_one(
 /// accepted); the output holds each plaintext followed by `\n`. The first line that fails,
 /// is empty, or whose plaintext contains a line break (which would make the output ambiguous)
 /// fails the whole command, naming the line.
-fn unprotect_lines(
-    p: &DataProtector,
-    args: &UnprotectArgs,
-    text: &str,
-) -> anyhow::Result<Vec<u8>> {
+fn unprotect_lines(p: &DataProtector, args: &UnprotectArgs, text: &str) -> anyhow::Result<Vec<u8>> {
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let n = i + 1;

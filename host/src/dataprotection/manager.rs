@@ -232,6 +232,32 @@ impl KeyManager {
         Ok(id)
     }
 
+    /// Creates the first key of an empty ring (active now) together with `with`, e.g. the
+    /// ring's first master-key slot. When the repository supports it, everything is stored in
+    /// one conditional store against `expected_version` (the version of the empty ring), so that
+    /// of several processes creating the ring at once exactly one succeeds: the others get a
+    /// [`ErrorCode::Conflict`] repository error and should open the ring that won. Otherwise
+    /// the elements are stored one by one.
+    pub fn create_ring(&self, expected_version: &str, with: &[Element]) -> Result<Uuid> {
+        let now = self.now();
+        check_clock(now)?;
+        let (id, key) = self.new_key_element(now, now.plus(self.lifetime()), now)?;
+        let mut all = with.to_vec();
+        all.push(key);
+        if self
+            .capabilities()
+            .contains(Capabilities::CONDITIONAL_STORE)
+        {
+            self.repo.store_conditional(expected_version, &all)?;
+        } else {
+            for e in &all {
+                self.repo.store(e)?;
+            }
+        }
+        self.invalidate();
+        Ok(id)
+    }
+
     /// The default lifetime of new keys, in ticks.
     pub fn lifetime(&self) -> i64 {
         days(self.options.new_key_lifetime_days)
@@ -364,7 +390,13 @@ impl KeyManager {
                         .and_then(|id| keys.iter().find(|k| k.key.id == id))
                         .is_some_and(|k| k.key.expiration >= horizon);
                     let successor = || {
-                        covering_key(&refs, Some(def.key.id), def.key.expiration, horizon, &usable)
+                        covering_key(
+                            &refs,
+                            Some(def.key.id),
+                            def.key.expiration,
+                            horizon,
+                            &usable,
+                        )
                     };
                     if def.key.expiration < horizon && !later_ok && successor().is_none() {
                         Some(def.key.expiration)
