@@ -378,12 +378,19 @@ fn unprotect_lines_reads_one_payload_per_line() {
     );
     let o = e.run_with_input(&["unprotect", "--lines"], Some(input.as_bytes()));
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(String::from_utf8(o.stdout).unwrap(), format!("{}\n", plain.join("\n")));
+    assert_eq!(
+        String::from_utf8(o.stdout).unwrap(),
+        format!("{}\n", plain.join("\n"))
+    );
     // A bad line fails the whole command, names the line and writes nothing.
     let input = format!("{}\nCfDJ8@@@\n{}\n", payloads[0], payloads[2]);
     let o = e.run_with_input(&["unprotect", "--lines"], Some(input.as_bytes()));
     assert_eq!(o.status.code(), Some(1));
-    assert!(o.stdout.is_empty(), "{}", String::from_utf8_lossy(&o.stdout));
+    assert!(
+        o.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
     let err = String::from_utf8(o.stderr).unwrap();
     assert!(err.contains("line 2"), "{err}");
     let input = format!("{}\n\n{}\n", payloads[0], payloads[2]);
@@ -395,7 +402,10 @@ fn unprotect_lines_reads_one_payload_per_line() {
     let input = format!("{}\n{multi}\n", payloads[0]);
     let o = e.run_with_input(&["unprotect", "--lines"], Some(input.as_bytes()));
     let err = String::from_utf8(o.stderr).unwrap();
-    assert!(err.contains("line 2") && err.contains("line break"), "{err}");
+    assert!(
+        err.contains("line 2") && err.contains("line break"),
+        "{err}"
+    );
     assert_eq!(e.ok(&["unprotect", &multi]), "two\nlines");
     // --lines takes its payloads from standard input only.
     let o = e.run(&["unprotect", "--lines", &payloads[0]]);
