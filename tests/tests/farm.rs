@@ -6,10 +6,14 @@
 //! - Cold start: against an empty ring, every node protects a distinct plaintext; afterwards the
 //!   repository holds exactly one key and every payload unprotects on every node.
 //! - Roll: the only key expires within 72 h (spec §5.3); every node protects at once; afterwards
-//!   there is exactly one successor, activated when the old key expires.
+//!   there is exactly one successor, activated when the old key expires. Both when the old key
+//!   expires in 60 h and in 1 h (inside the propagation window, where ASP.NET's resolver does
+//!   not see a fresh successor).
+//! - First use of an encrypted ring: exactly one master-key slot and one key, and every node
+//!   opens the ring that won.
 //!
-//! The nodes run in interop mode (keys unencrypted), so no master-key KDF runs per process.
-//! Each process blocks on its standard input until all of them are waiting there (checked in
+//! Apart from the encrypted-ring case the nodes run in interop mode (keys unencrypted), so no
+//! master-key KDF runs per process. Each process blocks on its standard input until all of them are waiting there (checked in
 //! `/proc/PID/syscall`), then all are released together. The ring is checked by reading the
 //! repository in this process, through the same provider and configuration.
 
@@ -89,20 +93,30 @@ impl Farm {
         let server = Azurite::start();
         server.create_container(CONTAINER);
         let endpoint = server.endpoint();
-        Farm::new("azure blob (Azurite)", server, move |ring| {
-            format!(
-                "provider = \"blob\"\nservice = \"azure\"\nemulator = true\nendpoint = \"{endpoint}\"\ncontainer = \"{CONTAINER}\"\nblob = \"{ring}.xml\"\n"
-            )
-        })
+        let service = "service = \"azure\"\nemulator = true\n".to_string();
+        Farm::blob("azure blob (Azurite)", server, endpoint, service)
     }
 
     fn moto() -> Farm {
         let server = Moto::start();
         server.create_bucket(CONTAINER);
         let endpoint = server.endpoint();
-        Farm::new("s3 blob (moto)", server, move |ring| {
+        let service = format!(
+            "service = \"s3\"\nregion = \"us-east-1\"\naccess_key_id_env = \"{S3_ID_VAR}\"\nsecret_access_key_env = \"{S3_SECRET_VAR}\"\n"
+        );
+        Farm::blob("s3 blob (moto)", server, endpoint, service)
+    }
+
+    /// One blob per ring in [`CONTAINER`] at `endpoint`; `service` holds the service's keys.
+    fn blob(
+        name: &'static str,
+        server: impl std::any::Any,
+        endpoint: String,
+        service: String,
+    ) -> Farm {
+        Farm::new(name, server, move |ring| {
             format!(
-                "provider = \"blob\"\nservice = \"s3\"\nregion = \"us-east-1\"\nendpoint = \"{endpoint}\"\ncontainer = \"{CONTAINER}\"\nblob = \"{ring}.xml\"\naccess_key_id_env = \"{S3_ID_VAR}\"\nsecret_access_key_env = \"{S3_SECRET_VAR}\"\n"
+                "provider = \"blob\"\n{service}endpoint = \"{endpoint}\"\ncontainer = \"{CONTAINER}\"\nblob = \"{ring}.xml\"\n"
             )
         })
     }
@@ -394,6 +408,7 @@ fn roll(farm: &Farm, expires_in: i64, label: &str) {
     );
 }
 
+/// Owned command-line arguments.
 fn args(args: &[&str]) -> Vec<String> {
     args.iter().map(|a| a.to_string()).collect()
 }
