@@ -33,6 +33,12 @@ impl Env {
     }
 
     fn run(&self, args: &[&str]) -> Output {
+        self.run_with_input(args, None)
+    }
+
+    /// Runs with `input` on standard input (`None`: no standard input).
+    fn run_with_input(&self, args: &[&str], input: Option<&[u8]>) -> Output {
+        use std::io::Write;
         use std::os::unix::process::CommandExt;
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_trousseau"));
         // SAFETY: setsid is async-signal-safe; it detaches the child from any terminal, so a
@@ -48,9 +54,18 @@ impl Env {
             .env("XDG_CONFIG_HOME", self.dir.path().join("cfg"))
             .env("HOME", self.dir.path())
             .env_remove("TROUSSEAU_CONFIG")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
+            .stdin(if input.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        if let Some(input) = input {
+            child.stdin.take().unwrap().write_all(input).unwrap();
+        }
+        child.wait_with_output().unwrap()
     }
 
     fn ok(&self, args: &[&str]) -> String {
@@ -346,4 +361,54 @@ fn interop_mode_writes_aspnet_keys() {
     std::fs::write(e2.ring(), "a file").unwrap();
     let err = e2.fail(&["protect", "x"]);
     assert!(err.contains("is a file"), "{err}");
+}
+
+#[test]
+fn unprotect_lines_reads_one_payload_per_line() {
+    let e = Env::new("[data_protection]\ninterop = true\n");
+    let plain = ["first", "", "third with spaces", "fourth\ttab"];
+    let payloads: Vec<String> = plain
+        .iter()
+        .map(|t| e.ok(&["protect", t]).trim().to_string())
+        .collect();
+    // CRLF line ends and a missing final line break are accepted; order is kept.
+    let input = format!(
+        "{}\r\n{}\n{}\n{}",
+        payloads[0], payloads[1], payloads[2], payloads[3]
+    );
+    let o = e.run_with_input(&["unprotect", "--lines"], Some(input.as_bytes()));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        String::from_utf8(o.stdout).unwrap(),
+        format!("{}\n", plain.join("\n"))
+    );
+    // A bad line fails the whole command, names the line and writes nothing.
+    let input = format!("{}\nCfDJ8@@@\n{}\n", payloads[0], payloads[2]);
+    let o = e.run_with_input(&["unprotect", "--lines"], Some(input.as_bytes()));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        o.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert!(err.contains("line 2"), "{err}");
+    let input = format!("{}\n\n{}\n", payloads[0], payloads[2]);
+    let o = e.run_with_input(&["unprotect", "--lines"], Some(input.as_bytes()));
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert!(err.contains("line 2") && err.contains("empty"), "{err}");
+    // A plaintext with a line break cannot be written one per line.
+    let multi = e.ok(&["protect", "two\nlines"]).trim().to_string();
+    let input = format!("{}\n{multi}\n", payloads[0]);
+    let o = e.run_with_input(&["unprotect", "--lines"], Some(input.as_bytes()));
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert!(
+        err.contains("line 2") && err.contains("line break"),
+        "{err}"
+    );
+    assert_eq!(e.ok(&["unprotect", &multi]), "two\nlines");
+    // --lines takes its payloads from standard input only.
+    let o = e.run(&["unprotect", "--lines", &payloads[0]]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--lines"));
 }

@@ -46,41 +46,47 @@ const K1: &str = "11111111-0000-4000-8000-000000000001";
 const K2: &str = "22222222-0000-4000-8000-000000000002";
 const K3: &str = "33333333-0000-4000-8000-000000000003";
 
+/// Writes `key-{id}.xml` with its creation, activation and expiration dates.
+fn write_key(dir: &Path, id: &str, [created, activated, expires]: [&str; 3], secret_byte: u8) {
+    std::fs::write(
+        dir.join(format!("key-{id}.xml")),
+        aspnet_key(id, created, activated, expires, secret_byte),
+    )
+    .unwrap();
+}
+
 /// An ASP.NET-format directory: three keys, one revoked individually, a mass revocation.
 fn fixture(dir: &Path) {
-    std::fs::write(
-        dir.join(format!("key-{K1}.xml")),
-        aspnet_key(
-            K1,
+    write_key(
+        dir,
+        K1,
+        [
             "2026-01-01T00:00:00.1234567Z",
             "2026-01-01T00:00:00.1234567Z",
             "2026-04-01T00:00:00Z",
-            1,
-        ),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join(format!("key-{K2}.xml")),
-        aspnet_key(
-            K2,
+        ],
+        1,
+    );
+    write_key(
+        dir,
+        K2,
+        [
             "2026-03-01T00:00:00Z",
             "2026-03-31T00:00:00Z",
             "2026-06-29T00:00:00Z",
-            2,
-        ),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join(format!("key-{K3}.xml")),
-        aspnet_key(
-            K3,
+        ],
+        2,
+    );
+    write_key(
+        dir,
+        K3,
+        [
             "2026-06-01T00:00:00+02:00",
             "2026-06-28T00:00:00Z",
             "2026-09-01T00:00:00Z",
-            3,
-        ),
-    )
-    .unwrap();
+        ],
+        3,
+    );
     std::fs::write(dir.join("unrelated.xml"), "<somethingElse a=\"1\"/>").unwrap();
     std::fs::write(dir.join("leftover.tmp"), "<key id=").unwrap();
 }
@@ -360,5 +366,47 @@ fn concurrent_processes_generate_exactly_one_key() {
             })
             .count();
         assert_eq!(files, 1, "exactly one key must be generated");
+    }
+}
+
+#[test]
+fn a_successor_made_within_the_propagation_window_is_adopted_not_duplicated() {
+    // K1 expires 2026-05-02; the farm was down until 1 h before, so its successor is created
+    // within the 2-day propagation window, where ASP.NET's resolver does not see it.
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().join("ring");
+    std::fs::create_dir_all(&dir).unwrap();
+    write_key(
+        &dir,
+        K1,
+        [
+            "2026-02-01T00:00:00Z",
+            "2026-02-01T00:00:00Z",
+            "2026-05-02T00:00:00Z",
+        ],
+        1,
+    );
+    let first = manager_at(&dir, "2026-05-01T23:00:00Z", true);
+    assert_eq!(first.key_ring().unwrap().default_key_id().to_string(), K1);
+    let keys = first.keys().unwrap();
+    assert_eq!(keys.len(), 2);
+    let successor = keys[1].key.id;
+    assert_eq!(
+        keys[1].key.activation,
+        Timestamp::parse("2026-05-02T00:00:00Z").unwrap()
+    );
+    // Other nodes (and later refreshes) before and after the expiration use the ring as it is.
+    for (now, default) in [
+        ("2026-05-01T23:30:00Z", K1.to_string()),
+        ("2026-05-02T01:00:00Z", successor.to_string()),
+        ("2026-05-03T22:00:00Z", successor.to_string()),
+    ] {
+        let node = manager_at(&dir, now, true);
+        assert_eq!(
+            node.key_ring().unwrap().default_key_id().to_string(),
+            default,
+            "at {now}"
+        );
+        assert_eq!(node.keys().unwrap().len(), 2, "at {now}: a key was added");
     }
 }

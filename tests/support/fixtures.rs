@@ -7,12 +7,23 @@ const MASTER_KEY: &str =
 /// A `<key>` element exactly as ASP.NET Core 10 writes it, serialised without formatting
 /// (`XElement.ToString(SaveOptions.DisableFormatting)`), for key `id`.
 pub fn key_xml(id: &str) -> String {
+    key_xml_dated(
+        id,
+        "2026-04-16T16:40:09.6237156Z",
+        "2026-04-16T16:40:09.6237156Z",
+        "2026-07-15T16:40:09.6237156Z",
+    )
+}
+
+/// The same `<key>` element with the given creation, activation and expiration dates
+/// (`xs:dateTime` text as ASP.NET writes it, e.g. `2026-04-16T16:40:09.6237156Z`).
+pub fn key_xml_dated(id: &str, creation: &str, activation: &str, expiration: &str) -> String {
     format!(
         concat!(
             r#"<key id="{id}" version="1">"#,
-            "<creationDate>2026-04-16T16:40:09.6237156Z</creationDate>",
-            "<activationDate>2026-04-16T16:40:09.6237156Z</activationDate>",
-            "<expirationDate>2026-07-15T16:40:09.6237156Z</expirationDate>",
+            "<creationDate>{creation}</creationDate>",
+            "<activationDate>{activation}</activationDate>",
+            "<expirationDate>{expiration}</expirationDate>",
             r#"<descriptor deserializerType="Microsoft.AspNetCore.DataProtection.AuthenticatedEncryption.ConfigurationModel.AuthenticatedEncryptorDescriptorDeserializer, Microsoft.AspNetCore.DataProtection, Version=10.0.0.0, Culture=neutral, PublicKeyToken=adb9793829ddae60">"#,
             "<descriptor>",
             r#"<encryption algorithm="AES_256_CBC" />"#,
@@ -23,6 +34,9 @@ pub fn key_xml(id: &str) -> String {
             "</masterKey></descriptor></descriptor></key>"
         ),
         id = id,
+        creation = creation,
+        activation = activation,
+        expiration = expiration,
         master = MASTER_KEY
     )
 }

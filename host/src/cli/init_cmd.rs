@@ -62,6 +62,11 @@ pub fn run(ctx: &Context, args: InitArgs) -> Result<(), CliError> {
     }
     let specs = slot_sources::resolve(ctx, &args.sources)?;
     let label = args.label.unwrap_or_else(|| slot_sources::describe(&specs));
-    ring::create(ctx, repo, &label, &specs, &args.password.answers()?)?;
-    Ok(())
+    let place = ring::location(&repo);
+    match ring::create(ctx, repo, &label, &specs, &args.password.answers()?)? {
+        Some(_) => Ok(()),
+        None => Err(CliError::failed(anyhow!(
+            "another process created the {place} at the same time; nothing was changed"
+        ))),
+    }
 }

@@ -6,7 +6,7 @@ use anyhow::{anyhow, Context as _};
 use clap::Args;
 
 use super::{init_cmd::PasswordArgs, ring, CliError, Context};
-use crate::dataprotection::{payload, timestamp::Timestamp};
+use crate::dataprotection::{payload, timestamp::Timestamp, DataProtector, TimeLimitedProtector};
 
 /// Options shared by protect and unprotect.
 #[derive(Debug, Args)]
@@ -45,6 +45,10 @@ pub struct UnprotectArgs {
     /// Accept payloads of revoked keys (to migrate data; a warning is printed).
     #[arg(long)]
     ignore_revocation: bool,
+    /// Read one payload per line from standard input and write one plaintext per line, in the
+    /// same order; nothing is written unless every line unprotects.
+    #[arg(long)]
+    lines: bool,
     /// The base64url payload, or `-` (default) for standard input.
     #[arg(default_value = "-")]
     payload: String,
@@ -57,7 +61,7 @@ impl PurposeArgs {
         &self,
         ctx: &Context,
         missing: ring::IfMissing,
-    ) -> Result<crate::dataprotection::DataProtector, CliError> {
+    ) -> Result<DataProtector, CliError> {
         let manager = ring::open(ctx, &self.password.answers()?, missing)?;
         Ok(ring::protector(
             ctx,
@@ -125,29 +129,67 @@ pub fn protect(ctx: &Context, args: ProtectArgs) -> Result<(), CliError> {
 
 /// Runs `unprotect`.
 pub fn unprotect(ctx: &Context, args: UnprotectArgs) -> Result<(), CliError> {
+    if args.lines && args.payload != "-" {
+        return Err(CliError::usage(anyhow!(
+            "--lines reads the payloads from standard input; drop the payload argument"
+        )));
+    }
     let text = input(&args.payload, args.common.password.password_stdin)?;
     let text = String::from_utf8(text)
         .map_err(|_| anyhow!("the payload is not text; pass the base64url string"))?;
-    let bytes = payload::from_base64url(&text)?;
     let p = args.common.protector(ctx, ring::IfMissing::Fail)?;
-    let plain = if args.time_limited {
+    let out = if args.lines {
+        unprotect_lines(&p, &args, &text)?
+    } else {
+        unprotect_one(&p, &args, &text)?
+    };
+    std::io::stdout()
+        .write_all(&out)
+        .context("cannot write to standard output")?;
+    Ok(())
+}
+
+/// One base64url payload to its plaintext, reporting migration and revocation on stderr.
+fn unprotect_one(p: &DataProtector, args: &UnprotectArgs, text: &str) -> anyhow::Result<Vec<u8>> {
+    let bytes = payload::from_base64url(text)?;
+    if args.time_limited {
         let tl = p.time_limited();
         let u = tl
             .inner()
             .unprotect_detailed(&bytes, args.ignore_revocation)?;
         report(u.requires_migration, u.was_revoked);
-        let (data, _) =
-            crate::dataprotection::TimeLimitedProtector::split(&u.plaintext, Timestamp::now())?;
-        data
+        let (data, _) = TimeLimitedProtector::split(&u.plaintext, Timestamp::now())?;
+        Ok(data)
     } else {
         let u = p.unprotect_detailed(&bytes, args.ignore_revocation)?;
         report(u.requires_migration, u.was_revoked);
-        u.plaintext
-    };
-    std::io::stdout()
-        .write_all(&plain)
-        .context("cannot write to standard output")?;
-    Ok(())
+        Ok(u.plaintext)
+    }
+}
+
+/// `--lines`: every line of `text` is a payload (a final line break is optional, `\r\n`
+/// accepted); the output holds each plaintext followed by `\n`. The first line that fails,
+/// is empty, or whose plaintext contains a line break (which would make the output ambiguous)
+/// fails the whole command, naming the line.
+fn unprotect_lines(p: &DataProtector, args: &UnprotectArgs, text: &str) -> anyhow::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let n = i + 1;
+        if line.trim().is_empty() {
+            return Err(anyhow!(
+                "line {n} of standard input is empty: give one payload per line"
+            ));
+        }
+        let plain = unprotect_one(p, args, line).with_context(|| format!("line {n}"))?;
+        if plain.contains(&b'\n') {
+            return Err(anyhow!(
+                "line {n}: the plaintext contains a line break, which --lines cannot write unambiguously; unprotect that payload without --lines"
+            ));
+        }
+        out.extend_from_slice(&plain);
+        out.push(b'\n');
+    }
+    Ok(out)
 }
 
 fn report(requires_migration: bool, was_revoked: bool) {

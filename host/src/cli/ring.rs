@@ -18,6 +18,7 @@ use crate::{
         protector::{DataProtector, DEFAULT_MAX_PAYLOAD},
         slots::{self, RingWrappingKey, Slot, SlotFailure},
         timestamp::Timestamp,
+        DataProtectionError,
     },
     masterkey::{self, KdfParams, MasterKeyError, SourceInteraction, SourceSpec},
 };
@@ -175,33 +176,51 @@ pub fn open_w(
 }
 
 /// Creates a ring in an empty repository: one slot of `specs` wrapping a fresh W (none in
-/// interop mode), then the first key. Returns the key encryption to use.
+/// interop mode), then the first key, stored together conditionally where the repository can,
+/// so that processes creating the ring at once make exactly one. Returns the manager, or `None`
+/// when another process created the ring first (then open that one).
 pub fn create(
     ctx: &Context,
     repo: RepositoryBox,
     label: &str,
     specs: &[SourceSpec],
     ui: &dyn SourceInteraction,
-) -> Result<Arc<KeyManager>, CliError> {
-    let encryption: Arc<dyn KeyEncryption> = if interop(ctx) {
-        Arc::new(PlainKeys)
+) -> Result<Option<Arc<KeyManager>>, CliError> {
+    let (encryption, slot): (Arc<dyn KeyEncryption>, Option<Slot>) = if interop(ctx) {
+        (Arc::new(PlainKeys), None)
     } else {
         let w = RingWrappingKey::generate()?;
         let slot = new_slot(ctx, &repo, &w, label, specs, ui)?;
-        slots::add_slot(&repo, &slot)?;
+        (Arc::new(w), Some(slot))
+    };
+    // The version the conditional store expects: read after the (slow) slot KDF, and only
+    // while the ring is still empty.
+    let snap = repo.load().context("cannot read the key ring")?;
+    let parsed = ParsedElements::read(snap.elements())?;
+    if !slots::slots(&parsed).is_empty() || !parsed.keys.is_empty() {
+        return Ok(None);
+    }
+    let version = snap.version().to_string();
+    let manager = Arc::new(KeyManager::new(repo, options(ctx), encryption)?);
+    let with: Vec<_> = slot.iter().map(Slot::to_element).collect();
+    let id = match manager.create_ring(&version, &with) {
+        Ok(id) => id,
+        Err(DataProtectionError::Repository(e)) if e.code() == ErrorCode::Conflict => {
+            tracing::debug!("another process created the key ring first: {e}");
+            return Ok(None);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if let Some(slot) = &slot {
         eprintln!(
             "created master-key slot {} ({}) from {}",
             slot.id,
             slot.label,
             slot_sources::describe(specs)
         );
-        Arc::new(w)
-    };
-    let manager = Arc::new(KeyManager::new(repo, options(ctx), encryption)?);
-    let now = Timestamp::now();
-    let id = manager.create_key(now, now.plus(manager.lifetime()))?;
+    }
     eprintln!("created key {id}");
-    Ok(manager)
+    Ok(Some(manager))
 }
 
 /// What [`open`] does when there is no ring yet.
@@ -231,9 +250,15 @@ pub fn open(
         }
         let specs = slot_sources::resolve(ctx, &SourceArgs::default())?;
         let place = location(&repo);
-        let manager = create(ctx, repo, &slot_sources::describe(&specs), &specs, ui)?;
-        first_use_notice(&place, &specs);
-        return Ok(manager);
+        return match create(ctx, repo, &slot_sources::describe(&specs), &specs, ui)? {
+            Some(manager) => {
+                first_use_notice(&place, &specs);
+                Ok(manager)
+            }
+            // Another process made the ring meanwhile: open it (its slot takes the same
+            // sources).
+            None => open(ctx, ui, IfMissing::Fail),
+        };
     }
     let encryption: Arc<dyn KeyEncryption> = if all.is_empty() || interop(ctx) {
         if !interop(ctx) {

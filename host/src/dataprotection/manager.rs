@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::{
     algorithms::Algorithm,
     error::{random_fill, DataProtectionError, Result},
-    keyring::{resolve, Key, KeyRing, RingKey, SecretDecryptor},
+    keyring::{resolve, Key, KeyRing, RingKey, SecretDecryptor, MAX_SERVER_CLOCK_SKEW},
     keyxml::{self, ParsedElements, Revocation},
     protector::KeyRingSource,
     timestamp::{days, hours, minutes, Timestamp},
@@ -232,6 +232,32 @@ impl KeyManager {
         Ok(id)
     }
 
+    /// Creates the first key of an empty ring (active now) together with `with`, e.g. the
+    /// ring's first master-key slot. When the repository supports it, everything is stored in
+    /// one conditional store against `expected_version` (the version of the empty ring), so that
+    /// of several processes creating the ring at once exactly one succeeds: the others get a
+    /// [`ErrorCode::Conflict`] repository error and should open the ring that won. Otherwise
+    /// the elements are stored one by one.
+    pub fn create_ring(&self, expected_version: &str, with: &[Element]) -> Result<Uuid> {
+        let now = self.now();
+        check_clock(now)?;
+        let (id, key) = self.new_key_element(now, now.plus(self.lifetime()), now)?;
+        let mut all = with.to_vec();
+        all.push(key);
+        if self
+            .capabilities()
+            .contains(Capabilities::CONDITIONAL_STORE)
+        {
+            self.repo.store_conditional(expected_version, &all)?;
+        } else {
+            for e in &all {
+                self.repo.store(e)?;
+            }
+        }
+        self.invalidate();
+        Ok(id)
+    }
+
     /// The default lifetime of new keys, in ticks.
     pub fn lifetime(&self) -> i64 {
         days(self.options.new_key_lifetime_days)
@@ -352,6 +378,7 @@ impl KeyManager {
             let refs: Vec<&RingKey> = keys.iter().map(Arc::as_ref).collect();
             let res = resolve(&refs, now, &usable);
             let horizon = now.plus(hours(72));
+            let mut adopted = None;
             let plan = match res
                 .default
                 .and_then(|id| keys.iter().find(|k| k.key.id == id))
@@ -362,13 +389,25 @@ impl KeyManager {
                         .default
                         .and_then(|id| keys.iter().find(|k| k.key.id == id))
                         .is_some_and(|k| k.key.expiration >= horizon);
-                    if def.key.expiration < horizon && !later_ok {
+                    let successor = || {
+                        covering_key(
+                            &refs,
+                            Some(def.key.id),
+                            def.key.expiration,
+                            horizon,
+                            &usable,
+                        )
+                    };
+                    if def.key.expiration < horizon && !later_ok && successor().is_none() {
                         Some(def.key.expiration)
                     } else {
                         None
                     }
                 }
-                None => Some(now),
+                None => {
+                    adopted = covering_key(&refs, None, now, horizon, &usable).map(|k| k.key.id);
+                    adopted.is_none().then_some(now)
+                }
             };
             let chosen = match plan {
                 Some(activation) if self.options.auto_generate_keys && generated.is_none() => {
@@ -393,7 +432,7 @@ impl KeyManager {
                     tracing::info!("generated key {id} (activation {activation})");
                     continue;
                 }
-                _ => res.default.or(res.fallback).or(generated),
+                _ => res.default.or(adopted).or(res.fallback).or(generated),
             };
             let Some(chosen) = chosen else {
                 return Err(DataProtectionError::NoDefaultKey(
@@ -430,6 +469,40 @@ impl KeyManager {
             "the key ring kept changing while a key was being generated; try again".into(),
         ))
     }
+}
+
+/// A key other than `except` that already covers `activation`: not revoked, usable, active by
+/// `activation` (within the clock skew) and alive until `horizon`; the earliest activated.
+///
+/// ASP.NET's resolver ignores a key created within the propagation window whenever an older
+/// (propagated) key is preferred, even an expired one, so a successor written less than 2 days
+/// before its predecessor expires is not seen: every later ring build would generate yet
+/// another key (one per node and refresh in a farm). A key this finds makes a new one
+/// pointless, as in ASP.NET Core up to 7.0 ("a key activated by the default key's expiration
+/// and not expiring within the propagation window exists").
+fn covering_key<'a>(
+    keys: &[&'a RingKey],
+    except: Option<Uuid>,
+    activation: Timestamp,
+    horizon: Timestamp,
+    usable: &dyn Fn(&RingKey) -> bool,
+) -> Option<&'a RingKey> {
+    let by = activation.plus(MAX_SERVER_CLOCK_SKEW);
+    keys.iter()
+        .copied()
+        .filter(|k| {
+            Some(k.key.id) != except
+                && !k.revoked
+                && k.key.activation <= by
+                && k.key.expiration >= horizon
+                && usable(k)
+        })
+        .min_by(|a, b| {
+            a.key
+                .activation
+                .cmp(&b.key.activation)
+                .then_with(|| a.key.id.cmp(&b.key.id))
+        })
 }
 
 struct EncryptionRef(Arc<dyn KeyEncryption>);
