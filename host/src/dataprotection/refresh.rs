@@ -20,7 +20,7 @@
 //! does: during a slow refresh the other threads keep protecting with the cached ring; a thread
 //! with no usable cached ring waits for the refresh under way.
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 
 use super::{
     error::{random_fill, DataProtectionError, Result},
@@ -111,9 +111,9 @@ impl std::fmt::Debug for RingCache {
 
 impl RingCache {
     fn state(&self) -> Result<MutexGuard<'_, State>> {
-        self.state.lock().map_err(|_| {
-            DataProtectionError::KeyRing("the key-ring cache lock is poisoned".into())
-        })
+        self.state
+            .lock()
+            .map_err(|_| DataProtectionError::KeyRing("the key-ring cache lock is poisoned".into()))
     }
 
     /// Makes the next call read the repository (after a write of ours), keeping the cached
@@ -148,21 +148,18 @@ impl RingCache {
             // Another thread is reading the repository: serve the cached ring meanwhile.
             (Some(ring), Refresh::WhenDue) => match self.refreshing.try_lock() {
                 Ok(guard) => guard,
-                Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
-                Err(std::sync::TryLockError::WouldBlock) => return Ok(ring.clone()),
+                Err(TryLockError::Poisoned(p)) => p.into_inner(),
+                Err(TryLockError::WouldBlock) => return Ok(ring.clone()),
             },
-            _ => {
-                let guard = self
-                    .refreshing
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner);
-                // The refresh we waited for may have produced what we need.
-                if let Some(ring) = self.state()?.current(now, mode) {
-                    return Ok(ring);
-                }
-                guard
-            }
+            _ => self
+                .refreshing
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
         };
+        // A refresh that ended meanwhile may have produced what we need.
+        if let Some(ring) = self.state()?.current(now, mode) {
+            return Ok(ring);
+        }
         let built = build();
         let mut state = self.state()?;
         match built {
@@ -456,7 +453,11 @@ mod tests {
             "protect waited for the refresh under way"
         );
         assert!(refresher.join().unwrap().is_ok());
-        assert_eq!(node.loads(), loads + 1, "only one thread read the repository");
+        assert_eq!(
+            node.loads(),
+            loads + 1,
+            "only one thread read the repository"
+        );
     }
 
     #[test]
