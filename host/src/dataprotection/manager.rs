@@ -459,7 +459,9 @@ impl SecretDecryptor for EncryptionRef {
 impl KeyRingSource for KeyManager {
     fn key_ring(&self) -> Result<Arc<KeyRing>> {
         self.cache
-            .get(self.now(), Refresh::WhenDue, &self.name, || self.build_named())
+            .get(self.now(), Refresh::WhenDue, &self.name, || {
+                self.build_named()
+            })
     }
 
     fn refresh_for_unknown_key(&self) -> Result<Option<Arc<KeyRing>>> {
