@@ -1,5 +1,6 @@
 //! A private `redis-server` on a unix socket in a temp dir.
 
+use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 
@@ -83,5 +84,53 @@ impl Redis {
         let socket = self.socket();
         server.wait_ready(|| UnixStream::connect(&socket).is_ok());
         self.server = Some(server);
+    }
+
+    /// How many commands the server has executed since it started, summed over every command
+    /// in `INFO commandstats` except `INFO` itself (so reading the counter does not move it).
+    pub fn command_calls(&self) -> u64 {
+        let text = self.command(&["INFO", "commandstats"]);
+        text.lines()
+            .filter_map(|l| l.strip_prefix("cmdstat_"))
+            .filter(|l| !l.starts_with("info:"))
+            .filter_map(|l| {
+                let calls = l.split_once("calls=")?.1;
+                calls.split(',').next()?.parse::<u64>().ok()
+            })
+            .sum()
+    }
+
+    /// Sends one command over RESP and returns its bulk-string or status reply.
+    fn command(&self, args: &[&str]) -> String {
+        let mut stream = UnixStream::connect(self.socket())
+            .unwrap_or_else(|e| panic!("cannot connect to redis at {}: {e}", self.url()));
+        let mut request = format!("*{}\r\n", args.len());
+        for a in args {
+            request.push_str(&format!("${}\r\n{a}\r\n", a.len()));
+        }
+        if let Some(pw) = &self.password {
+            let auth = format!("*2\r\n$4\r\nAUTH\r\n${}\r\n{pw}\r\n", pw.len());
+            request.insert_str(0, &auth);
+        }
+        stream.write_all(request.as_bytes()).expect("redis write");
+        let mut reader = BufReader::new(stream);
+        let mut line = String::new();
+        if self.password.is_some() {
+            reader.read_line(&mut line).expect("redis AUTH reply");
+            assert!(line.starts_with("+OK"), "redis AUTH failed: {line}");
+            line.clear();
+        }
+        reader.read_line(&mut line).expect("redis reply");
+        match line.as_bytes().first() {
+            Some(b'$') => {
+                let len: usize = line[1..].trim().parse().expect("bulk length");
+                let mut body = vec![0u8; len + 2];
+                reader.read_exact(&mut body).expect("bulk body");
+                body.truncate(len);
+                String::from_utf8(body).expect("utf-8 reply")
+            }
+            Some(b'+') => line[1..].trim_end().to_string(),
+            _ => panic!("redis {args:?} failed: {line}"),
+        }
     }
 }

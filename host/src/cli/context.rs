@@ -10,7 +10,7 @@ use crate::{
     plugins::{search_path, Registry},
 };
 
-use super::CliError;
+use super::{CliError, RepositoryFlags};
 
 /// Configuration and registry, built once per invocation.
 #[derive(Debug)]
@@ -19,16 +19,24 @@ pub struct Context {
     pub config: Config,
     /// The file it was read from, if any.
     pub config_path: Option<PathBuf>,
+    /// The repository provider was named by `--repository` (not by the file).
+    pub repository_from_flag: bool,
     /// Built-ins plus every plugin found on the search path.
     pub registry: Registry,
 }
 
 impl Context {
-    /// Reads the configuration and loads plugins. Configuration problems are usage errors
-    /// (exit 2); an unusable plugin directory fails the command (exit 1); individual bad
-    /// plugin files are recorded as refusals and logged, and loading carries on.
-    pub fn new(config_file: Option<&Path>, plugin_dirs: &[PathBuf]) -> Result<Context, CliError> {
-        let (config, config_path) = Config::load(config_file).map_err(CliError::usage)?;
+    /// Reads the configuration, applies the repository flags over its `[repository]` table,
+    /// and loads plugins. Configuration problems are usage errors (exit 2); an unusable plugin
+    /// directory fails the command (exit 1); individual bad plugin files are recorded as
+    /// refusals and logged, and loading carries on.
+    pub fn new(
+        config_file: Option<&Path>,
+        plugin_dirs: &[PathBuf],
+        repository: &RepositoryFlags,
+    ) -> Result<Context, CliError> {
+        let (mut config, config_path) = Config::load(config_file).map_err(CliError::usage)?;
+        config.repository = repository.apply(config.repository.as_ref())?;
         let mut registry =
             Registry::with_builtins(config.plugins.pins.as_deref()).map_err(CliError::usage)?;
         let env = std::env::var_os("TROUSSEAU_PLUGIN_PATH");
@@ -44,6 +52,7 @@ impl Context {
         Ok(Context {
             config,
             config_path,
+            repository_from_flag: repository.provider.is_some(),
             registry,
         })
     }
@@ -54,10 +63,15 @@ impl Context {
         let Some(repo) = &self.config.repository else {
             return Ok(());
         };
-        let file = self.config_path.as_ref().map_or_else(
-            || "the configuration".to_string(),
-            |p| p.display().to_string(),
-        );
+        let setting = if self.repository_from_flag {
+            "--repository".to_string()
+        } else {
+            let file = self.config_path.as_ref().map_or_else(
+                || "the configuration".to_string(),
+                |p| p.display().to_string(),
+            );
+            format!("{file}: [repository] provider")
+        };
         let available = |kind: ProviderKind| {
             let ids: Vec<&str> = self
                 .registry
@@ -74,14 +88,14 @@ impl Context {
         match self.registry.provider(&repo.provider) {
             Some(p) if p.kind() == ProviderKind::Repository => Ok(()),
             Some(p) => Err(CliError::usage(anyhow!(
-                "{file}: [repository] provider {:?} is a {}, not a repository; available \
+                "{setting} {:?} is a {}, not a repository; available \
                  repositories: {}",
                 repo.provider,
                 p.kind().as_str(),
                 available(ProviderKind::Repository)
             ))),
             None => Err(CliError::usage(anyhow!(
-                "{file}: [repository] provider {:?} is unknown; available repositories: {} \
+                "{setting} {:?} is unknown; available repositories: {} \
                  (plugins are listed by `trousseau plugins list`)",
                 repo.provider,
                 available(ProviderKind::Repository)
@@ -99,6 +113,7 @@ mod tests {
         Context {
             config: Config::parse(config, path).unwrap(),
             config_path: Some(path.to_path_buf()),
+            repository_from_flag: false,
             registry: Registry::with_builtins(None).unwrap(),
         }
     }

@@ -15,6 +15,7 @@ mod password;
 mod plugins_cmd;
 mod progress;
 mod protect_cmd;
+mod repository_flags;
 mod ring;
 mod slot_policy;
 mod slot_sources;
@@ -27,6 +28,7 @@ use clap::{Parser, Subcommand};
 
 pub use context::Context;
 pub use exit::CliError;
+pub use repository_flags::RepositoryFlags;
 pub use terminal::TerminalInteraction;
 
 /// Trousseau: composite master keys from pluggable key sources, and an ASP.NET Core-compatible
@@ -45,6 +47,10 @@ pub struct Cli {
     /// More log output on stderr (-v info, -vv debug); or set TROUSSEAU_LOG.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+
+    /// The key-ring repository (overriding the configuration file's [repository] table).
+    #[command(flatten)]
+    pub repository: RepositoryFlags,
 
     /// What to do.
     #[command(subcommand)]
@@ -102,7 +108,7 @@ pub fn main() -> ExitCode {
 
 /// Runs one parsed command line.
 pub fn run(cli: Cli) -> Result<(), CliError> {
-    let ctx = Context::new(cli.config.as_deref(), &cli.plugin_dirs)?;
+    let ctx = Context::new(cli.config.as_deref(), &cli.plugin_dirs, &cli.repository)?;
     if matches!(cli.command, Command::Plugins(_)) {
         // The plugin commands are the diagnostic tools: a configuration naming a missing
         // provider must not stop them, so it is only a warning there.

@@ -1,12 +1,14 @@
 //! The key manager: reads the ring from a repository, resolves and caches the default key,
 //! generates keys (conditionally when the repository can), revokes and deletes keys
-//! (spec §4 "Deletion", §5).
+//! (spec §4 "Deletion", §5). A repository that fails during a refresh does not stop the
+//! manager: the cached ring keeps serving until its default key expires, and the repository is
+//! retried with backoff (see [`super::refresh`]).
 
 use std::{
     collections::HashMap,
     sync::{
         atomic::{AtomicBool, Ordering},
-        Arc, Mutex,
+        Arc,
     },
 };
 
@@ -19,6 +21,7 @@ use super::{
     keyring::{resolve, Key, KeyRing, RingKey, SecretDecryptor, MAX_SERVER_CLOCK_SKEW},
     keyxml::{self, ParsedElements, Revocation},
     protector::KeyRingSource,
+    refresh::{Refresh, RingCache},
     timestamp::{days, hours, minutes, Timestamp},
 };
 
@@ -76,11 +79,6 @@ const REFRESH_PERIOD: i64 = hours(24);
 const AUTO_REFRESH_WINDOW: i64 = minutes(2);
 const CONFLICT_RETRIES: usize = 10;
 
-struct Cached {
-    ring: Arc<KeyRing>,
-    expires: Timestamp,
-}
-
 /// The key manager over a repository.
 pub struct KeyManager {
     repo: RepositoryBox,
@@ -88,7 +86,9 @@ pub struct KeyManager {
     encryption: Arc<dyn KeyEncryption>,
     clock: Clock,
     started: Timestamp,
-    cache: Mutex<Option<Cached>>,
+    /// "the redis repository at …", for messages.
+    name: String,
+    cache: RingCache,
     forced_refresh_used: AtomicBool,
 }
 
@@ -142,13 +142,18 @@ impl KeyManager {
             )));
         }
         let started = clock();
+        let name = repo.describe().map_or_else(
+            |_| "the key-ring repository".to_string(),
+            |d| format!("the {} repository at {}", d.provider_id(), d.location()),
+        );
         Ok(KeyManager {
             repo,
             options,
             encryption,
             clock,
             started,
-            cache: Mutex::new(None),
+            name,
+            cache: RingCache::default(),
             forced_refresh_used: AtomicBool::new(false),
         })
     }
@@ -188,9 +193,20 @@ impl KeyManager {
     }
 
     fn invalidate(&self) {
-        if let Ok(mut c) = self.cache.lock() {
-            *c = None;
-        }
+        self.cache.invalidate();
+    }
+
+    /// [`KeyManager::build_ring`] with repository failures naming the repository.
+    fn build_named(&self) -> Result<(KeyRing, Timestamp)> {
+        self.build_ring().map_err(|e| match e {
+            DataProtectionError::Repository(e) if !e.message().contains(&self.name) => {
+                DataProtectionError::Repository(trousseau_core::Error::new(
+                    e.code(),
+                    format!("{}: {}", self.name, e.message()),
+                ))
+            }
+            e => e,
+        })
     }
 
     fn new_key_element(
@@ -515,32 +531,10 @@ impl SecretDecryptor for EncryptionRef {
 
 impl KeyRingSource for KeyManager {
     fn key_ring(&self) -> Result<Arc<KeyRing>> {
-        let now = self.now();
-        let mut cache = self.cache.lock().map_err(|_| {
-            DataProtectionError::KeyRing("the key-ring cache lock is poisoned".into())
-        })?;
-        if let Some(c) = cache.as_ref() {
-            if now < c.expires {
-                return Ok(c.ring.clone());
-            }
-        }
-        match self.build_ring() {
-            Ok((ring, expires)) => {
-                let ring = Arc::new(ring);
-                *cache = Some(Cached {
-                    ring: ring.clone(),
-                    expires,
-                });
-                Ok(ring)
-            }
-            Err(e) => {
-                // Keep serving the old ring for 2 more minutes, and report the failure.
-                if let Some(c) = cache.as_mut() {
-                    c.expires = now.plus(minutes(2));
-                }
-                Err(e)
-            }
-        }
+        self.cache
+            .get(self.now(), Refresh::WhenDue, &self.name, || {
+                self.build_named()
+            })
     }
 
     fn refresh_for_unknown_key(&self) -> Result<Option<Arc<KeyRing>>> {
@@ -550,7 +544,8 @@ impl KeyRingSource for KeyManager {
         {
             return Ok(None);
         }
-        self.invalidate();
-        self.key_ring().map(Some)
+        self.cache
+            .get(now, Refresh::Now, &self.name, || self.build_named())
+            .map(Some)
     }
 }

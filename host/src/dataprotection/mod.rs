@@ -10,6 +10,7 @@ pub mod keyxml;
 pub mod manager;
 pub mod payload;
 pub mod protector;
+pub mod refresh;
 pub mod slots;
 pub mod timestamp;
 pub mod xmltree;
