@@ -24,7 +24,7 @@ apt_install() {
 }
 
 # Redis (the tests start a private redis-server on a unix socket).
-apt_install redis-server
+apt_install redis-server openssl   # openssl: the rediss:// test makes its own CA
 
 # Azurite (Azure Blob emulator).
 if [ ! -x "$NODE_DIR/node_modules/.bin/azurite-blob" ]; then

@@ -1,10 +1,11 @@
-//! A private `redis-server` on a unix socket in a temp dir.
+//! A private `redis-server` on a unix socket in a temp dir; optionally also on a TLS loopback
+//! port with a certificate from a private CA made for the run.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 
-use crate::Server;
+use crate::{free_port, Server};
 
 /// A private Redis server; [`Redis::url`] points at it.
 #[derive(Debug)]
@@ -12,6 +13,7 @@ pub struct Redis {
     dir: tempfile::TempDir,
     server: Option<Server>,
     password: Option<String>,
+    tls_port: Option<u16>,
 }
 
 impl Redis {
@@ -25,15 +27,45 @@ impl Redis {
         Self::start_with(Some(password.into()))
     }
 
+    /// Starts a server that also serves TLS on a free loopback port ([`Redis::tls_url`]), with
+    /// a certificate for `localhost` and 127.0.0.1 signed by a private CA ([`Redis::ca_file`]).
+    /// Needs the `openssl` command.
+    pub fn start_tls() -> Redis {
+        let dir = tempfile::tempdir().expect("cannot create a temp dir");
+        make_certificates(dir.path());
+        let mut redis = Redis {
+            dir,
+            server: None,
+            password: None,
+            tls_port: Some(free_port()),
+        };
+        redis.restart();
+        redis
+    }
+
     fn start_with(password: Option<String>) -> Redis {
         let dir = tempfile::tempdir().expect("cannot create a temp dir");
         let mut redis = Redis {
             dir,
             server: None,
             password,
+            tls_port: None,
         };
         redis.restart();
         redis
+    }
+
+    /// `rediss://localhost:PORT/0` (servers from [`Redis::start_tls`] only).
+    pub fn tls_url(&self) -> String {
+        let port = self
+            .tls_port
+            .expect("not a TLS server: use Redis::start_tls");
+        format!("rediss://localhost:{port}/0")
+    }
+
+    /// The PEM certificate of the private CA that signed the TLS server's certificate.
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
     }
 
     /// The socket path.
@@ -79,6 +111,23 @@ impl Redis {
         .collect();
         if let Some(pw) = &self.password {
             args.extend(["--requirepass".to_string(), pw.clone()]);
+        }
+        if let Some(port) = self.tls_port {
+            let file = |name: &str| dir.join(name).display().to_string();
+            args.extend([
+                "--tls-port".to_string(),
+                port.to_string(),
+                "--bind".to_string(),
+                "127.0.0.1".to_string(),
+                "--tls-cert-file".to_string(),
+                file("server.pem"),
+                "--tls-key-file".to_string(),
+                file("server.key"),
+                "--tls-ca-cert-file".to_string(),
+                file("ca.pem"),
+                "--tls-auth-clients".to_string(),
+                "no".to_string(),
+            ]);
         }
         let mut server = Server::spawn("redis-server", Path::new("redis-server"), &args, dir);
         let socket = self.socket();
@@ -132,5 +181,80 @@ impl Redis {
             Some(b'+') => line[1..].trim_end().to_string(),
             _ => panic!("redis {args:?} failed: {line}"),
         }
+    }
+}
+
+/// A CA (`ca.pem`) and a server certificate for `localhost` / 127.0.0.1 signed by it
+/// (`server.pem`, `server.key`) in `dir`, made with the `openssl` command.
+fn make_certificates(dir: &Path) {
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n\
+         keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+    )
+    .expect("write server.ext");
+    let steps: [&[&str]; 3] = [
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=trousseau test CA",
+        ],
+        &[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=localhost",
+        ],
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "server.ext",
+        ],
+    ];
+    for args in steps {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap_or_else(|e| {
+                panic!("cannot run openssl ({e}); install it: .ci/install.d/repositories.sh")
+            });
+        assert!(
+            out.status.success(),
+            "openssl {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }

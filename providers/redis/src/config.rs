@@ -1,6 +1,6 @@
 //! The Redis repository's configuration and the connection details derived from it.
 
-use std::time::Duration;
+use std::{path::PathBuf, time::Duration};
 
 use redis::{ConnectionAddr, ConnectionInfo, IntoConnectionInfo};
 use serde::Deserialize;
@@ -29,6 +29,10 @@ pub struct RedisConfig {
     /// Per-command timeout in milliseconds.
     #[serde(default = "default_timeout")]
     pub command_timeout_ms: u64,
+    /// `rediss://` only: a PEM file with the CA certificate(s) that signed the server's
+    /// certificate, trusted instead of the public web roots (a private CA).
+    #[serde(default)]
+    pub tls_ca_file: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for RedisConfig {
@@ -55,6 +59,8 @@ fn default_timeout() -> u64 {
 /// What a repository needs to connect: parsed, credentials applied, timeouts checked.
 pub(crate) struct Target {
     pub(crate) info: ConnectionInfo,
+    /// The PEM bytes of `tls_ca_file`, when given.
+    pub(crate) ca_pem: Option<Vec<u8>>,
     pub(crate) location: String,
     pub(crate) connect_timeout: Duration,
     pub(crate) command_timeout: Duration,
@@ -102,6 +108,16 @@ impl RedisConfig {
             ConnectionAddr::Unix(path) => format!("redis+unix://{}?db={db}", path.display()),
             other => format!("{other:?}"),
         };
+        let ca_pem = match &self.tls_ca_file {
+            None => None,
+            Some(_) if !matches!(info.addr(), ConnectionAddr::TcpTls { .. }) => {
+                return Err(invalid(format!(
+                    "the redis repository has `tls_ca_file` but its url {address} is not TLS: \
+                     use rediss://host:port/db, or remove `tls_ca_file`"
+                )));
+            }
+            Some(path) => Some(read_ca(path)?),
+        };
         let timeout = |ms: u64, key: &str| {
             if ms == 0 {
                 Err(invalid(format!(
@@ -116,8 +132,27 @@ impl RedisConfig {
             connect_timeout: timeout(self.connect_timeout_ms, "connect_timeout_ms")?,
             command_timeout: timeout(self.command_timeout_ms, "command_timeout_ms")?,
             info,
+            ca_pem,
         })
     }
+}
+
+/// Reads `tls_ca_file`, which must hold at least one PEM certificate.
+fn read_ca(path: &std::path::Path) -> Result<Vec<u8>> {
+    let pem = std::fs::read(path).map_err(|e| {
+        Error::from_io(&e, path.display()).context("the redis repository's `tls_ca_file`")
+    })?;
+    if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
+        return Err(Error::new(
+            ErrorCode::InvalidConfig,
+            format!(
+                "the redis repository's `tls_ca_file` {} holds no PEM certificate \
+                 (-----BEGIN CERTIFICATE-----): give the CA certificate in PEM form",
+                path.display()
+            ),
+        ));
+    }
+    Ok(pem)
 }
 
 #[cfg(test)]

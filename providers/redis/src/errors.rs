@@ -32,6 +32,14 @@ pub(crate) fn map(e: &RedisError, location: &str) -> Error {
             ),
         );
     }
+    if e.to_string().contains("certificate") {
+        return Error::new(
+            ErrorCode::Unavailable,
+            format!(
+                "the redis repository at {location} has a TLS certificate we do not trust ({e}); if a private CA signed it, name the CA's PEM file in `tls_ca_file`"
+            ),
+        );
+    }
     if breaks_connection(e) || e.is_connection_refusal() {
         return Error::new(
             ErrorCode::Unavailable,

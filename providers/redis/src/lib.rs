@@ -20,7 +20,8 @@ pub const CONFIG_HELP: &str = "\
 url: redis://[user[:password]@]host[:port][/db], rediss://… (TLS) or redis+unix:///path/to/socket[?db=N&user=U&pass=P] (default redis://127.0.0.1:6379)
 key: the list holding the ring (default \"DataProtection-Keys\", as ASP.NET Core)
 username_env, password_env: names of environment variables holding the username / password (override the URL's)
-connect_timeout_ms, command_timeout_ms: timeouts in milliseconds (default 5000 each)";
+connect_timeout_ms, command_timeout_ms: timeouts in milliseconds (default 5000 each)
+tls_ca_file: rediss:// only: PEM file of the CA that signed the server's certificate (a private CA), trusted instead of the public web roots";
 
 fn create(config: &str) -> Result<Box<dyn Repository>> {
     Ok(Box::new(RedisRepository::new(RedisConfig::from_json(

@@ -3,7 +3,7 @@
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use redis::{Client, Commands, Connection, RedisError};
+use redis::{Client, Commands, Connection, RedisError, TlsCertificates};
 use sha2::{Digest, Sha256};
 use trousseau_core::{
     Capabilities, Element, Error, ErrorCode, Repository, RepositoryDescription, Result, Snapshot,
@@ -42,12 +42,23 @@ impl RedisRepository {
             location,
             connect_timeout,
             command_timeout,
+            ca_pem,
         } = config.target()?;
         if matches!(info.addr(), redis::ConnectionAddr::TcpTls { .. }) {
             // rustls needs a process-wide crypto provider; another crate may have installed one.
             let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         }
-        let client = Client::open(info).map_err(|e| errors::map(&e, &location))?;
+        let client = match ca_pem {
+            None => Client::open(info),
+            Some(root_cert) => Client::build_with_tls(
+                info,
+                TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(root_cert),
+                },
+            ),
+        }
+        .map_err(|e| errors::map(&e, &location))?;
         Ok(RedisRepository {
             client,
             key: config.key,

@@ -248,3 +248,48 @@ fn elements_that_are_not_xml_are_refused_before_anything_is_written() {
     assert_eq!(err.code(), ErrorCode::CorruptData);
     assert!(err.message().contains("entry 0"), "{}", err.message());
 }
+
+#[test]
+fn rediss_with_a_private_ca_round_trips_and_refuses_an_untrusted_server() {
+    let redis = Redis::start_tls();
+    let config = |extra: &str| format!(r#"{{"url":"{}"{extra}}}"#, redis.tls_url());
+    let ca = format!(r#","tls_ca_file":"{}""#, redis.ca_file().display());
+    let trusted = repo(&config(&ca));
+    trusted.store(&key(1)).unwrap();
+    assert_eq!(trusted.load().unwrap().elements(), &[key(1)][..]);
+    assert!(trusted
+        .describe()
+        .location()
+        .starts_with("rediss://localhost:"));
+
+    // Without the CA, the public web roots do not vouch for this server: refused, named.
+    let err = repo(&config("")).load().unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Unavailable, "{}", err.message());
+    assert!(err.message().contains("tls_ca_file"), "{}", err.message());
+    assert!(
+        err.message().contains(&redis.tls_url().replace("/0", "")),
+        "{}",
+        err.message()
+    );
+
+    // A CA file that is not PEM, or one given for a plain connection: configuration errors.
+    let not_pem = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(not_pem.path(), "hello").unwrap();
+    let err = RedisConfig::from_json(&config(&format!(
+        r#","tls_ca_file":"{}""#,
+        not_pem.path().display()
+    )))
+    .and_then(RedisRepository::new)
+    .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidConfig);
+    assert!(
+        err.message().contains("no PEM certificate"),
+        "{}",
+        err.message()
+    );
+    let err = RedisConfig::from_json(&format!(r#"{{"url":"{}"{ca}}}"#, redis.url()))
+        .and_then(RedisRepository::new)
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidConfig);
+    assert!(err.message().contains("rediss://"), "{}", err.message());
+}
