@@ -14,10 +14,16 @@ pub(crate) fn map(e: &object_store::Error, location: &str, redact: &[String]) ->
             ErrorCode::InvalidConfig,
             "check the account, key, SAS token or credentials the configuration names",
         ),
-        E::Generic { .. } if text.contains("403") || text.contains("401") => (
-            ErrorCode::InvalidConfig,
-            "check the account, key, SAS token or credentials the configuration names",
-        ),
+        // The HTTP status as the client prints it ("403 Forbidden"): a bare "403" could be
+        // part of a port number or a request id.
+        E::Generic { .. }
+            if text.contains("401 Unauthorized") || text.contains("403 Forbidden") =>
+        {
+            (
+                ErrorCode::InvalidConfig,
+                "check the account, key, SAS token or credentials the configuration names",
+            )
+        }
         E::NotFound { .. } => (
             ErrorCode::NotFound,
             "check that the container or bucket exists (it is not created automatically)",
@@ -33,6 +39,6 @@ pub(crate) fn map(e: &object_store::Error, location: &str, redact: &[String]) ->
     };
     Error::new(
         code,
-        format!("the blob repository {location} failed ({text}); {advice}"),
+        format!("the blob repository at {location} failed ({text}); {advice}"),
     )
 }

@@ -104,7 +104,7 @@ impl BlobRepository {
                 let etag = etag.ok_or_else(|| {
                     Error::new(
                         ErrorCode::Unsupported,
-                        format!("the blob repository {}: the service returned no ETag, which the repository needs for safe concurrent writes", self.location),
+                        format!("the blob repository at {}: the service returned no ETag, which the repository needs for safe concurrent writes", self.location),
                     )
                 })?;
                 Some(Cached {
@@ -182,7 +182,7 @@ impl BlobRepository {
         Err(Error::new(
             ErrorCode::Conflict,
             format!(
-                "the blob repository {}: other writers changed the blob during each of {MAX_ATTEMPTS} attempts; retry later",
+                "the blob repository at {}: other writers changed the blob during each of {MAX_ATTEMPTS} attempts; retry later",
                 self.location
             ),
         ))
@@ -246,7 +246,7 @@ impl Repository for BlobRepository {
             Error::new(
                 ErrorCode::Conflict,
                 format!(
-                    "the blob repository {} changed since it was read; read it again and retry",
+                    "the blob repository at {} changed since it was read; read it again and retry",
                     self.location
                 ),
             )

@@ -252,3 +252,27 @@ fn unreachable_endpoint_names_it() {
         err.message()
     );
 }
+
+#[test]
+fn wrong_account_key_is_a_credentials_error_that_never_shows_the_key() {
+    let server = trousseau_tests::Azurite::start();
+    server.create_container("keys");
+    // A well-formed key (base64) that is not the account's.
+    let wrong = "d3JvbmcgYWNjb3VudCBrZXkgZm9yIGF6dXJpdGUgdGVzdHMgMDEyMzQ1Njc4OQ==";
+    std::env::set_var("TROUSSEAU_BLOB_TEST_WRONG_KEY", wrong);
+    let config = format!(
+        r#"{{"service":"azure","container":"keys","blob":"ring.xml","endpoint":"{}","account":"{}","access_key_env":"TROUSSEAU_BLOB_TEST_WRONG_KEY"}}"#,
+        server.endpoint(),
+        trousseau_tests::azurite::ACCOUNT
+    );
+    let repo = BlobRepository::new(BlobConfig::from_json(&config).unwrap()).unwrap();
+    let err = repo.load().unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidConfig, "{}", err.message());
+    assert!(err.message().contains("credentials"), "{}", err.message());
+    assert!(!err.message().contains(wrong), "{}", err.message());
+    // Nothing was written either.
+    assert_eq!(
+        repo.store(&key(1)).unwrap_err().code(),
+        ErrorCode::InvalidConfig
+    );
+}
