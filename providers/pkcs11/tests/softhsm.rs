@@ -19,6 +19,13 @@ fn enroll(src: &Pkcs11Source) -> (SecretBytes, String) {
         .into_parts()
 }
 
+/// The error enrolling a source configured with `json` ends in.
+fn enroll_error(json: &str) -> trousseau_core::Error {
+    source(json)
+        .enroll(&DeriveContext::new(SEED, "", "t"), &NoInteraction)
+        .unwrap_err()
+}
+
 fn derive(src: &Pkcs11Source, params: &str, seed: &[u8]) -> trousseau_core::Result<SecretBytes> {
     src.derive(&DeriveContext::new(seed, params, "test"), &NoInteraction)
 }
@@ -170,9 +177,7 @@ fn key_of_the_wrong_type_under_the_label_is_refused() {
     enroll(&source(&hsm.config(
         serde_json::json!({"mechanism": "aes-cmac", "key_label": "k"}),
     )));
-    let err = source(&hsm.config(serde_json::json!({"key_label": "k"})))
-        .enroll(&DeriveContext::new(SEED, "", "t"), &NoInteraction)
-        .unwrap_err();
+    let err = enroll_error(&hsm.config(serde_json::json!({"key_label": "k"})));
     assert_eq!(err.code(), ErrorCode::InvalidConfig, "{err}");
     assert!(err.message().contains("needs a"), "{err}");
 }
@@ -180,9 +185,7 @@ fn key_of_the_wrong_type_under_the_label_is_refused() {
 #[test]
 fn short_hmac_key_length_is_refused_before_touching_the_token() {
     let hsm = SoftHsm::new("trousseau-test");
-    let err = source(&hsm.config(serde_json::json!({"key_length": 16})))
-        .enroll(&DeriveContext::new(SEED, "", "t"), &NoInteraction)
-        .unwrap_err();
+    let err = enroll_error(&hsm.config(serde_json::json!({"key_length": 16})));
     assert_eq!(err.code(), ErrorCode::InvalidConfig, "{err}");
     assert!(err.message().contains("32 bytes"), "{err}");
 }
@@ -206,15 +209,11 @@ fn a_file_that_is_not_a_pkcs11_module_is_a_clear_error() {
     assert_eq!(candidates.len(), 2, "libz not found");
     for module in candidates {
         let json = serde_json::json!({"module": module}).to_string();
-        let err = source(&json)
-            .enroll(&DeriveContext::new(SEED, "", "t"), &NoInteraction)
-            .unwrap_err();
+        let err = enroll_error(&json);
         assert_eq!(err.code(), ErrorCode::InvalidConfig, "{err}");
         assert!(err.message().contains("is not a PKCS#11 module"), "{err}");
     }
     let json = serde_json::json!({"module": "/nonexistent/libp11.so"}).to_string();
-    let err = source(&json)
-        .enroll(&DeriveContext::new(SEED, "", "t"), &NoInteraction)
-        .unwrap_err();
+    let err = enroll_error(&json);
     assert_eq!(err.code(), ErrorCode::InvalidConfig, "{err}");
 }
