@@ -62,3 +62,25 @@ pub fn mass_revocation_xml() -> String {
 pub fn key_id(n: usize) -> String {
     format!("00000000-0000-4000-8000-{n:012}")
 }
+
+/// Key `n` ([`key_id`]) as a repository element, named `key-<id>` as ASP.NET names it.
+pub fn key_element(n: usize) -> trousseau_core::Element {
+    trousseau_core::Element::new(format!("key-{}", key_id(n)), key_xml(&key_id(n)))
+}
+
+/// Into an empty `repo`: keys 1 and 2 and a revocation of key 1, one store each; reads them
+/// back, asserts they come in that order with their names and text, and returns the snapshot.
+pub fn store_and_read_back(repo: &dyn trousseau_core::Repository) -> trousseau_core::Snapshot {
+    assert!(repo.load().unwrap().elements().is_empty());
+    let revocation = trousseau_core::Element::new(
+        format!("revocation-{}", key_id(1)),
+        revocation_xml(&key_id(1)),
+    );
+    let elements = [key_element(1), key_element(2), revocation];
+    for e in &elements {
+        repo.store(e).unwrap();
+    }
+    let snapshot = repo.load().unwrap();
+    assert_eq!(snapshot.elements(), &elements[..]);
+    snapshot
+}

@@ -7,13 +7,10 @@ use common::Backend;
 use trousseau_blob::{BlobConfig, BlobRepository};
 use trousseau_core::{Element, ErrorCode, Repository};
 use trousseau_tests::fixtures::{
-    key_id, key_xml, key_xml_indented, mass_revocation_xml, revocation_xml,
+    key_element, key_id, key_xml, key_xml_indented, mass_revocation_xml, revocation_xml,
+    store_and_read_back,
 };
 use trousseau_tests::free_port;
-
-fn key(n: usize) -> Element {
-    Element::new(format!("key-{}", key_id(n)), key_xml(&key_id(n)))
-}
 
 /// The bytes ASP.NET Core's AzureBlobXmlRepository uploads for these elements.
 fn asp_net_document(elements: &[String]) -> Vec<u8> {
@@ -27,16 +24,7 @@ fn asp_net_document(elements: &[String]) -> Vec<u8> {
 
 fn round_trip(b: Backend) {
     let repo = b.repo();
-    assert!(repo.load().unwrap().elements().is_empty());
-    let revocation = Element::new(
-        format!("revocation-{}", key_id(1)),
-        revocation_xml(&key_id(1)),
-    );
-    for e in [key(1), key(2), revocation.clone()] {
-        repo.store(&e).unwrap();
-    }
-    let snapshot = repo.load().unwrap();
-    assert_eq!(snapshot.elements(), &[key(1), key(2), revocation][..]);
+    let snapshot = store_and_read_back(&repo);
     assert!(
         snapshot.version().starts_with('"'),
         "an ETag: {}",
@@ -54,14 +42,14 @@ fn asp_net_layout_both_ways(b: Backend) {
         mass_revocation_xml(),
     ]));
     let loaded = b.repo().load().unwrap();
-    assert_eq!(loaded.elements()[0], key(7));
+    assert_eq!(loaded.elements()[0], key_element(7));
     assert_eq!(loaded.elements()[1].xml(), mass_revocation_xml());
     let indented = format!(
         "<repository>\n  {}\n</repository>\n",
         key_xml_indented(&key_id(8))
     );
     b.put_raw(indented.as_bytes());
-    assert_eq!(b.repo().load().unwrap().elements(), &[key(8)][..]);
+    assert_eq!(b.repo().load().unwrap().elements(), &[key_element(8)][..]);
 
     // Write exactly what ASP.NET reads: the same bytes it would have uploaded itself.
     b.put_raw(&asp_net_document(&[key_xml(&key_id(8))]));
@@ -78,11 +66,11 @@ fn conditional_store(b: Backend) {
     let repo = b.repo();
     let v0 = repo.load().unwrap().version().to_string();
     assert_eq!(v0, trousseau_blob::ABSENT);
-    let v1 = repo.store_conditional(&v0, &[key(1)]).unwrap();
+    let v1 = repo.store_conditional(&v0, &[key_element(1)]).unwrap();
     assert_eq!(repo.load().unwrap().version(), v1);
     // A node that also read "absent" loses.
     let other = b.repo();
-    let err = other.store_conditional(&v0, &[key(2)]).unwrap_err();
+    let err = other.store_conditional(&v0, &[key_element(2)]).unwrap_err();
     assert_eq!(err.code(), ErrorCode::Conflict);
     // An ASP.NET node's plain upload moves the ETag.
     b.put_raw(&asp_net_document(&[
@@ -90,21 +78,28 @@ fn conditional_store(b: Backend) {
         key_xml(&key_id(9)),
     ]));
     assert_eq!(
-        repo.store_conditional(&v1, &[key(2)]).unwrap_err().code(),
+        repo.store_conditional(&v1, &[key_element(2)])
+            .unwrap_err()
+            .code(),
         ErrorCode::Conflict
     );
     let now = other.load().unwrap();
-    let v3 = other.store_conditional(now.version(), &[key(2)]).unwrap();
+    let v3 = other
+        .store_conditional(now.version(), &[key_element(2)])
+        .unwrap();
     let last = repo.load().unwrap();
     assert_eq!(last.version(), v3);
-    assert_eq!(last.elements(), &[key(1), key(9), key(2)][..]);
+    assert_eq!(
+        last.elements(),
+        &[key_element(1), key_element(9), key_element(2)][..]
+    );
 }
 
 fn deletion(b: Backend) {
     let repo = b.repo();
     for e in [
-        key(1),
-        key(2),
+        key_element(1),
+        key_element(2),
         Element::new("r", revocation_xml(&key_id(1))),
     ] {
         repo.store(&e).unwrap();
@@ -116,7 +111,7 @@ fn deletion(b: Backend) {
     ])
     .unwrap();
     let after = b.repo().load().unwrap();
-    assert_eq!(after.elements(), &[key(2)][..]);
+    assert_eq!(after.elements(), &[key_element(2)][..]);
     assert_ne!(after.version(), before.version());
     assert_eq!(b.get_raw(), asp_net_document(&[key_xml(&key_id(2))]));
 }
@@ -128,7 +123,7 @@ fn racing_writers_all_land_or_are_reported(b: Backend) {
                 let repo = b.repo();
                 s.spawn(move || {
                     (0..3)
-                        .map(|i| (t * 10 + i, repo.store(&key(t * 10 + i))))
+                        .map(|i| (t * 10 + i, repo.store(&key_element(t * 10 + i))))
                         .collect::<Vec<_>>()
                 })
             })
@@ -141,7 +136,7 @@ fn racing_writers_all_land_or_are_reported(b: Backend) {
     let mut stored: Vec<String> = Vec::new();
     for (n, result) in &results {
         match result {
-            Ok(()) => stored.push(key(*n).name().to_string()),
+            Ok(()) => stored.push(key_element(*n).name().to_string()),
             Err(e) => {
                 assert_eq!(e.code(), ErrorCode::Conflict, "{e:?}");
                 assert!(e.message().contains("5 attempts"), "{}", e.message());
@@ -171,9 +166,12 @@ fn racing_writers_all_land_or_are_reported(b: Backend) {
 
 fn server_killed_then_restarted(mut b: Backend) {
     let repo = b.repo();
-    repo.store(&key(1)).unwrap();
+    repo.store(&key_element(1)).unwrap();
     b.kill();
-    for err in [repo.load().unwrap_err(), repo.store(&key(2)).unwrap_err()] {
+    for err in [
+        repo.load().unwrap_err(),
+        repo.store(&key_element(2)).unwrap_err(),
+    ] {
         assert_eq!(err.code(), ErrorCode::Unavailable, "{err:?}");
         assert!(
             err.message().contains("ring/keys.xml") && err.message().contains("127.0.0.1"),
@@ -182,8 +180,8 @@ fn server_killed_then_restarted(mut b: Backend) {
         );
     }
     b.restart();
-    repo.store(&key(3)).unwrap();
-    assert_eq!(repo.load().unwrap().elements(), &[key(3)][..]);
+    repo.store(&key_element(3)).unwrap();
+    assert_eq!(repo.load().unwrap().elements(), &[key_element(3)][..]);
 }
 
 fn foreign_blobs_are_clear_errors(b: Backend) {
@@ -205,7 +203,7 @@ fn foreign_blobs_are_clear_errors(b: Backend) {
         );
         // A store never overwrites what it cannot read.
         assert_eq!(
-            repo.store(&key(1)).unwrap_err().code(),
+            repo.store(&key_element(1)).unwrap_err().code(),
             ErrorCode::CorruptData
         );
         assert_eq!(b.get_raw(), bytes);
@@ -272,7 +270,7 @@ fn wrong_account_key_is_a_credentials_error_that_never_shows_the_key() {
     assert!(!err.message().contains(wrong), "{}", err.message());
     // Nothing was written either.
     assert_eq!(
-        repo.store(&key(1)).unwrap_err().code(),
+        repo.store(&key_element(1)).unwrap_err().code(),
         ErrorCode::InvalidConfig
     );
 }

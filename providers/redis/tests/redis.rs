@@ -5,7 +5,8 @@ use redis::Commands;
 use trousseau_core::{Element, ErrorCode, Repository};
 use trousseau_redis::{RedisConfig, RedisRepository};
 use trousseau_tests::fixtures::{
-    key_id, key_xml, key_xml_indented, mass_revocation_xml, revocation_xml,
+    key_element, key_id, key_xml, key_xml_indented, mass_revocation_xml, revocation_xml,
+    store_and_read_back,
 };
 use trousseau_tests::{free_port, Redis};
 
@@ -27,24 +28,11 @@ fn raw(redis: &Redis) -> redis::Connection {
         .unwrap()
 }
 
-fn key(n: usize) -> Element {
-    Element::new(format!("key-{}", key_id(n)), key_xml(&key_id(n)))
-}
-
 #[test]
 fn round_trip_keeps_order_text_and_names() {
     let redis = Redis::start();
     let repo = repo_at(&redis);
-    assert!(repo.load().unwrap().elements().is_empty());
-    let revocation = Element::new(
-        format!("revocation-{}", key_id(1)),
-        revocation_xml(&key_id(1)),
-    );
-    for e in [key(1), key(2), revocation.clone()] {
-        repo.store(&e).unwrap();
-    }
-    let snapshot = repo.load().unwrap();
-    assert_eq!(snapshot.elements(), &[key(1), key(2), revocation][..]);
+    let snapshot = store_and_read_back(&repo);
     assert_eq!(snapshot.version().len(), 64);
     let d = repo.describe();
     assert_eq!(d.provider_id(), "redis");
@@ -62,7 +50,7 @@ fn reads_a_list_written_in_the_asp_net_layout() {
     let snapshot = repo_at(&redis).load().unwrap();
     let elements = snapshot.elements();
     assert_eq!(elements.len(), 2);
-    assert_eq!(elements[0], key(7));
+    assert_eq!(elements[0], key_element(7));
     assert_eq!(elements[1].xml(), mass_revocation_xml());
     assert!(elements[1].name().starts_with("revocation-"));
 }
@@ -94,28 +82,36 @@ fn conditional_store_detects_every_intervening_write() {
     let redis = Redis::start();
     let repo = repo_at(&redis);
     let v0 = repo.load().unwrap().version().to_string();
-    let v1 = repo.store_conditional(&v0, &[key(1)]).unwrap();
+    let v1 = repo.store_conditional(&v0, &[key_element(1)]).unwrap();
     assert_ne!(v1, v0);
     assert_eq!(repo.load().unwrap().version(), v1);
 
     // A racing node that read v0 loses and stores nothing.
-    let lost = repo.store_conditional(&v0, &[key(2)]).unwrap_err();
+    let lost = repo.store_conditional(&v0, &[key_element(2)]).unwrap_err();
     assert_eq!(lost.code(), ErrorCode::Conflict);
     assert!(lost.message().contains(LIST), "{}", lost.message());
-    assert_eq!(repo.load().unwrap().elements(), &[key(1)][..]);
+    assert_eq!(repo.load().unwrap().elements(), &[key_element(1)][..]);
 
     // An ASP.NET node's plain RPUSH moves the version too.
     let _: () = raw(&redis).rpush(LIST, key_xml(&key_id(9))).unwrap();
-    let err = repo.store_conditional(&v1, &[key(2)]).unwrap_err();
+    let err = repo.store_conditional(&v1, &[key_element(2)]).unwrap_err();
     assert_eq!(err.code(), ErrorCode::Conflict);
     let now = repo.load().unwrap();
     assert_ne!(now.version(), v1);
     let v3 = repo
-        .store_conditional(now.version(), &[key(2), key(4)])
+        .store_conditional(now.version(), &[key_element(2), key_element(4)])
         .unwrap();
     let last = repo.load().unwrap();
     assert_eq!(last.version(), v3);
-    assert_eq!(last.elements(), &[key(1), key(9), key(2), key(4)][..]);
+    assert_eq!(
+        last.elements(),
+        &[
+            key_element(1),
+            key_element(9),
+            key_element(2),
+            key_element(4)
+        ][..]
+    );
 }
 
 #[test]
@@ -123,7 +119,7 @@ fn deletion_removes_exactly_the_named_elements() {
     let redis = Redis::start();
     let repo = repo_at(&redis);
     let revocation = Element::new("r", revocation_xml(&key_id(1)));
-    for e in [key(1), key(2), revocation] {
+    for e in [key_element(1), key_element(2), revocation] {
         repo.store(&e).unwrap();
     }
     let before = repo.load().unwrap();
@@ -134,10 +130,10 @@ fn deletion_removes_exactly_the_named_elements() {
     ])
     .unwrap();
     let after = repo.load().unwrap();
-    assert_eq!(after.elements(), &[key(2)][..]);
+    assert_eq!(after.elements(), &[key_element(2)][..]);
     assert_ne!(after.version(), before.version());
     assert_eq!(
-        repo.store_conditional(before.version(), &[key(5)])
+        repo.store_conditional(before.version(), &[key_element(5)])
             .unwrap_err()
             .code(),
         ErrorCode::Conflict
@@ -148,9 +144,12 @@ fn deletion_removes_exactly_the_named_elements() {
 fn server_killed_then_restarted_without_recreating_the_repository() {
     let mut redis = Redis::start();
     let repo = repo_at(&redis);
-    repo.store(&key(1)).unwrap();
+    repo.store(&key_element(1)).unwrap();
     redis.kill();
-    for err in [repo.load().unwrap_err(), repo.store(&key(2)).unwrap_err()] {
+    for err in [
+        repo.load().unwrap_err(),
+        repo.store(&key_element(2)).unwrap_err(),
+    ] {
         assert_eq!(err.code(), ErrorCode::Unavailable, "{err:?}");
         assert!(
             err.message().contains("redis.sock") && err.message().contains(LIST),
@@ -164,8 +163,8 @@ fn server_killed_then_restarted_without_recreating_the_repository() {
         );
     }
     redis.restart();
-    repo.store(&key(3)).unwrap();
-    assert_eq!(repo.load().unwrap().elements(), &[key(3)][..]);
+    repo.store(&key_element(3)).unwrap();
+    assert_eq!(repo.load().unwrap().elements(), &[key_element(3)][..]);
 }
 
 #[test]
@@ -200,7 +199,7 @@ fn wrong_password_names_the_host_but_never_the_password() {
 
     let url = format!("{}?pass=correct-horse", redis.url());
     let good = repo(&format!(r#"{{"url":"{url}"}}"#));
-    good.store(&key(1)).unwrap();
+    good.store(&key_element(1)).unwrap();
     assert!(!format!("{good:?}").contains("correct-horse"));
     assert!(!good.describe().location().contains("correct-horse"));
 }
@@ -212,8 +211,8 @@ fn a_key_of_another_type_is_a_clear_error() {
     let repo = repo_at(&redis);
     for err in [
         repo.load().unwrap_err(),
-        repo.store(&key(1)).unwrap_err(),
-        repo.store_conditional("x", &[key(1)]).unwrap_err(),
+        repo.store(&key_element(1)).unwrap_err(),
+        repo.store_conditional("x", &[key_element(1)]).unwrap_err(),
     ] {
         assert_eq!(err.code(), ErrorCode::CorruptData, "{err:?}");
         assert!(
@@ -237,7 +236,10 @@ fn elements_that_are_not_xml_are_refused_before_anything_is_written() {
     assert!(err.message().contains("key-bad"), "{}", err.message());
     let v0 = repo.load().unwrap().version().to_string();
     let err = repo
-        .store_conditional(&v0, &[key(1), Element::new("key-bad", "plain text")])
+        .store_conditional(
+            &v0,
+            &[key_element(1), Element::new("key-bad", "plain text")],
+        )
         .unwrap_err();
     assert_eq!(err.code(), ErrorCode::InvalidInput);
     assert!(repo.load().unwrap().elements().is_empty());
@@ -255,8 +257,8 @@ fn rediss_with_a_private_ca_round_trips_and_refuses_an_untrusted_server() {
     let config = |extra: &str| format!(r#"{{"url":"{}"{extra}}}"#, redis.tls_url());
     let ca = format!(r#","tls_ca_file":"{}""#, redis.ca_file().display());
     let trusted = repo(&config(&ca));
-    trusted.store(&key(1)).unwrap();
-    assert_eq!(trusted.load().unwrap().elements(), &[key(1)][..]);
+    trusted.store(&key_element(1)).unwrap();
+    assert_eq!(trusted.load().unwrap().elements(), &[key_element(1)][..]);
     assert!(trusted
         .describe()
         .location()
