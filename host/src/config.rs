@@ -89,6 +89,11 @@ pub struct MasterKeyConfig {
     /// `user-account` source when it is installed, else a password.
     #[serde(default)]
     pub sources: Vec<ProviderConfig>,
+    /// Ceilings on the KDF parameters of slots read from the key ring
+    /// (`[master_key.kdf_limits]`: `max_memory_kib`, `max_iterations`, `max_parallelism`,
+    /// `max_aes_rounds`).
+    #[serde(default)]
+    pub kdf_limits: crate::masterkey::KdfLimits,
 }
 
 /// The `[data_protection]` table.

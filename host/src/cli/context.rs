@@ -7,6 +7,7 @@ use trousseau_core::ProviderKind;
 
 use crate::{
     config::{self, Config},
+    masterkey::SourceSpec,
     plugins::{search_path, Registry},
 };
 
@@ -23,6 +24,8 @@ pub struct Context {
     pub repository_from_flag: bool,
     /// Built-ins plus every plugin found on the search path.
     pub registry: Registry,
+    /// The key sources given with `--unlock` (empty: use `[[master_key.sources]]`).
+    pub unlock_sources: Vec<SourceSpec>,
 }
 
 impl Context {
@@ -54,6 +57,7 @@ impl Context {
             config_path,
             repository_from_flag: repository.provider.is_some(),
             registry,
+            unlock_sources: Vec::new(),
         })
     }
 
@@ -115,6 +119,7 @@ mod tests {
             config_path: Some(path.to_path_buf()),
             repository_from_flag: false,
             registry: Registry::with_builtins(None).unwrap(),
+            unlock_sources: Vec::new(),
         }
     }
 

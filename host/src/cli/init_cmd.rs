@@ -49,7 +49,11 @@ pub struct InitArgs {
 /// Runs `init`: refuses when a ring exists.
 pub fn run(ctx: &Context, args: InitArgs) -> Result<(), CliError> {
     let repo = ring::repository(ctx)?;
-    let (slots_, keys) = ring::inspect(&repo)?;
+    let parsed = ring::inspect(&repo)?;
+    let (slots_, keys) = (
+        crate::dataprotection::slots::slots(&parsed),
+        parsed.keys.len(),
+    );
     if !slots_.is_empty() || keys > 0 {
         return Err(CliError::failed(anyhow!(
             "a key ring already exists in {} ({} keys, {} slots); nothing was changed",
@@ -61,10 +65,22 @@ pub fn run(ctx: &Context, args: InitArgs) -> Result<(), CliError> {
         )));
     }
     let specs = slot_sources::resolve(ctx, &args.sources)?;
-    let label = args.label.unwrap_or_else(|| slot_sources::describe(&specs));
+    let label = args.label.unwrap_or_else(|| crate::dataprotection::slots::describe(&specs));
     let place = ring::location(&repo);
     match ring::create(ctx, repo, &label, &specs, &args.password.answers()?)? {
-        Some(_) => Ok(()),
+        Some(_) => {
+            if ring::unlock_sources(ctx).is_empty()
+                && specs.iter().any(|s| s.config.trim() != "{}" && !s.config.trim().is_empty())
+            {
+                eprintln!(
+                    "note: this node opens the ring only with its key sources given again, \
+                     never read from the ring: pass --unlock for each --source (e.g. --unlock \
+                     {}) or put them in [[master_key.sources]]",
+                    args.sources.sources.join(" --unlock ")
+                );
+            }
+            Ok(())
+        }
         None => Err(CliError::failed(anyhow!(
             "another process created the {place} at the same time; nothing was changed"
         ))),

@@ -57,6 +57,8 @@ pub struct RevokeArgs {
     /// A reason recorded in the revocation.
     #[arg(long, default_value = "revoked with trousseau")]
     reason: String,
+    #[command(flatten)]
+    password: PasswordArgs,
 }
 
 fn date(text: &str) -> Result<Timestamp, CliError> {
@@ -80,7 +82,7 @@ pub fn run(ctx: &Context, cmd: KeysCommand) -> Result<(), CliError> {
             Ok(())
         }
         KeysCommand::Revoke(a) => {
-            let manager = plain_manager(ctx)?;
+            let manager = ring::open(ctx, &a.password.answers()?, ring::IfMissing::Fail)?;
             match (a.id, a.all_created_before) {
                 (Some(id), None) => {
                     let id = Uuid::parse_str(&id)
@@ -127,7 +129,8 @@ pub fn run(ctx: &Context, cmd: KeysCommand) -> Result<(), CliError> {
     }
 }
 
-/// A manager that does not open the master key (revocation and deletion need no secret).
+/// A manager that does not open the master key (deletion needs no secret: it removes
+/// elements by name).
 fn plain_manager(
     ctx: &Context,
 ) -> anyhow::Result<std::sync::Arc<crate::dataprotection::manager::KeyManager>> {
@@ -136,7 +139,7 @@ fn plain_manager(
         crate::dataprotection::manager::KeyManager::new(
             repo,
             ring::options(ctx),
-            std::sync::Arc::new(crate::dataprotection::manager::PlainKeys),
+            std::sync::Arc::new(crate::dataprotection::at_rest::PlainKeys),
         )?,
     ))
 }
@@ -157,11 +160,14 @@ fn list(ctx: &Context, json: bool, password: &PasswordArgs) -> Result<(), CliErr
     let keys = manager.keys()?;
     // Listing never generates a key: resolve the default (spec §5.2) without the §5.3 step.
     let refs: Vec<&RingKey> = keys.iter().collect();
-    let default = keyring::resolve(&refs, manager.now(), &|k| k.key.descriptor.is_ok()).default;
+    let trusted = |k: &RingKey| k.encryptor(manager.protection()).is_ok();
+    let default = keyring::resolve(&refs, manager.now(), &trusted).default;
+    let closed = manager.protection().is_closed();
     let rows: Vec<serde_json::Value> = keys
         .iter()
         .map(|k| {
             let encrypted = matches!(k.key.descriptor, Ok(ref d) if matches!(d.secret, MasterKeySecret::Encrypted { .. }));
+            let usable = trusted(k);
             serde_json::json!({
                 "id": k.key.id.to_string(),
                 "created": k.key.creation.to_string(),
@@ -170,7 +176,8 @@ fn list(ctx: &Context, json: bool, password: &PasswordArgs) -> Result<(), CliErr
                 "default": Some(k.key.id) == default,
                 "revoked": k.revoked,
                 "encrypted": encrypted,
-                "usable": k.key.descriptor.is_ok(),
+                "usable": usable,
+                "untrusted": closed && !usable,
             })
         })
         .collect();
@@ -189,7 +196,9 @@ fn list(ctx: &Context, json: bool, password: &PasswordArgs) -> Result<(), CliErr
                 flags.push(f);
             }
         }
-        if r["usable"].as_bool() != Some(true) {
+        if r["untrusted"].as_bool() == Some(true) {
+            flags.push("untrusted");
+        } else if r["usable"].as_bool() != Some(true) {
             flags.push("unusable");
         }
         println!(

@@ -14,7 +14,14 @@ use super::{
     slot_sources::{self, SourceArgs},
     CliError, Context,
 };
-use crate::dataprotection::slots::{self, Slot};
+use crate::{
+    dataprotection::{
+        rotation,
+        slots::{self, Slot},
+        unlock::{Composition, Opened, SlotFailure, Unlocker},
+    },
+    masterkey::SourceInteraction,
+};
 
 /// Options of the new slot in `add-slot` and `change`.
 #[derive(Debug, Args)]
@@ -62,6 +69,8 @@ pub enum MasterKeyCommand {
         password: PasswordArgs,
         #[command(flatten)]
         new: NewSlotArgs,
+        #[command(flatten)]
+        rotation: RotationArgs,
     },
     /// Remove a slot (never the last one; the current master key is needed).
     RemoveSlot {
@@ -69,7 +78,31 @@ pub enum MasterKeyCommand {
         id: String,
         #[command(flatten)]
         password: PasswordArgs,
+        #[command(flatten)]
+        rotation: RotationArgs,
     },
+    /// Replace the ring-wrapping key: every key secret and revocation is sealed again under a
+    /// new one and every slot that still opens is re-wrapped, so that a removed slot put back
+    /// by someone who kept a copy opens nothing. Restart running nodes afterwards.
+    Rotate {
+        #[command(flatten)]
+        password: PasswordArgs,
+        /// Drop the slots that cannot be opened here instead of refusing to rotate.
+        #[arg(long)]
+        drop_unopened: bool,
+    },
+}
+
+/// `--rotate` of `change` and `remove-slot`.
+#[derive(Debug, Args)]
+pub struct RotationArgs {
+    /// Then rotate the ring-wrapping key (see `master-key rotate`): needed when the removed
+    /// slot's secret may have leaked.
+    #[arg(long)]
+    rotate: bool,
+    /// With --rotate: drop the slots that cannot be opened here instead of refusing.
+    #[arg(long, requires = "rotate")]
+    drop_unopened: bool,
 }
 
 fn add_slot(
@@ -78,79 +111,198 @@ fn add_slot(
     new: &NewSlotArgs,
     label: Option<String>,
     expired: Expired,
-) -> Result<(Slot, Slot), CliError> {
+) -> Result<(Opened, Slot), CliError> {
     let specs = slot_sources::resolve(ctx, &new.sources)?;
     let repo = ring::repository(ctx)?;
-    let (all, _) = ring::inspect(&repo)?;
-    if all.is_empty() {
+    let parsed = ring::inspect(&repo)?;
+    if slots::slots(&parsed).is_empty() {
         return Err(CliError::failed(anyhow!(
             "the key ring has no master-key slot; run `trousseau init` first"
         )));
     }
-    let (w, opened) = ring::open_w(ctx, &repo, &all, &password.answers()?, expired)?;
-    let label = label.unwrap_or_else(|| slot_sources::describe(&specs));
-    let slot = ring::new_slot(ctx, &repo, &w, &label, &specs, &new.answers()?)?;
+    let opened = ring::open_w(ctx, &repo, &parsed, &password.answers()?, expired)?;
+    let label = label.unwrap_or_else(|| slots::describe(&specs));
+    let slot = ring::new_slot(ctx, &repo, &opened.w, &label, &specs, &new.answers()?)?;
     slots::add_slot(&repo, &slot)?;
     eprintln!("added master-key slot {} ({label})", slot.id);
     Ok((opened, slot))
 }
 
+/// Rotates W after `opened` opened it: the opened slot and every other slot of the current
+/// generation that this node's sources open are re-wrapped; the others are dropped only with
+/// `drop_unopened`.
+fn rotate(
+    ctx: &Context,
+    opened: &Opened,
+    ui: &dyn SourceInteraction,
+    drop_unopened: bool,
+) -> Result<(), CliError> {
+    let repo = ring::repository(ctx)?;
+    let parsed = ring::inspect(&repo)?;
+    let local = ring::unlock_sources(ctx);
+    let unlocker = Unlocker::new(
+        &ctx.registry,
+        &local,
+        ctx.config.master_key.kdf_limits,
+        ring::location(&repo),
+    );
+    let mut keep = vec![(opened.slot.clone(), opened.kek.clone())];
+    let mut unopened = Vec::new();
+    for slot in slots::current(&slots::slots(&parsed)) {
+        if slot.id == opened.slot.id {
+            continue;
+        }
+        match unlocker.kek(&slot, Composition::ByProvider, ui) {
+            Ok(kek) if slot.unwrap_with(&kek).is_some_and(|w| opened.w.same_as(&w)) => {
+                keep.push((slot, kek));
+            }
+            Ok(_) => unopened.push(format!("slot {} ({}): wrong key", slot.id, slot.label)),
+            Err(SlotFailure::Unavailable(why)) => {
+                unopened.push(format!("slot {} ({}): {why}", slot.id, slot.label))
+            }
+            Err(SlotFailure::Source(e)) => {
+                unopened.push(format!("slot {} ({}): {}", slot.id, slot.label, e.message()))
+            }
+        }
+    }
+    if !unopened.is_empty() && !drop_unopened {
+        return Err(CliError::failed(anyhow!(
+            "these slots cannot be opened here, so they cannot be re-wrapped: {}; give their \
+             sources with --unlock, or pass --drop-unopened to remove them",
+            unopened.join("; ")
+        )));
+    }
+    let done = rotation::rotate(&repo, &opened.w, &keep)?;
+    eprintln!(
+        "rotated the ring-wrapping key to generation {}: {} key(s) and {} revocation(s) \
+         re-wrapped, {} slot(s) re-wrapped",
+        done.generation,
+        done.keys,
+        done.revocations,
+        done.slots.len()
+    );
+    for (old, new) in &done.slots {
+        eprintln!("slot {old} is now slot {} ({})", new.id, new.label);
+    }
+    for why in &unopened {
+        eprintln!("dropped {why}");
+    }
+    if !done.untrusted_keys.is_empty() {
+        eprintln!(
+            "warning: {} key(s) did not authenticate and were left out (they were never \
+             used): {}",
+            done.untrusted_keys.len(),
+            done.untrusted_keys
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    if let Some(why) = &done.leftovers {
+        eprintln!("note: {why}");
+    }
+    eprintln!("restart the nodes that use this key ring so that they open the new generation");
+    Ok(())
+}
+
 /// Runs a `master-key` command.
 pub fn run(ctx: &Context, cmd: MasterKeyCommand) -> Result<(), CliError> {
     match cmd {
-        MasterKeyCommand::Status => {
-            let repo = ring::repository(ctx)?;
-            let (all, keys) = ring::inspect(&repo)?;
-            let location = repo
-                .describe()
-                .map(|d| d.location().to_string())
-                .unwrap_or_default();
-            println!("repository: {location}");
-            println!("keys: {keys}");
-            println!(
-                "mode: {}",
-                if ring::interop(ctx) || all.is_empty() {
-                    "interop (keys unencrypted, ASP.NET-readable)"
-                } else {
-                    "encrypted at rest"
-                }
-            );
-            for s in all {
-                let kdf: serde_json::Value = serde_json::from_str(&s.kdf).unwrap_or_default();
-                println!(
-                    "slot {}  label {:?}  created {}  kdf {}  sources {}",
-                    s.id,
-                    s.label,
-                    s.creation,
-                    kdf["kdf"].as_str().unwrap_or("?"),
-                    s.sources
-                );
-            }
-            Ok(())
-        }
+        MasterKeyCommand::Status => status(ctx),
         MasterKeyCommand::AddSlot {
             password,
             new,
             label,
         } => add_slot(ctx, &password, &new, label, Expired::Refuse).map(|_| ()),
-        MasterKeyCommand::Change { password, new } => {
-            let (old, new) = add_slot(ctx, &password, &new, None, Expired::Allow)?;
-            slots::remove_slot(&ring::repository(ctx)?, old.id)?;
+        MasterKeyCommand::Change {
+            password,
+            new,
+            rotation,
+        } => {
+            let (old, new_slot) = add_slot(ctx, &password, &new, None, Expired::Allow)?;
+            slots::remove_slot(&ring::repository(ctx)?, old.slot.id)?;
             eprintln!(
                 "removed master-key slot {}; the new slot {} replaces it",
-                old.id, new.id
+                old.slot.id, new_slot.id
             );
+            if rotation.rotate {
+                rotate(ctx, &old, &password.answers()?, rotation.drop_unopened)?;
+            }
             Ok(())
         }
-        MasterKeyCommand::RemoveSlot { id, password } => {
+        MasterKeyCommand::RemoveSlot {
+            id,
+            password,
+            rotation,
+        } => {
             let id = Uuid::parse_str(&id)
                 .map_err(|e| CliError::usage(anyhow!("invalid slot id {id:?}: {e}")))?;
             let repo = ring::repository(ctx)?;
-            let (all, _) = ring::inspect(&repo)?;
-            ring::open_w(ctx, &repo, &all, &password.answers()?, Expired::Refuse)?;
+            let parsed = ring::inspect(&repo)?;
+            let ui = password.answers()?;
+            let opened = ring::open_w(ctx, &repo, &parsed, &ui, Expired::Refuse)?;
             slots::remove_slot(&repo, id)?;
             eprintln!("removed master-key slot {id}");
+            if rotation.rotate {
+                rotate(ctx, &opened, &ui, rotation.drop_unopened)?;
+            }
             Ok(())
         }
+        MasterKeyCommand::Rotate {
+            password,
+            drop_unopened,
+        } => {
+            let repo = ring::repository(ctx)?;
+            let parsed = ring::inspect(&repo)?;
+            if slots::slots(&parsed).is_empty() {
+                return Err(CliError::failed(anyhow!(
+                    "the key ring has no master-key slot: only encrypted rings have a \
+                     ring-wrapping key to rotate"
+                )));
+            }
+            let ui = password.answers()?;
+            let opened = ring::open_w(ctx, &repo, &parsed, &ui, Expired::Refuse)?;
+            rotate(ctx, &opened, &ui, drop_unopened)
+        }
     }
+}
+
+fn status(ctx: &Context) -> Result<(), CliError> {
+    let repo = ring::repository(ctx)?;
+    let parsed = ring::inspect(&repo)?;
+    let all = slots::slots(&parsed);
+    let location = repo
+        .describe()
+        .map(|d| d.location().to_string())
+        .unwrap_or_default();
+    println!("repository: {location}");
+    println!("keys: {}", parsed.keys.len());
+    println!(
+        "mode: {}",
+        if ring::interop(ctx) || all.is_empty() {
+            "interop (keys unencrypted, ASP.NET-readable; the repository is trusted)"
+        } else {
+            "encrypted at rest (only elements authenticated under the master key are used)"
+        }
+    );
+    let current = all.iter().map(|(_, s)| s.generation).max();
+    for (_, s) in &all {
+        let kdf = serde_json::to_value(&s.kdf).unwrap_or_default();
+        println!(
+            "slot {}  label {:?}  created {}  generation {}{}  kdf {}  sources {}",
+            s.id,
+            s.label,
+            s.creation,
+            s.generation,
+            if Some(s.generation) == current {
+                ""
+            } else {
+                " (superseded, never used)"
+            },
+            kdf["kdf"].as_str().unwrap_or("?"),
+            s.describe_sources()
+        );
+    }
+    Ok(())
 }

@@ -48,6 +48,14 @@ pub struct Cli {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 
+    /// A key source this node opens an encrypted key ring with (repeatable, in order), written
+    /// as `--source` is: `PROVIDER[:KEY=VALUE,…]`, e.g. `--unlock password --unlock
+    /// keyfile:path=/k.keyx`. Overrides `[[master_key.sources]]`. Where a source's files,
+    /// devices and programs are is taken only from here or the configuration, never from the
+    /// key ring.
+    #[arg(long = "unlock", global = true, value_name = "SPEC")]
+    pub unlock: Vec<String>,
+
     /// The key-ring repository (overriding the configuration file's [repository] table).
     #[command(flatten)]
     pub repository: RepositoryFlags,
@@ -108,7 +116,13 @@ pub fn main() -> ExitCode {
 
 /// Runs one parsed command line.
 pub fn run(cli: Cli) -> Result<(), CliError> {
-    let ctx = Context::new(cli.config.as_deref(), &cli.plugin_dirs, &cli.repository)?;
+    let mut ctx = Context::new(cli.config.as_deref(), &cli.plugin_dirs, &cli.repository)?;
+    ctx.unlock_sources = cli
+        .unlock
+        .iter()
+        .map(|s| slot_sources::parse_source(s))
+        .collect::<anyhow::Result<_>>()
+        .map_err(CliError::usage)?;
     if matches!(cli.command, Command::Plugins(_)) {
         // The plugin commands are the diagnostic tools: a configuration naming a missing
         // provider must not stop them, so it is only a warning there.

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use anyhow::{anyhow, Context as _};
-use trousseau_core::{abi::RepositoryBox, ErrorCode, ProviderKind, SecretBytes, SourceFlags};
+use trousseau_core::{abi::RepositoryBox, ErrorCode};
 
 use super::{
     slot_policy::{self, Expired},
@@ -13,14 +13,17 @@ use super::{
 };
 use crate::{
     dataprotection::{
+        at_rest::{KeyEncryption, PlainKeys},
         keyxml::ParsedElements,
-        manager::{KeyEncryption, KeyManagementOptions, KeyManager, PlainKeys},
+        manager::{KeyManagementOptions, KeyManager},
         protector::{DataProtector, DEFAULT_MAX_PAYLOAD},
-        slots::{self, RingWrappingKey, Slot, SlotFailure},
+        slots::{self, Slot},
         timestamp::Timestamp,
+        unlock::{Opened, Unlocker},
+        wrapping::RingWrappingKey,
         DataProtectionError,
     },
-    masterkey::{self, KdfParams, MasterKeyError, SourceInteraction, SourceSpec},
+    masterkey::{self, KdfParams, SourceInteraction, SourceSpec},
 };
 
 /// The repository named by `[repository]`, or the default filesystem repository.
@@ -49,18 +52,27 @@ pub fn interop(ctx: &Context) -> bool {
     ctx.config.data_protection.interop.unwrap_or(false)
 }
 
-/// The slots of the ring and how many keys it holds.
-pub fn inspect(repo: &RepositoryBox) -> anyhow::Result<(Vec<Slot>, usize)> {
+/// The ring's elements, parsed.
+pub fn inspect(repo: &RepositoryBox) -> anyhow::Result<ParsedElements> {
     let snap = repo.load().context("cannot read the key ring")?;
-    let parsed = ParsedElements::read(snap.elements())?;
-    Ok((slots::slots(&parsed), parsed.keys.len()))
+    Ok(ParsedElements::read(snap.elements())?)
 }
 
-/// Where the ring lives, for prompts and messages.
+/// Where the ring is, for prompts and messages.
 pub fn location(repo: &RepositoryBox) -> String {
     repo.describe()
         .map(|d| format!("key ring {}", d.location()))
         .unwrap_or_else(|_| "key ring".into())
+}
+
+/// The key sources this node opens encrypted rings with: `--unlock`, else
+/// `[[master_key.sources]]` (empty: none configured).
+pub fn unlock_sources(ctx: &Context) -> Vec<SourceSpec> {
+    if ctx.unlock_sources.is_empty() {
+        slot_sources::configured(ctx)
+    } else {
+        ctx.unlock_sources.clone()
+    }
 }
 
 /// Makes a slot wrapping `w` from `specs`: enrolls each source (asking through `ui`, with a
@@ -80,99 +92,39 @@ pub fn new_slot(
     let (components, stored) =
         slot_policy::enroll_checked(ctx, &policy, specs, kdf.seed(), ui, &place)?;
     let kek = masterkey::transform_key(&masterkey::composite_key(components)?, &kdf)?;
-    Ok(Slot::wrap(
-        &kek,
-        w,
-        label,
-        &serde_json::to_string(&stored)?,
-        &serde_json::to_string(&kdf)?,
-        Timestamp::now(),
-    )?)
+    Ok(Slot::wrap(&kek, w, label, stored, kdf, Timestamp::now())?)
 }
 
-/// A slot's sources, or why they are not available here (a provider that is not installed).
-fn slot_sources(ctx: &Context, slot: &Slot) -> Result<Vec<SourceSpec>, SlotFailure> {
-    let specs: Vec<SourceSpec> = serde_json::from_str(&slot.sources).map_err(|e| {
-        SlotFailure::Source(trousseau_core::Error::new(
-            ErrorCode::CorruptData,
-            format!("its sources are unreadable ({e})"),
-        ))
-    })?;
-    let missing: Vec<&str> = specs
-        .iter()
-        .filter(|s| {
-            ctx.registry
-                .provider(&s.provider)
-                .is_none_or(|p| p.kind() != ProviderKind::KeySource)
-        })
-        .map(|s| s.provider.as_str())
-        .collect();
-    if missing.is_empty() {
-        Ok(specs)
-    } else {
-        Err(SlotFailure::Unavailable(format!(
-            "key source {} not installed (`trousseau plugins list` shows what is)",
-            missing.join(", ")
-        )))
-    }
-}
-
-/// Whether any of the slot's sources may prompt (such slots are tried last).
-fn may_prompt(ctx: &Context, slot: &Slot) -> bool {
-    slot_sources(ctx, slot).is_ok_and(|specs| {
-        specs.iter().any(|s| {
-            ctx.registry
-                .key_source(&s.provider, &s.config)
-                .and_then(|k| k.describe())
-                .is_ok_and(|d| d.flags().contains(SourceFlags::MIGHT_PROMPT))
-        })
-    })
-}
-
-fn slot_kek(
-    ctx: &Context,
-    place: &str,
-    slot: &Slot,
-    ui: &dyn SourceInteraction,
-) -> Result<SecretBytes, SlotFailure> {
-    let specs = slot_sources(ctx, slot)?;
-    let source_error = |e: MasterKeyError| SlotFailure::Source(e.into());
-    let kdf: KdfParams = serde_json::from_str(&slot.kdf).map_err(|e| {
-        SlotFailure::Source(trousseau_core::Error::new(
-            ErrorCode::CorruptData,
-            format!("its KDF parameters are unreadable ({e})"),
-        ))
-    })?;
-    let components = masterkey::derive_components(&ctx.registry, &specs, kdf.seed(), ui, place)
-        .map_err(source_error)?;
-    masterkey::transform_key(
-        &masterkey::composite_key(components).map_err(source_error)?,
-        &kdf,
-    )
-    .map_err(source_error)
-}
-
-/// Opens W through the first slot whose sources give the right key (slots whose sources are
-/// all installed; those that need no prompt first), then applies the policy's expiry to that
-/// slot (`expired` says whether a forced change blocks the command).
+/// Opens W through a slot of the current generation that this node's unlock sources open
+/// (see [`Unlocker`]), then applies the policy's expiry to that slot (`expired` says whether a
+/// forced change blocks the command).
 pub fn open_w(
     ctx: &Context,
     repo: &RepositoryBox,
-    all: &[Slot],
+    parsed: &ParsedElements,
     ui: &dyn SourceInteraction,
     expired: Expired,
-) -> Result<(RingWrappingKey, Slot), CliError> {
+) -> Result<Opened, CliError> {
     let policy = slot_policy::load(ctx)?;
-    let mut order: Vec<Slot> = all.to_vec();
-    order.sort_by_cached_key(|s| may_prompt(ctx, s));
-    let place = location(repo);
-    let (w, id) = slots::open_ring(&order, &mut |slot| slot_kek(ctx, &place, slot, ui))?;
-    let slot = order
-        .into_iter()
-        .find(|s| s.id == id)
-        .ok_or_else(|| anyhow!("slot {id} vanished"))?;
-    slot_policy::check_expiry(&policy, &slot, expired)?;
-    Ok((w, slot))
+    let local = unlock_sources(ctx);
+    let unlocker = Unlocker::new(
+        &ctx.registry,
+        &local,
+        ctx.config.master_key.kdf_limits,
+        location(repo),
+    );
+    let opened = unlocker.open(parsed, ui).map_err(|e| match e {
+        DataProtectionError::NoSlotOpens(e) if e.code() != ErrorCode::WrongKey && local.is_empty() => {
+            CliError::failed(anyhow!(
+                "{}\nhint: this node takes its key sources from --unlock or \
+                 [[master_key.sources]], never from the key ring",
+                e.message()
+            ))
+        }
+        e => e.into(),
+    })?;
+    slot_policy::check_expiry(&policy, &opened.slot, expired)?;
+    Ok(opened)
 }
 
 /// Creates a ring in an empty repository: one slot of `specs` wrapping a fresh W (none in
@@ -189,7 +141,7 @@ pub fn create(
     let (encryption, slot): (Arc<dyn KeyEncryption>, Option<Slot>) = if interop(ctx) {
         (Arc::new(PlainKeys), None)
     } else {
-        let w = RingWrappingKey::generate()?;
+        let w = RingWrappingKey::generate(0)?;
         let slot = new_slot(ctx, &repo, &w, label, specs, ui)?;
         (Arc::new(w), Some(slot))
     };
@@ -202,7 +154,10 @@ pub fn create(
     }
     let version = snap.version().to_string();
     let manager = Arc::new(KeyManager::new(repo, options(ctx), encryption)?);
-    let with: Vec<_> = slot.iter().map(Slot::to_element).collect();
+    let with = slot
+        .iter()
+        .map(Slot::to_element)
+        .collect::<Result<Vec<_>, _>>()?;
     let id = match manager.create_ring(&version, &with) {
         Ok(id) => id,
         Err(DataProtectionError::Repository(e)) if e.code() == ErrorCode::Conflict => {
@@ -216,7 +171,7 @@ pub fn create(
             "created master-key slot {} ({}) from {}",
             slot.id,
             slot.label,
-            slot_sources::describe(specs)
+            slots::describe(specs)
         );
     }
     eprintln!("created key {id}");
@@ -241,8 +196,9 @@ pub fn open(
     missing: IfMissing,
 ) -> Result<Arc<KeyManager>, CliError> {
     let repo = repository(ctx)?;
-    let (all, keys) = inspect(&repo)?;
-    if all.is_empty() && keys == 0 && !interop(ctx) {
+    let parsed = inspect(&repo)?;
+    let has_slots = !slots::slots(&parsed).is_empty();
+    if !has_slots && parsed.keys.is_empty() && !interop(ctx) {
         if missing == IfMissing::Fail {
             return Err(CliError::failed(anyhow!(
                 "there is no key ring yet; create one with `trousseau init` or `trousseau protect`"
@@ -250,7 +206,7 @@ pub fn open(
         }
         let specs = slot_sources::resolve(ctx, &SourceArgs::default())?;
         let place = location(&repo);
-        return match create(ctx, repo, &slot_sources::describe(&specs), &specs, ui)? {
+        return match create(ctx, repo, &slots::describe(&specs), &specs, ui)? {
             Some(manager) => {
                 first_use_notice(&place, &specs);
                 Ok(manager)
@@ -260,13 +216,13 @@ pub fn open(
             None => open(ctx, ui, IfMissing::Fail),
         };
     }
-    let encryption: Arc<dyn KeyEncryption> = if all.is_empty() || interop(ctx) {
+    let encryption: Arc<dyn KeyEncryption> = if !has_slots || interop(ctx) {
         if !interop(ctx) {
             tracing::warn!("the key ring has no master-key slot: keys are read and written unencrypted (ASP.NET layout)");
         }
         Arc::new(PlainKeys)
     } else {
-        Arc::new(open_w(ctx, &repo, &all, ui, Expired::Refuse)?.0)
+        Arc::new(open_w(ctx, &repo, &parsed, ui, Expired::Refuse)?.w)
     };
     Ok(Arc::new(KeyManager::new(repo, options(ctx), encryption)?))
 }
@@ -275,7 +231,7 @@ pub fn open(
 fn first_use_notice(place: &str, specs: &[SourceSpec]) {
     eprintln!(
         "note: created a new {place} protected by {}",
-        slot_sources::describe(specs)
+        slots::describe(specs)
     );
     if specs
         .iter()

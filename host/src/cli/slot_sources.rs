@@ -103,6 +103,16 @@ pub fn default_sources(ctx: &Context) -> Vec<SourceSpec> {
     )]
 }
 
+/// `[[master_key.sources]]` as specs (empty when not configured).
+pub fn configured(ctx: &Context) -> Vec<SourceSpec> {
+    ctx.config
+        .master_key
+        .sources
+        .iter()
+        .map(|p| spec(&p.provider, p.settings_json()))
+        .collect()
+}
+
 /// The sources of a new slot (command line, configuration or default), each checked to be a
 /// key source in the registry. Unknown providers are usage errors naming what is available.
 pub fn resolve(ctx: &Context, args: &SourceArgs) -> Result<Vec<SourceSpec>, CliError> {
@@ -115,14 +125,7 @@ pub fn resolve(ctx: &Context, args: &SourceArgs) -> Result<Vec<SourceSpec>, CliE
             .map_err(CliError::usage)?;
         (specs, "--source")
     } else if !ctx.config.master_key.sources.is_empty() {
-        let specs = ctx
-            .config
-            .master_key
-            .sources
-            .iter()
-            .map(|p| spec(&p.provider, p.settings_json()))
-            .collect();
-        (specs, "[[master_key.sources]]")
+        (configured(ctx), "[[master_key.sources]]")
     } else {
         return Ok(default_sources(ctx));
     };
@@ -151,15 +154,6 @@ pub fn resolve(ctx: &Context, args: &SourceArgs) -> Result<Vec<SourceSpec>, CliE
         }
     }
     Ok(specs)
-}
-
-/// The providers of `specs`, for messages: `password + keyfile`.
-pub fn describe(specs: &[SourceSpec]) -> String {
-    specs
-        .iter()
-        .map(|s| s.provider.as_str())
-        .collect::<Vec<_>>()
-        .join(" + ")
 }
 
 #[cfg(test)]

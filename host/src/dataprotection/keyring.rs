@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::{
     algorithms::Algorithm,
+    at_rest::KeyEncryption,
     encryptor::AuthenticatedEncryptor,
     error::{DataProtectionError, Result},
     timestamp::{days, minutes, Timestamp},
@@ -68,12 +69,6 @@ pub struct Key {
     pub descriptor: std::result::Result<Descriptor, String>,
 }
 
-/// Opens master keys encrypted at rest (`<encryptedSecret>`).
-pub trait SecretDecryptor: Send + Sync {
-    /// Returns the master key inside `xml` (an `<encryptedSecret>` element) or says why not.
-    fn decrypt(&self, decryptor_type: &str, xml: &str) -> Result<SecretBytes>;
-}
-
 /// A key in a ring: the key, whether it is revoked, and its encryptor once made.
 pub struct RingKey {
     /// The key.
@@ -104,27 +99,26 @@ impl RingKey {
         self.key.expiration <= now
     }
 
-    /// The encryptor, made on first use (decrypting the master key if needed).
-    pub fn encryptor(
-        &self,
-        decryptor: Option<&dyn SecretDecryptor>,
-    ) -> Result<Arc<AuthenticatedEncryptor>> {
+    /// The encryptor, made on first use: the master key is authenticated and, if needed,
+    /// decrypted by `protection` (in an encrypted ring, a key that does not authenticate is
+    /// never usable).
+    pub fn encryptor(&self, protection: &dyn KeyEncryption) -> Result<Arc<AuthenticatedEncryptor>> {
         self.encryptor
             .get_or_init(|| {
                 let d = self.key.descriptor.as_ref().map_err(Clone::clone)?;
-                match &d.secret {
-                    MasterKeySecret::Plain(s) => Ok(Arc::new(AuthenticatedEncryptor::new(s, d.algorithm))),
-                    MasterKeySecret::Encrypted { decryptor_type, xml } => {
-                        let dec = decryptor.ok_or_else(|| {
-                            format!("its master key is encrypted ({decryptor_type}) and no master key is open")
-                        })?;
-                        let s = dec.decrypt(decryptor_type, xml).map_err(|e| e.to_string())?;
-                        Ok(Arc::new(AuthenticatedEncryptor::new(&s, d.algorithm)))
-                    }
-                }
+                let secret = protection
+                    .open_secret(&self.key, d)
+                    .map_err(|e| match e {
+                        DataProtectionError::KeyUnusable { reason, .. } => reason,
+                        other => other.to_string(),
+                    })?;
+                Ok(Arc::new(AuthenticatedEncryptor::new(&secret, d.algorithm)))
             })
             .clone()
-            .map_err(|reason| DataProtectionError::KeyUnusable { key: self.key.id, reason })
+            .map_err(|reason| DataProtectionError::KeyUnusable {
+                key: self.key.id,
+                reason,
+            })
     }
 }
 
@@ -206,13 +200,7 @@ pub fn resolve(keys: &[&RingKey], now: Timestamp, usable: &dyn Fn(&RingKey) -> b
 pub struct KeyRing {
     keys: HashMap<Uuid, Arc<RingKey>>,
     default_key: Uuid,
-    decryptor: Option<Arc<dyn SecretDecryptor>>,
-}
-
-impl std::fmt::Debug for dyn SecretDecryptor {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SecretDecryptor")
-    }
+    protection: Arc<dyn KeyEncryption>,
 }
 
 impl KeyRing {
@@ -220,7 +208,7 @@ impl KeyRing {
     pub fn new(
         keys: HashMap<Uuid, Arc<RingKey>>,
         default_key: Uuid,
-        decryptor: Option<Arc<dyn SecretDecryptor>>,
+        protection: Arc<dyn KeyEncryption>,
     ) -> Result<Self> {
         if !keys.contains_key(&default_key) {
             return Err(DataProtectionError::KeyRing(format!(
@@ -230,7 +218,7 @@ impl KeyRing {
         Ok(KeyRing {
             keys,
             default_key,
-            decryptor,
+            protection,
         })
     }
 
@@ -246,12 +234,7 @@ impl KeyRing {
 
     /// The encryptor of a key.
     pub fn encryptor(&self, key: &RingKey) -> Result<Arc<AuthenticatedEncryptor>> {
-        key.encryptor(self.decryptor.as_deref())
-    }
-
-    /// The decryptor used for keys encrypted at rest.
-    pub fn decryptor(&self) -> Option<&Arc<dyn SecretDecryptor>> {
-        self.decryptor.as_ref()
+        key.encryptor(self.protection.as_ref())
     }
 
     /// Number of keys.

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::{
     algorithms::{Algorithm, EncryptionAlgorithm, ValidationAlgorithm},
+    at_rest::KeyEncryption,
     error::{DataProtectionError, Result},
     keyring::{Descriptor, Key, MasterKeySecret, RingKey},
     timestamp::Timestamp,
@@ -161,20 +162,35 @@ pub fn parse_revocation(e: &XmlElement) -> Result<Revocation> {
     Ok(Revocation::Single { id, date })
 }
 
+/// A `<revocation>` read from a repository.
+#[derive(Debug, Clone)]
+pub struct RevocationElement {
+    /// The element's friendly name.
+    pub name: String,
+    /// What it revokes.
+    pub revocation: Revocation,
+    /// The base64 text of its `<mac>` child (written in encrypted rings), if any.
+    pub mac: Option<String>,
+}
+
 /// What a repository's elements hold.
 #[derive(Debug, Default)]
 pub struct ParsedElements {
     /// Keys with their element names, in repository order.
     pub keys: Vec<(String, Key)>,
-    /// Revocations with their element names.
-    pub revocations: Vec<(String, Revocation)>,
+    /// Revocations.
+    pub revocations: Vec<RevocationElement>,
+    /// Revocation elements that cannot be read, with why: an open ring cannot trust any key
+    /// then (ASP.NET's rule); an encrypted ring ignores them (they are not authenticated).
+    pub unreadable_revocations: Vec<(String, String)>,
     /// Other top-level elements (kept, ignored by the key ring), e.g. master-key slots.
     pub other: Vec<(String, XmlElement)>,
 }
 
 impl ParsedElements {
     /// Reads every element: an unparsable `<key>` is skipped with a warning, an unparsable
-    /// `<revocation>` fails the load, duplicate key ids fail naming both elements.
+    /// `<revocation>` is kept aside (see [`ParsedElements::into_ring_keys`]), duplicate key
+    /// ids fail naming both elements.
     pub fn read(elements: &[Element]) -> Result<ParsedElements> {
         let mut out = ParsedElements::default();
         let mut seen: HashMap<Uuid, String> = HashMap::new();
@@ -183,12 +199,11 @@ impl ParsedElements {
                 Ok(t) => t,
                 Err(e) => {
                     if el.name().starts_with("revocation") {
-                        return Err(DataProtectionError::Xml(format!(
-                            "revocation element {}: {e}",
-                            el.name()
-                        )));
+                        out.unreadable_revocations
+                            .push((el.name().to_string(), e.to_string()));
+                    } else {
+                        tracing::warn!("skipping element {}: {e}", el.name());
                     }
-                    tracing::warn!("skipping element {}: {e}", el.name());
                     continue;
                 }
             };
@@ -206,50 +221,73 @@ impl ParsedElements {
                     }
                     Err(e) => tracing::warn!("skipping unreadable key element {}: {e}", el.name()),
                 },
-                "revocation" => {
-                    let r = parse_revocation(&tree).map_err(|e| {
-                        DataProtectionError::Xml(format!(
-                            "revocation element {} cannot be read, so no key can be trusted: {e}",
-                            el.name()
-                        ))
-                    })?;
-                    out.revocations.push((el.name().to_string(), r));
-                }
+                "revocation" => match parse_revocation(&tree) {
+                    Ok(revocation) => out.revocations.push(RevocationElement {
+                        name: el.name().to_string(),
+                        revocation,
+                        mac: tree.child("mac").map(|m| m.text.clone()),
+                    }),
+                    Err(e) => out
+                        .unreadable_revocations
+                        .push((el.name().to_string(), e.to_string())),
+                },
                 _ => out.other.push((el.name().to_string(), tree)),
             }
         }
         Ok(out)
     }
 
-    /// The latest mass-revocation date.
-    pub fn mass_revocation(&self) -> Option<Timestamp> {
+    /// The revocations `protection` honours: all of them in an open ring; in an encrypted
+    /// ring only those whose MAC verifies (the others are reported once and ignored).
+    pub fn trusted_revocations<'a>(
+        &'a self,
+        protection: &'a dyn KeyEncryption,
+    ) -> impl Iterator<Item = &'a RevocationElement> + 'a {
         self.revocations
             .iter()
-            .filter_map(|(_, r)| match r {
-                Revocation::AllCreatedBefore(d) => Some(*d),
+            .filter(move |r| protection.trusts_revocation(&r.revocation, r.mac.as_deref()))
+    }
+
+    /// The latest trusted mass-revocation date.
+    pub fn mass_revocation(&self, protection: &dyn KeyEncryption) -> Option<Timestamp> {
+        self.trusted_revocations(protection)
+            .filter_map(|r| match r.revocation {
+                Revocation::AllCreatedBefore(d) => Some(d),
                 Revocation::Single { .. } => None,
             })
             .max()
     }
 
-    /// Turns the keys into ring entries with revocations applied.
-    pub fn into_ring_keys(self) -> Vec<RingKey> {
-        let mass = self.mass_revocation();
+    /// Turns the keys into ring entries with the trusted revocations applied. In an open
+    /// ring an unreadable revocation fails (no key can be trusted, as in ASP.NET); in an
+    /// encrypted ring it is unauthenticated, so it is ignored with a warning.
+    pub fn into_ring_keys(self, protection: &dyn KeyEncryption) -> Result<Vec<RingKey>> {
+        if let Some((name, why)) = self.unreadable_revocations.first() {
+            if !protection.is_closed() {
+                return Err(DataProtectionError::Xml(format!(
+                    "revocation element {name} cannot be read, so no key can be trusted: {why}"
+                )));
+            }
+            for (name, why) in &self.unreadable_revocations {
+                tracing::warn!("ignoring unreadable revocation element {name} (not authenticated): {why}");
+            }
+        }
+        let mass = self.mass_revocation(protection);
         let single: std::collections::HashSet<Uuid> = self
-            .revocations
-            .iter()
-            .filter_map(|(_, r)| match r {
-                Revocation::Single { id, .. } => Some(*id),
+            .trusted_revocations(protection)
+            .filter_map(|r| match r.revocation {
+                Revocation::Single { id, .. } => Some(id),
                 Revocation::AllCreatedBefore(_) => None,
             })
             .collect();
-        self.keys
+        Ok(self
+            .keys
             .into_iter()
             .map(|(_, k)| {
                 let revoked = single.contains(&k.id) || mass.is_some_and(|d| k.creation < d);
                 RingKey::new(k, revoked)
             })
-            .collect()
+            .collect())
     }
 }
 
@@ -297,20 +335,28 @@ pub fn key_xml(key: &Key, algorithm: Algorithm, secret_xml: &str) -> String {
     )
 }
 
-/// A `<revocation>` element and its friendly name.
-pub fn revocation_element(r: &Revocation, now: Timestamp, reason: &str) -> Element {
+/// A `<revocation>` element and its friendly name, as ASP.NET Core writes it, with `mac` (an
+/// authenticator element from [`KeyEncryption::revocation_mac`]) as its last child when given;
+/// ASP.NET Core ignores that child.
+pub fn revocation_element(
+    r: &Revocation,
+    now: Timestamp,
+    reason: &str,
+    mac: Option<&str>,
+) -> Element {
+    let mac = mac.map(|m| format!("  {m}\n")).unwrap_or_default();
     match r {
         Revocation::Single { id, date } => Element::new(
             format!("revocation-{id}"),
             format!(
-                "<revocation version=\"1\">\n  <revocationDate>{date}</revocationDate>\n  <key id=\"{id}\" />\n  <reason>{}</reason>\n</revocation>",
+                "<revocation version=\"1\">\n  <revocationDate>{date}</revocationDate>\n  <key id=\"{id}\" />\n  <reason>{}</reason>\n{mac}</revocation>",
                 escape(reason)
             ),
         ),
         Revocation::AllCreatedBefore(date) => Element::new(
             format!("revocation-{}", now.compact()),
             format!(
-                "<revocation version=\"1\">\n  <revocationDate>{date}</revocationDate>\n  <!-- All keys created before the revocation date are revoked. -->\n  <key id=\"*\" />\n  <reason>{}</reason>\n</revocation>",
+                "<revocation version=\"1\">\n  <revocationDate>{date}</revocationDate>\n  <!-- All keys created before the revocation date are revoked. -->\n  <key id=\"*\" />\n  <reason>{}</reason>\n{mac}</revocation>",
                 escape(reason)
             ),
         ),
@@ -320,6 +366,7 @@ pub fn revocation_element(r: &Revocation, now: Timestamp, reason: &str) -> Eleme
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dataprotection::at_rest::PlainKeys;
 
     pub(crate) const SPEC_KEY: &str = r#"<key id="ead9607a-7754-4369-a7f4-6696e5713ced" version="1">
   <creationDate>2026-04-16T16:40:09.6237156Z</creationDate>
@@ -378,14 +425,14 @@ mod tests {
             Revocation::Single { id, date: now },
             Revocation::AllCreatedBefore(now),
         ] {
-            let el = revocation_element(&r, now, "because <reasons>");
+            let el = revocation_element(&r, now, "because <reasons>", None);
             assert_eq!(
                 parse_revocation(&xmltree::parse(el.xml()).unwrap()).unwrap(),
                 r
             );
         }
         assert_eq!(
-            revocation_element(&Revocation::AllCreatedBefore(now), now, "").name(),
+            revocation_element(&Revocation::AllCreatedBefore(now), now, "", None).name(),
             "revocation-20150320T2245302616742Z"
         );
         let docs = "<revocation version=\"1\"><revocationDate>2015-03-20T15:45:45.7366491-07:00</revocationDate><!-- All keys created before the revocation date are revoked. --><key id=\"*\" /><reason>r</reason></revocation>";
@@ -410,7 +457,10 @@ mod tests {
             "revocation-x",
             "<revocation version=\"1\"><key id=\"*\"/></revocation>",
         );
-        let e = ParsedElements::read(&[ok.clone(), bad_rev]).unwrap_err();
+        let e = ParsedElements::read(&[ok.clone(), bad_rev])
+            .unwrap()
+            .into_ring_keys(&PlainKeys)
+            .unwrap_err();
         assert!(e.to_string().contains("revocation-x"), "{e}");
         let e = ParsedElements::read(&[ok.clone(), el("key-dup", SPEC_KEY)]).unwrap_err();
         assert!(
@@ -433,10 +483,12 @@ mod tests {
             &Revocation::AllCreatedBefore(Timestamp::parse("2026-04-16T16:40:10Z").unwrap()),
             Timestamp::now(),
             "r",
+            None,
         );
         let keys = ParsedElements::read(&[el("key-a", SPEC_KEY), rev_all])
             .unwrap()
-            .into_ring_keys();
+            .into_ring_keys(&PlainKeys)
+            .unwrap();
         assert!(keys[0].revoked);
         let rev_before = revocation_element(
             &Revocation::AllCreatedBefore(
@@ -444,10 +496,12 @@ mod tests {
             ),
             Timestamp::now(),
             "r",
+            None,
         );
         let keys = ParsedElements::read(&[el("key-a", SPEC_KEY), rev_before])
             .unwrap()
-            .into_ring_keys();
+            .into_ring_keys(&PlainKeys)
+            .unwrap();
         assert!(!keys[0].revoked, "strictly before");
     }
 }

@@ -18,36 +18,13 @@ use uuid::Uuid;
 use super::{
     algorithms::Algorithm,
     error::{random_fill, DataProtectionError, Result},
-    keyring::{resolve, Key, KeyRing, RingKey, SecretDecryptor, MAX_SERVER_CLOCK_SKEW},
+    at_rest::KeyEncryption,
+    keyring::{resolve, Key, KeyRing, RingKey, MAX_SERVER_CLOCK_SKEW},
     keyxml::{self, ParsedElements, Revocation},
     protector::KeyRingSource,
     refresh::{Refresh, RingCache},
     timestamp::{days, hours, minutes, Timestamp},
 };
-
-/// How new keys' master keys are stored: in clear (ASP.NET interop) or encrypted at rest.
-pub trait KeyEncryption: SecretDecryptor {
-    /// The `<masterKey>` or `<encryptedSecret>` element for a new key's secret.
-    fn secret_xml(&self, secret: &SecretBytes) -> Result<String>;
-}
-
-/// Keys stored unencrypted, exactly as ASP.NET Core on Linux writes them.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct PlainKeys;
-
-impl SecretDecryptor for PlainKeys {
-    fn decrypt(&self, decryptor_type: &str, _xml: &str) -> Result<SecretBytes> {
-        Err(DataProtectionError::InvalidInput(format!(
-            "the master key is encrypted with {decryptor_type}, which this key ring cannot open (no master key is configured)"
-        )))
-    }
-}
-
-impl KeyEncryption for PlainKeys {
-    fn secret_xml(&self, secret: &SecretBytes) -> Result<String> {
-        Ok(keyxml::plain_master_key_xml(secret))
-    }
-}
 
 /// Key-management settings (ASP.NET `KeyManagementOptions`).
 #[derive(Debug, Clone, Copy)]
@@ -185,9 +162,17 @@ impl KeyManager {
         })
     }
 
-    /// Every key with its revocation state, ordered by creation date.
+    /// How this ring's key secrets and revocations are trusted.
+    pub fn protection(&self) -> &dyn KeyEncryption {
+        self.encryption.as_ref()
+    }
+
+    /// Every key with its (trusted) revocation state, ordered by creation date.
     pub fn keys(&self) -> Result<Vec<RingKey>> {
-        let mut keys = self.load()?.parsed.into_ring_keys();
+        let mut keys = self
+            .load()?
+            .parsed
+            .into_ring_keys(self.encryption.as_ref())?;
         keys.sort_by_key(|k| (k.key.creation, k.key.id));
         Ok(keys)
     }
@@ -233,7 +218,9 @@ impl KeyManager {
         let xml = keyxml::key_xml(
             &key,
             self.options.algorithm,
-            &self.encryption.secret_xml(&secret)?,
+            &self
+                .encryption
+                .secret_xml(&key, self.options.algorithm, &secret)?,
         );
         Ok((id, Element::new(format!("key-{id}"), xml)))
     }
@@ -279,31 +266,28 @@ impl KeyManager {
         days(self.options.new_key_lifetime_days)
     }
 
+    /// Stores a revocation, authenticated under W in an encrypted ring.
+    fn store_revocation(&self, r: &Revocation, now: Timestamp, reason: &str) -> Result<()> {
+        let mac = self.encryption.revocation_mac(r)?;
+        self.repo
+            .store(&keyxml::revocation_element(r, now, reason, mac.as_deref()))?;
+        self.invalidate();
+        Ok(())
+    }
+
     /// Revokes one key.
     pub fn revoke_key(&self, id: Uuid, reason: &str) -> Result<()> {
         let now = self.now();
         if !self.load()?.parsed.keys.iter().any(|(_, k)| k.id == id) {
             return Err(DataProtectionError::UnknownKey(id));
         }
-        self.repo.store(&keyxml::revocation_element(
-            &Revocation::Single { id, date: now },
-            now,
-            reason,
-        ))?;
-        self.invalidate();
-        Ok(())
+        self.store_revocation(&Revocation::Single { id, date: now }, now, reason)
     }
 
     /// Revokes every key created strictly before `date`.
     pub fn revoke_all_created_before(&self, date: Timestamp, reason: &str) -> Result<()> {
         let now = self.now();
-        self.repo.store(&keyxml::revocation_element(
-            &Revocation::AllCreatedBefore(date),
-            now,
-            reason,
-        ))?;
-        self.invalidate();
-        Ok(())
+        self.store_revocation(&Revocation::AllCreatedBefore(date), now, reason)
     }
 
     /// Whether the repository can delete.
@@ -318,11 +302,15 @@ impl KeyManager {
         choose: &dyn Fn(&RingKey) -> bool,
     ) -> Result<(Vec<Uuid>, Vec<String>)> {
         let parsed = self.load()?.parsed;
-        let mass = parsed.mass_revocation();
-        let revs = parsed.revocations.clone();
+        let protection = self.encryption.as_ref();
+        let mass = parsed.mass_revocation(protection);
+        let revs: Vec<(String, Revocation)> = parsed
+            .trusted_revocations(protection)
+            .map(|r| (r.name.clone(), r.revocation.clone()))
+            .collect();
         let names_by_id: HashMap<Uuid, String> =
             parsed.keys.iter().map(|(n, k)| (k.id, n.clone())).collect();
-        let ring_keys = parsed.into_ring_keys();
+        let ring_keys = parsed.into_ring_keys(protection)?;
         let mut remaining: std::collections::HashSet<Uuid> =
             ring_keys.iter().map(|k| k.key.id).collect();
         let mut names = Vec::new();
@@ -366,10 +354,7 @@ impl KeyManager {
     }
 
     fn usable(&self) -> impl Fn(&RingKey) -> bool + '_ {
-        move |k: &RingKey| {
-            k.encryptor(Some(self.encryption.as_ref() as &dyn SecretDecryptor))
-                .is_ok()
-        }
+        move |k: &RingKey| k.encryptor(self.encryption.as_ref()).is_ok()
     }
 
     /// Builds the ring as ASP.NET's `KeyRingProvider` (spec §5.3), generating a key when
@@ -387,7 +372,7 @@ impl KeyManager {
             let loaded = self.load()?;
             let keys: Vec<Arc<RingKey>> = loaded
                 .parsed
-                .into_ring_keys()
+                .into_ring_keys(self.encryption.as_ref())?
                 .into_iter()
                 .map(Arc::new)
                 .collect();
@@ -478,8 +463,10 @@ impl KeyManager {
             } else {
                 refresh
             };
-            let dec: Arc<dyn SecretDecryptor> = Arc::new(EncryptionRef(self.encryption.clone()));
-            return Ok((KeyRing::new(map, chosen, Some(dec))?, expires));
+            return Ok((
+                KeyRing::new(map, chosen, self.encryption.clone())?,
+                expires,
+            ));
         }
         Err(DataProtectionError::KeyRing(
             "the key ring kept changing while a key was being generated; try again".into(),
@@ -519,14 +506,6 @@ fn covering_key<'a>(
                 .cmp(&b.key.activation)
                 .then_with(|| a.key.id.cmp(&b.key.id))
         })
-}
-
-struct EncryptionRef(Arc<dyn KeyEncryption>);
-
-impl SecretDecryptor for EncryptionRef {
-    fn decrypt(&self, decryptor_type: &str, xml: &str) -> Result<SecretBytes> {
-        self.0.decrypt(decryptor_type, xml)
-    }
 }
 
 impl KeyRingSource for KeyManager {

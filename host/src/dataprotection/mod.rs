@@ -2,6 +2,8 @@
 //! key ring model and XML, key manager, and the protector.
 
 pub mod algorithms;
+pub mod at_rest;
+mod binding;
 pub mod encryptor;
 pub mod error;
 pub mod kdf;
@@ -11,8 +13,11 @@ pub mod manager;
 pub mod payload;
 pub mod protector;
 pub mod refresh;
+pub mod rotation;
 pub mod slots;
 pub mod timestamp;
+pub mod unlock;
+pub mod wrapping;
 pub mod xmltree;
 
 pub use error::{DataProtectionError, Result};

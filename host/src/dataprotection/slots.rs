@@ -1,179 +1,114 @@
-//! Encryption at rest: a random ring-wrapping key W encrypts each key's master key
-//! (`<encryptedSecret decryptorType="Trousseau…RingKeyDecryptor">`, AES-256-GCM), and W is
-//! wrapped under key-encryption keys in `<masterKeySlot>` elements (LUKS-style: several slots,
+//! Master-key slots: `<masterKeySlot>` elements that each wrap the ring-wrapping key W under a
+//! key-encryption key (KEK) rebuilt from key sources and a KDF (LUKS-style: several slots,
 //! several ways in). Adding or removing a slot never rewrites keys. ASP.NET readers skip the
 //! slot elements (unknown top-level elements).
+//!
+//! A slot is authenticated as a whole: the AES-256-GCM seal of W has as associated data a
+//! canonical encoding of everything the slot says — id, format version, rotation generation,
+//! creation date, label, every source (provider, configuration, public parameters) and the
+//! KDF with its parameters. Editing any of it makes the slot fail to open. Version-1 slots
+//! (written before this) bound only their id; they still open, and `trousseau master-key
+//! rotate` replaces them.
+//!
+//! What a slot says is *not* trusted before it opens: which sources to use and where they
+//! are come from the node's own configuration ([`super::unlock`]), and the KDF parameters are
+//! checked against local ceilings before they run.
 
-use aes_gcm::{
-    aead::{consts::U12, AeadInOut},
-    Aes256Gcm, KeyInit,
-};
-use base64::Engine;
 use trousseau_core::{abi::RepositoryBox, Element, SecretBytes};
 use uuid::Uuid;
 
 use super::{
-    error::{random_fill, DataProtectionError, Result},
-    keyring::SecretDecryptor,
-    keyxml::{ParsedElements, DP_NAMESPACE},
-    manager::KeyEncryption,
+    binding::Canonical,
+    error::{DataProtectionError, Result},
+    keyxml::ParsedElements,
     timestamp::Timestamp,
-    xmltree::{self, escape, XmlElement},
+    wrapping::{b64, open, seal, unb64, RingWrappingKey, SLOT_NAMESPACE},
+    xmltree::{escape, XmlElement},
 };
+use crate::masterkey::{KdfParams, SourceSpec};
 
-/// The `decryptorType` of master keys encrypted under W.
-pub const RING_KEY_DECRYPTOR: &str = "Trousseau.DataProtection.RingKeyDecryptor";
-/// Namespace of our own elements.
-pub const SLOT_NAMESPACE: &str = "urn:trousseau:key-ring:1";
-const SLOT_AAD: &[u8] = b"trousseau masterKeySlot v1 ";
-const KEY_AAD: &[u8] = b"trousseau ring key v1";
-const NONCE: usize = 12;
-const TAG: usize = 16;
-
-fn b64(b: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(b)
-}
-
-fn unb64(s: &str, what: &str) -> Result<Vec<u8>> {
-    let clean: String = s.split_whitespace().collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(clean)
-        .map_err(|e| DataProtectionError::Xml(format!("{what} is not base64: {e}")))
-}
-
-/// AES-256-GCM seal: `nonce || ciphertext || tag`.
-fn seal(key: &[u8], aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>> {
-    let cipher = Aes256Gcm::new_from_slice(key)
-        .map_err(|_| DataProtectionError::InvalidInput("a wrapping key must be 32 bytes".into()))?;
-    let mut out = vec![0u8; NONCE];
-    random_fill(&mut out)?;
-    let nonce = aes_gcm::aead::Nonce::<Aes256Gcm>::try_from(&out[..NONCE])
-        .map_err(|_| DataProtectionError::InvalidInput("nonce size".into()))?;
-    let start = out.len();
-    out.extend_from_slice(plaintext);
-    let tag = cipher
-        .encrypt_inout_detached(&nonce, aad, (&mut out[start..]).into())
-        .map_err(|_| DataProtectionError::InvalidInput("encryption failed".into()))?;
-    out.extend_from_slice(&tag);
-    Ok(out)
-}
-
-/// Opens [`seal`]'s output; `None` when the key or data is wrong.
-fn open(key: &[u8], aad: &[u8], sealed: &[u8]) -> Option<SecretBytes> {
-    if sealed.len() < NONCE + TAG {
-        return None;
-    }
-    let cipher = aes_gcm::AesGcm::<aes::Aes256, U12>::new_from_slice(key).ok()?;
-    let (nonce, rest) = sealed.split_at(NONCE);
-    let (ct, tag) = rest.split_at(rest.len() - TAG);
-    let nonce = aes_gcm::aead::Nonce::<Aes256Gcm>::try_from(nonce).ok()?;
-    let tag = aes_gcm::aead::Tag::<Aes256Gcm>::try_from(tag).ok()?;
-    let mut buf = SecretBytes::copy_from(ct);
-    cipher
-        .decrypt_inout_detached(&nonce, aad, buf.expose_mut().into(), &tag)
-        .ok()?;
-    Some(buf)
-}
-
-/// W: the random 256-bit key that encrypts every key's master key at rest.
-#[derive(Clone)]
-pub struct RingWrappingKey(SecretBytes);
-
-impl std::fmt::Debug for RingWrappingKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("RingWrappingKey(<redacted>)")
-    }
-}
-
-impl RingWrappingKey {
-    /// A fresh random W.
-    pub fn generate() -> Result<Self> {
-        let mut w = SecretBytes::from_vec(vec![0u8; 32]);
-        random_fill(w.expose_mut())?;
-        Ok(RingWrappingKey(w))
-    }
-}
-
-impl SecretDecryptor for RingWrappingKey {
-    fn decrypt(&self, decryptor_type: &str, xml: &str) -> Result<SecretBytes> {
-        if decryptor_type != RING_KEY_DECRYPTOR {
-            return Err(DataProtectionError::InvalidInput(format!(
-                "the master key is encrypted with {decryptor_type}, which trousseau cannot open"
-            )));
-        }
-        let tree = xmltree::parse(xml)?;
-        let value = tree
-            .child("encryptedKey")
-            .and_then(|k| k.child("value"))
-            .ok_or_else(|| {
-                DataProtectionError::Xml("<encryptedSecret> has no <encryptedKey><value>".into())
-            })?;
-        open(self.0.expose(), KEY_AAD, &unb64(&value.text, "<encryptedKey><value>")?).ok_or_else(|| {
-            DataProtectionError::InvalidInput(
-                "the key's master key does not open with this key ring's wrapping key (the key was copied from another ring, or altered)".into(),
-            )
-        })
-    }
-}
-
-impl KeyEncryption for RingWrappingKey {
-    fn secret_xml(&self, secret: &SecretBytes) -> Result<String> {
-        let sealed = seal(self.0.expose(), KEY_AAD, secret.expose())?;
-        Ok(format!(
-            "      <encryptedSecret decryptorType=\"{RING_KEY_DECRYPTOR}, Trousseau\" xmlns=\"{DP_NAMESPACE}\">\n        <encryptedKey xmlns=\"\">\n          <!-- This key is encrypted with the trousseau ring-wrapping key. -->\n          <value>{}</value>\n        </encryptedKey>\n      </encryptedSecret>",
-            b64(&sealed)
-        ))
-    }
-}
+/// The slot format written today.
+const VERSION: u32 = 2;
+const LEGACY_AAD: &[u8] = b"trousseau masterKeySlot v1 ";
 
 /// One `<masterKeySlot>`: how to rebuild a key-encryption key, and W wrapped under it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Slot {
     /// Slot id.
     pub id: Uuid,
-    /// When the slot was made (policy expiry counts from here).
+    /// Format version: 2 (authenticated as a whole) or 1 (legacy: only the id is bound).
+    pub version: u32,
+    /// The rotation generation of the W it wraps (0 until the first rotation).
+    pub generation: u64,
+    /// When the slot's master key was made (policy expiry counts from here).
     pub creation: Timestamp,
     /// A label for people.
     pub label: String,
-    /// The key sources, as JSON (`[{provider, config, public_params}]`).
-    pub sources: String,
-    /// The KDF name, parameters and seed, as JSON.
-    pub kdf: String,
-    /// `nonce || AES-256-GCM(KEK, W) || tag`, AAD binds the slot id.
+    /// The key sources as enrolled (provider, configuration, public parameters).
+    pub sources: Vec<SourceSpec>,
+    /// The KDF with its parameters and seed.
+    pub kdf: KdfParams,
+    /// `nonce || AES-256-GCM(KEK, W) || tag`.
     pub wrapped: Vec<u8>,
 }
 
 impl Slot {
-    fn aad(id: Uuid) -> Vec<u8> {
-        let mut a = SLOT_AAD.to_vec();
-        a.extend_from_slice(id.to_string().as_bytes());
-        a
+    /// The associated data of the seal: the whole slot (version 2) or its id (version 1).
+    fn aad(&self) -> Result<Vec<u8>> {
+        if self.version == 1 {
+            let mut a = LEGACY_AAD.to_vec();
+            a.extend_from_slice(self.id.to_string().as_bytes());
+            return Ok(a);
+        }
+        Ok(Canonical::new("trousseau masterKeySlot v2")
+            .text(&self.id.to_string())
+            .text(&self.version.to_string())
+            .text(&self.generation.to_string())
+            .text(&self.creation.to_string())
+            .text(&self.label)
+            .text(&self.sources_json()?)
+            .text(&self.kdf_json()?)
+            .finish())
     }
 
-    /// A new slot wrapping `w` under `kek` (32 bytes).
+    fn sources_json(&self) -> Result<String> {
+        serde_json::to_string(&self.sources)
+            .map_err(|e| DataProtectionError::InvalidInput(format!("slot sources: {e}")))
+    }
+
+    fn kdf_json(&self) -> Result<String> {
+        serde_json::to_string(&self.kdf)
+            .map_err(|e| DataProtectionError::InvalidInput(format!("slot KDF: {e}")))
+    }
+
+    /// A new slot wrapping `w` under `kek` (32 bytes), for `w`'s generation. `creation` is
+    /// when the master key was made (kept when a rotation re-wraps the slot).
     pub fn wrap(
         kek: &SecretBytes,
         w: &RingWrappingKey,
         label: &str,
-        sources: &str,
-        kdf: &str,
-        now: Timestamp,
+        sources: Vec<SourceSpec>,
+        kdf: KdfParams,
+        creation: Timestamp,
     ) -> Result<Slot> {
-        let id = Uuid::new_v4();
-        let wrapped = seal(kek.expose(), &Self::aad(id), w.0.expose())?;
-        Ok(Slot {
-            id,
-            creation: now,
+        let mut slot = Slot {
+            id: Uuid::new_v4(),
+            version: VERSION,
+            generation: w.generation(),
+            creation,
             label: label.into(),
-            sources: sources.into(),
-            kdf: kdf.into(),
-            wrapped,
-        })
+            sources,
+            kdf,
+            wrapped: Vec::new(),
+        };
+        slot.wrapped = seal(kek.expose(), &slot.aad()?, w.expose())?;
+        Ok(slot)
     }
 
-    /// Unwraps W with `kek`; `None` if the KEK is wrong.
+    /// Unwraps W with `kek`; `None` if the KEK is wrong or anything in the slot was changed.
     pub fn unwrap_with(&self, kek: &SecretBytes) -> Option<RingWrappingKey> {
-        open(kek.expose(), &Self::aad(self.id), &self.wrapped).map(RingWrappingKey)
+        let w = open(kek.expose(), &self.aad().ok()?, &self.wrapped)?;
+        RingWrappingKey::from_secret(w, self.generation).ok()
     }
 
     /// The friendly name of the slot element.
@@ -181,47 +116,78 @@ impl Slot {
         format!("masterKeySlot-{}", self.id)
     }
 
-    /// The `<masterKeySlot>` element.
-    pub fn to_element(&self) -> Element {
-        Element::new(
+    /// The `<masterKeySlot>` element (version 2).
+    pub fn to_element(&self) -> Result<Element> {
+        Ok(Element::new(
             self.element_name(),
             format!(
-                "<masterKeySlot id=\"{}\" version=\"1\" xmlns=\"{SLOT_NAMESPACE}\">\n  <!-- Trousseau master-key slot: ignored by ASP.NET Core. -->\n  <creationDate>{}</creationDate>\n  <label>{}</label>\n  <sources>{}</sources>\n  <kdf>{}</kdf>\n  <wrappedKey>{}</wrappedKey>\n</masterKeySlot>",
+                "<masterKeySlot id=\"{}\" version=\"{}\" generation=\"{}\" xmlns=\"{SLOT_NAMESPACE}\">\n  <!-- Trousseau master-key slot: ignored by ASP.NET Core. -->\n  <creationDate>{}</creationDate>\n  <label>{}</label>\n  <sources>{}</sources>\n  <kdf>{}</kdf>\n  <wrappedKey>{}</wrappedKey>\n</masterKeySlot>",
                 self.id,
+                self.version,
+                self.generation,
                 self.creation,
                 escape(&self.label),
-                escape(&self.sources),
-                escape(&self.kdf),
+                escape(&self.sources_json()?),
+                escape(&self.kdf_json()?),
                 b64(&self.wrapped)
             ),
-        )
+        ))
     }
 
     /// Parses a `<masterKeySlot>`.
     pub fn parse(e: &XmlElement) -> Result<Slot> {
         let id_text = e.attr("id").unwrap_or("");
-        let id = Uuid::parse_str(id_text).map_err(|err| {
-            DataProtectionError::Xml(format!("<masterKeySlot id={id_text:?}>: {err}"))
-        })?;
+        let bad = |what: String| DataProtectionError::Xml(format!("<masterKeySlot id={id_text:?}>: {what}"));
+        let id = Uuid::parse_str(id_text).map_err(|err| bad(err.to_string()))?;
+        let version = match e.attr("version").unwrap_or("1") {
+            "1" => 1,
+            "2" => 2,
+            v => return Err(bad(format!("version {v} is not supported; upgrade trousseau"))),
+        };
+        let generation = match (version, e.attr("generation")) {
+            (1, _) | (_, None) => 0,
+            (_, Some(g)) => g
+                .parse()
+                .map_err(|_| bad(format!("generation {g:?} is not a number")))?,
+        };
         Ok(Slot {
             id,
+            version,
+            generation,
             creation: Timestamp::parse(e.child_text("creationDate")?)?,
             label: e.child("label").map(|l| l.text.clone()).unwrap_or_default(),
-            sources: e.child_text("sources")?.to_string(),
-            kdf: e.child_text("kdf")?.to_string(),
+            sources: serde_json::from_str(e.child_text("sources")?)
+                .map_err(|err| bad(format!("its <sources> are unreadable ({err})")))?,
+            kdf: serde_json::from_str(e.child_text("kdf")?)
+                .map_err(|err| bad(format!("its <kdf> is unreadable ({err})")))?,
             wrapped: unb64(e.child_text("wrappedKey")?, "<wrappedKey>")?,
         })
     }
+
+    /// The providers of the slot, for messages: `password + keyfile`.
+    pub fn describe_sources(&self) -> String {
+        describe(&self.sources)
+    }
 }
 
-/// Every readable slot among a ring's other elements (unreadable slots are logged and skipped).
-pub fn slots(parsed: &ParsedElements) -> Vec<Slot> {
+/// The providers of `specs`, for messages: `password + keyfile`.
+pub fn describe(specs: &[SourceSpec]) -> String {
+    specs
+        .iter()
+        .map(|s| s.provider.as_str())
+        .collect::<Vec<_>>()
+        .join(" + ")
+}
+
+/// Every readable slot among a ring's other elements (unreadable slots are logged and
+/// skipped), with their element names.
+pub fn slots(parsed: &ParsedElements) -> Vec<(String, Slot)> {
     parsed
         .other
         .iter()
         .filter(|(_, e)| e.local_name() == "masterKeySlot")
         .filter_map(|(name, e)| match Slot::parse(e) {
-            Ok(s) => Some(s),
+            Ok(s) => Some((name.clone(), s)),
             Err(err) => {
                 tracing::warn!("skipping unreadable master-key slot {name}: {err}");
                 None
@@ -230,93 +196,44 @@ pub fn slots(parsed: &ParsedElements) -> Vec<Slot> {
         .collect()
 }
 
-/// Why the key-encryption key of a slot could not be rebuilt.
-#[derive(Debug)]
-pub enum SlotFailure {
-    /// The slot's sources are not available here (the text says which); the slot is not tried.
-    Unavailable(String),
-    /// A source failed (wrong key file, no terminal to ask on, …); the code is kept.
-    Source(trousseau_core::Error),
-}
-
-/// Tries each slot in order: `kek_for` rebuilds the KEK of a slot from its sources. Returns W
-/// and the slot that opened it. The error lists every slot tried and why it did not open
-/// (wrong key, source failure, sources not available); its code is `WrongKey` when some slot
-/// got a wrong key, else the first source failure's, else `NotFound`.
-pub fn open_ring(
-    slots: &[Slot],
-    kek_for: &mut dyn FnMut(&Slot) -> std::result::Result<SecretBytes, SlotFailure>,
-) -> Result<(RingWrappingKey, Uuid)> {
-    use trousseau_core::ErrorCode;
-    if slots.is_empty() {
-        return Err(DataProtectionError::KeyRing(
-            "the key ring has no master-key slot; run `trousseau init` first".into(),
-        ));
-    }
-    let mut tried = Vec::new();
-    let mut code = None;
-    for slot in slots {
-        let why = match kek_for(slot) {
-            Ok(kek) => match slot.unwrap_with(&kek) {
-                Some(w) => return Ok((w, slot.id)),
-                None => {
-                    code = Some(ErrorCode::WrongKey);
-                    "wrong key (its sources gave a key that does not open it)".to_string()
-                }
-            },
-            Err(SlotFailure::Unavailable(why)) => format!("not available here: {why}"),
-            Err(SlotFailure::Source(e)) => {
-                let wrong = e.code() == ErrorCode::WrongKey;
-                if wrong || code.is_none() {
-                    code = Some(e.code());
-                }
-                if wrong {
-                    format!("wrong key: {}", e.message())
-                } else {
-                    e.message().to_string()
-                }
-            }
-        };
-        tried.push(format!("slot {} ({}): {why}", slot.id, slot.label));
-    }
-    Err(DataProtectionError::NoSlotOpens(
-        trousseau_core::Error::new(
-            code.unwrap_or(ErrorCode::NotFound),
-            format!(
-                "no master-key slot opens with the given key sources; tried: {}",
-                tried.join("; ")
-            ),
-        ),
-    ))
+/// The slots of the ring's current generation (the highest any slot claims): after a
+/// rotation, slots of older generations wrap a retired W and are never used.
+pub fn current(all: &[(String, Slot)]) -> Vec<Slot> {
+    let Some(generation) = all.iter().map(|(_, s)| s.generation).max() else {
+        return Vec::new();
+    };
+    all.iter()
+        .filter(|(_, s)| s.generation == generation)
+        .map(|(_, s)| s.clone())
+        .collect()
 }
 
 /// Stores a new slot (never touches keys).
 pub fn add_slot(repo: &RepositoryBox, slot: &Slot) -> Result<()> {
-    repo.store(&slot.to_element())?;
+    repo.store(&slot.to_element()?)?;
     Ok(())
 }
 
-/// Removes a slot; the last slot cannot be removed (the ring would become unopenable).
+/// Removes a slot; the last slot of the current generation cannot be removed (the ring would
+/// become unopenable).
 pub fn remove_slot(repo: &RepositoryBox, id: Uuid) -> Result<()> {
     let snap = repo.load()?;
     let parsed = ParsedElements::read(snap.elements())?;
     let all = slots(&parsed);
-    if !all.iter().any(|s| s.id == id) {
+    let live = current(&all);
+    if !all.iter().any(|(_, s)| s.id == id) {
         return Err(DataProtectionError::InvalidInput(format!(
             "there is no master-key slot {id}; `trousseau master-key status` lists them"
         )));
     }
-    if all.len() == 1 {
+    if live.len() == 1 && live[0].id == id {
         return Err(DataProtectionError::InvalidInput(format!(
             "slot {id} is the last master-key slot; add another slot before removing it"
         )));
     }
-    let names: Vec<String> = parsed
-        .other
+    let names: Vec<String> = all
         .iter()
-        .filter(|(_, e)| {
-            e.local_name() == "masterKeySlot" && e.attr("id") == Some(id.to_string().as_str())
-        })
+        .filter(|(_, s)| s.id == id)
         .map(|(n, _)| n.clone())
         .collect();
     repo.delete(&names)?;
@@ -326,65 +243,104 @@ pub fn remove_slot(repo: &RepositoryBox, id: Uuid) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dataprotection::xmltree;
 
-    #[test]
-    fn slots_round_trip_and_keys_encrypt_under_w() {
-        let w = RingWrappingKey::generate().unwrap();
-        let kek_a = SecretBytes::copy_from(&[1u8; 32]);
-        let kek_b = SecretBytes::copy_from(&[2u8; 32]);
+    fn spec(provider: &str, config: &str) -> SourceSpec {
+        SourceSpec {
+            provider: provider.into(),
+            config: config.into(),
+            public_params: String::new(),
+        }
+    }
+
+    fn sample(kek: &SecretBytes, w: &RingWrappingKey) -> Slot {
         let now = Timestamp::parse("2026-01-01T00:00:00Z").unwrap();
-        let a = Slot::wrap(
-            &kek_a,
-            &w,
+        Slot::wrap(
+            kek,
+            w,
             "admin <pw>",
-            r#"[{"provider":"password"}]"#,
-            r#"{"name":"argon2id"}"#,
+            vec![spec("password", "{}")],
+            KdfParams::new_default(),
             now,
         )
-        .unwrap();
-        let back = Slot::parse(&xmltree::parse(a.to_element().xml()).unwrap()).unwrap();
-        assert_eq!(back, a);
-        assert!(back.unwrap_with(&kek_b).is_none());
-        let opened = back.unwrap_with(&kek_a).unwrap();
-        let secret = SecretBytes::copy_from(&[9u8; 64]);
-        let xml = w.secret_xml(&secret).unwrap();
-        let tree = xmltree::parse(&xml).unwrap();
-        let dec = super::super::keyxml::type_name(tree.attr("decryptorType").unwrap());
-        assert_eq!(opened.decrypt(&dec, &xml).unwrap(), secret);
-        let other = RingWrappingKey::generate().unwrap();
-        assert!(other.decrypt(&dec, &xml).is_err());
-        // Wrong composition lists the slots tried.
-        let b = Slot::wrap(&kek_b, &w, "token", "[]", "{}", now).unwrap();
-        let e = open_ring(&[a.clone(), b.clone()], &mut |s| {
-            if s.id == a.id {
-                Ok(SecretBytes::copy_from(&[3u8; 32]))
-            } else {
-                Err(SlotFailure::Unavailable(
-                    "provider `token` is not installed".into(),
-                ))
-            }
-        })
-        .unwrap_err();
-        let msg = e.to_string();
-        assert!(
-            msg.contains(&format!("slot {} (admin <pw>): wrong key", a.id))
-                && msg.contains(&format!(
-                    "slot {} (token): not available here: provider `token`",
-                    b.id
-                )),
-            "{msg}"
-        );
-        let (_, used) = open_ring(&[a, b.clone()], &mut |s| {
-            if s.id == b.id {
-                Ok(kek_b.clone())
-            } else {
-                Err(SlotFailure::Source(trousseau_core::Error::new(
-                    trousseau_core::ErrorCode::NeedsPin,
-                    "no terminal",
-                )))
-            }
-        })
-        .unwrap();
-        assert_eq!(used, b.id);
+        .unwrap()
+    }
+
+    fn reparsed(slot: &Slot) -> Slot {
+        Slot::parse(&xmltree::parse(slot.to_element().unwrap().xml()).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_slot_round_trips_and_opens_only_with_its_kek() {
+        let w = RingWrappingKey::generate(3).unwrap();
+        let kek = SecretBytes::copy_from(&[1u8; 32]);
+        let slot = sample(&kek, &w);
+        let back = reparsed(&slot);
+        assert_eq!(back, slot);
+        assert_eq!(back.generation, 3);
+        assert!(back.unwrap_with(&SecretBytes::copy_from(&[2u8; 32])).is_none());
+        let opened = back.unwrap_with(&kek).unwrap();
+        assert!(opened.same_as(&w));
+        assert_eq!(opened.generation(), 3);
+    }
+
+    #[test]
+    fn every_field_of_a_slot_is_authenticated() {
+        let w = RingWrappingKey::generate(0).unwrap();
+        let kek = SecretBytes::copy_from(&[1u8; 32]);
+        let slot = sample(&kek, &w);
+        let edits: Vec<(&str, Box<dyn Fn(&mut Slot)>)> = vec![
+            ("id", Box::new(|s| s.id = Uuid::new_v4())),
+            ("generation", Box::new(|s| s.generation += 1)),
+            ("creation", Box::new(|s| s.creation = s.creation.plus(1))),
+            ("label", Box::new(|s| s.label.push('!'))),
+            ("provider", Box::new(|s| s.sources[0].provider = "keyfile".into())),
+            ("config", Box::new(|s| s.sources[0].config = r#"{"path":"/x"}"#.into())),
+            ("public params", Box::new(|s| s.sources[0].public_params = "{}".into())),
+            ("extra source", Box::new(|s| s.sources.push(spec("user-account", "{}")))),
+            ("kdf", Box::new(|s| {
+                if let KdfParams::Argon2 { iterations, .. } = &mut s.kdf {
+                    *iterations += 1;
+                }
+            })),
+        ];
+        for (what, edit) in edits {
+            let mut changed = slot.clone();
+            edit(&mut changed);
+            assert!(
+                reparsed(&changed).unwrap_with(&kek).is_none(),
+                "editing the {what} must make the slot fail to open"
+            );
+        }
+        assert!(reparsed(&slot).unwrap_with(&kek).is_some());
+    }
+
+    #[test]
+    fn version_1_slots_still_open() {
+        let w = RingWrappingKey::generate(0).unwrap();
+        let kek = SecretBytes::copy_from(&[7u8; 32]);
+        let mut legacy = sample(&kek, &w);
+        legacy.version = 1;
+        legacy.generation = 0;
+        let mut aad = LEGACY_AAD.to_vec();
+        aad.extend_from_slice(legacy.id.to_string().as_bytes());
+        legacy.wrapped = seal(kek.expose(), &aad, w.expose()).unwrap();
+        let xml = legacy
+            .to_element()
+            .unwrap()
+            .xml()
+            .replace("version=\"2\" generation=\"0\"", "version=\"1\"");
+        let back = Slot::parse(&xmltree::parse(&xml).unwrap()).unwrap();
+        assert_eq!(back.version, 1);
+        assert!(back.unwrap_with(&kek).is_some());
+    }
+
+    #[test]
+    fn only_the_highest_generation_is_current() {
+        let kek = SecretBytes::copy_from(&[1u8; 32]);
+        let old = sample(&kek, &RingWrappingKey::generate(1).unwrap());
+        let new = sample(&kek, &RingWrappingKey::generate(2).unwrap());
+        let all = vec![("a".to_string(), old), ("b".to_string(), new.clone())];
+        assert_eq!(current(&all), vec![new]);
     }
 }

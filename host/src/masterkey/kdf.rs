@@ -53,6 +53,76 @@ pub enum KdfParams {
 /// Default Argon2 memory: 64 MiB, as KeePass and KeePassXC propose.
 const DEFAULT_MEMORY_KIB: u32 = 64 * 1024;
 
+/// Ceilings on the KDF parameters this node runs for a slot read from the key ring.
+///
+/// A slot's KDF must run before the slot can be authenticated, so whoever can write the ring
+/// could otherwise ask for 2^64 − 1 AES rounds or terabytes of Argon2 memory and stall or
+/// exhaust every node. Parameters above a ceiling are refused before anything runs. The
+/// defaults are four times what Trousseau chooses for new slots (Argon2id, 64 MiB, 2
+/// iterations, 2 lanes); `[master_key.kdf_limits]` in the node's configuration raises them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KdfLimits {
+    /// Largest Argon2 memory, in KiB (default 262144: 256 MiB).
+    pub max_memory_kib: u32,
+    /// Most Argon2 iterations (default 8).
+    pub max_iterations: u32,
+    /// Most Argon2 lanes (default 8).
+    pub max_parallelism: u32,
+    /// Most AES-KDF rounds (default 60,000,000: about two seconds with AES-NI).
+    pub max_aes_rounds: u64,
+}
+
+impl Default for KdfLimits {
+    fn default() -> Self {
+        KdfLimits {
+            max_memory_kib: 4 * DEFAULT_MEMORY_KIB,
+            max_iterations: 8,
+            max_parallelism: 8,
+            max_aes_rounds: 60_000_000,
+        }
+    }
+}
+
+impl KdfLimits {
+    /// Says which parameter of `params` is above its ceiling, if any.
+    pub fn check(&self, params: &KdfParams) -> Result<(), String> {
+        let over = |what: &str, value: u64, limit: u64, setting: &str| {
+            Err(format!(
+                "its KDF asks for {what} {value}, above this node's ceiling of {limit} \
+                 ([master_key.kdf_limits] {setting})"
+            ))
+        };
+        match params {
+            KdfParams::AesKdf { rounds, .. } if *rounds > self.max_aes_rounds => over(
+                "AES-KDF rounds",
+                *rounds,
+                self.max_aes_rounds,
+                "max_aes_rounds",
+            ),
+            KdfParams::Argon2 { memory_kib, .. } if *memory_kib > self.max_memory_kib => over(
+                "Argon2 memory (KiB)",
+                u64::from(*memory_kib),
+                u64::from(self.max_memory_kib),
+                "max_memory_kib",
+            ),
+            KdfParams::Argon2 { iterations, .. } if *iterations > self.max_iterations => over(
+                "Argon2 iterations",
+                u64::from(*iterations),
+                u64::from(self.max_iterations),
+                "max_iterations",
+            ),
+            KdfParams::Argon2 { parallelism, .. } if *parallelism > self.max_parallelism => over(
+                "Argon2 lanes",
+                u64::from(*parallelism),
+                u64::from(self.max_parallelism),
+                "max_parallelism",
+            ),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// 32 fresh random bytes for a salt or seed. These are public values that only need to be
 /// unique: should the OS random source fail (it does not on supported systems), a hash of
 /// the time, process id and a counter is used instead and a warning logged.

@@ -24,7 +24,7 @@ mod sources;
 
 pub use composite::{composite_key, Component};
 pub use error::MasterKeyError;
-pub use kdf::{transform_key, Argon2Variant, KdfParams};
+pub use kdf::{transform_key, Argon2Variant, KdfLimits, KdfParams};
 pub use sources::{
     derive_components, enroll_components, EverySource, SourceInteraction, SourceSpec,
 };

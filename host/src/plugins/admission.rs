@@ -1,5 +1,25 @@
 //! Which plugin files may be loaded: ownership, permissions and the optional SHA-256 pin list.
 //!
+//! ## The rule
+//!
+//! Whoever can write a plugin directory, or a file in it, decides what code the host runs; so
+//! both are checked, and anything doubtful is refused (loading carries on with the rest):
+//!
+//! - **The directory** ([`check_directory`]): before its files are considered, a plugin
+//!   directory must be owned by the current user or root and not be writable by group or
+//!   others. Otherwise every library in it is refused, naming the directory and the fix
+//!   (`chmod go-w DIR`).
+//! - **The file** ([`admit`]): only a regular file is opened, with `O_NONBLOCK`, and its type
+//!   is checked again on the descriptor before any byte is read (see
+//!   [`trousseau_core::open_regular_file`]), so a FIFO or device named `x.so` is refused and
+//!   never blocks. It must be owned by the current user or root, not writable by group or
+//!   others, and (when a pin list is configured) have a listed SHA-256.
+//! - **Symbolic links** ([`admit_entry`]): a link in a plugin directory is followed only if
+//!   every link on the way, and the file it finally leads to, lie in directories that pass the
+//!   directory check (each judged where it really is, after resolving links), and the file
+//!   then passes the file checks. A link into a world-writable directory (where someone else
+//!   could swap the target) is refused.
+//!
 //! The file is opened once. Its owner and mode are read from that open descriptor, its digest
 //! is computed from it, and on Linux the library is then loaded through `/proc/self/fd/N`, so
 //! the file cannot be swapped between the checks and the load.
@@ -72,21 +92,25 @@ pub fn normalise_pin(pin: &str) -> Result<String, String> {
 /// or root, not writable by group or others, and (when `pins` is set) with a listed digest.
 /// The error is one line saying what is wrong and what to do.
 pub fn admit(path: &Path, pins: Option<&[String]>) -> Result<AdmittedFile, String> {
-    let mut file = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
+    let (mut file, len) = trousseau_core::open_regular_file(path, "cannot open")
+        .map_err(|e| e.message().to_string())?;
     let meta = file.metadata().map_err(|e| format!("cannot stat: {e}"))?;
-    if !meta.is_file() {
-        return Err("not a regular file".to_string());
+    check_owner_and_mode(&meta, "the file", path)?;
+    let too_large = |len: u64| {
+        format!("the file is {len} bytes or more, more than a plugin may be ({MAX_PLUGIN_SIZE})")
+    };
+    if len > MAX_PLUGIN_SIZE {
+        return Err(too_large(len));
     }
-    check_owner_and_mode(&meta)?;
-    if meta.len() > MAX_PLUGIN_SIZE {
-        return Err(format!(
-            "the file is {} bytes, more than a plugin may be ({MAX_PLUGIN_SIZE})",
-            meta.len()
-        ));
-    }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    file.read_to_end(&mut bytes)
+    let mut bytes = Vec::with_capacity(len as usize);
+    // Bounded whatever the size claimed: the file may grow while it is read.
+    (&mut file)
+        .take(MAX_PLUGIN_SIZE + 1)
+        .read_to_end(&mut bytes)
         .map_err(|e| format!("cannot read: {e}"))?;
+    if bytes.len() as u64 > MAX_PLUGIN_SIZE {
+        return Err(too_large(bytes.len() as u64));
+    }
     super::elf::check_complete(&bytes)?;
     let sha256 = hex::encode(Sha256::digest(&bytes));
     if let Some(pins) = pins {
@@ -104,18 +128,92 @@ pub fn admit(path: &Path, pins: Option<&[String]>) -> Result<AdmittedFile, Strin
     })
 }
 
+/// The most symbolic links followed from one plugin directory entry (as the kernel's own limit).
+const MAX_LINKS: usize = 40;
+
+/// Checks a plugin directory itself: owned by the current user or root, not writable by group
+/// or others (symbolic links are followed: the real directory is judged). The error is one
+/// line naming the directory and the fix.
+pub fn check_directory(dir: &Path) -> Result<(), String> {
+    check_directory_as(dir, "the plugin directory")
+}
+
+/// [`check_directory`], calling the directory `what` in messages.
+fn check_directory_as(dir: &Path, what: &str) -> Result<(), String> {
+    let subject = format!("{what} {}", dir.display());
+    let meta = std::fs::metadata(dir).map_err(|e| format!("{subject}: cannot stat: {e}"))?;
+    if !meta.is_dir() {
+        return Err(format!("{subject} is not a directory"));
+    }
+    check_owner_and_mode(&meta, &subject, dir)
+}
+
+/// Admits the entry `entry` of a plugin directory that passed [`check_directory`]. A regular
+/// file is checked by [`admit`]. A symbolic link is followed one link at a time: the directory
+/// each link leads into (resolved) must pass [`check_directory`], and the file finally reached
+/// must pass [`admit`]. Errors about a link name where it leads.
+pub fn admit_entry(entry: &Path, pins: Option<&[String]>) -> Result<AdmittedFile, String> {
+    let mut current = entry.to_path_buf();
+    for _ in 0..MAX_LINKS {
+        let meta = std::fs::symlink_metadata(&current).map_err(|e| format!("cannot stat: {e}"))?;
+        if !meta.file_type().is_symlink() {
+            if current == entry {
+                return admit(entry, pins);
+            }
+            return admit(&current, pins)
+                .map_err(|reason| format!("symbolic link to {}: {reason}", current.display()));
+        }
+        current = next_link_step(&current)?;
+    }
+    Err(format!(
+        "more than {MAX_LINKS} symbolic links in a row; point the link at the plugin file"
+    ))
+}
+
+/// Where the symbolic link `link` leads, with the directory part resolved and checked.
+fn next_link_step(link: &Path) -> Result<PathBuf, String> {
+    let target = std::fs::read_link(link)
+        .map_err(|e| format!("cannot read the symbolic link {}: {e}", link.display()))?;
+    let joined = link.parent().unwrap_or(Path::new("/")).join(&target);
+    let (Some(parent), Some(name)) = (joined.parent(), joined.file_name()) else {
+        return Err(format!(
+            "the symbolic link {} points to {}, which is not a file; point it at the plugin file",
+            link.display(),
+            target.display()
+        ));
+    };
+    let parent = std::fs::canonicalize(parent).map_err(|e| {
+        format!(
+            "the symbolic link {} points into {}, which cannot be resolved ({e}); fix or remove \
+             the link",
+            link.display(),
+            parent.display()
+        )
+    })?;
+    check_directory_as(&parent, "its directory")
+        .map_err(|reason| format!("symbolic link to {}: {reason}", parent.join(name).display()))?;
+    Ok(parent.join(name))
+}
+
+/// Refuses `meta` (of `path`, called `subject` in the message) unless it is owned by the
+/// current user or root and not writable by group or others.
 #[cfg(unix)]
-fn check_owner_and_mode(meta: &std::fs::Metadata) -> Result<(), String> {
+fn check_owner_and_mode(
+    meta: &std::fs::Metadata,
+    subject: &str,
+    path: &Path,
+) -> Result<(), String> {
     use std::os::unix::fs::MetadataExt;
     let mode = meta.mode() & 0o7777;
     if mode & 0o022 != 0 {
         return Err(format!(
-            "the file is writable by {} (mode {mode:04o}); run `chmod go-w` on it",
+            "{subject} is writable by {} (mode {mode:04o}); run `chmod go-w {}`",
             match (mode & 0o020 != 0, mode & 0o002 != 0) {
                 (true, true) => "group and others",
                 (true, false) => "its group",
                 _ => "others",
-            }
+            },
+            path.display()
         ));
     }
     // SAFETY: geteuid has no preconditions and cannot fail.
@@ -123,7 +221,7 @@ fn check_owner_and_mode(meta: &std::fs::Metadata) -> Result<(), String> {
     let me = unsafe { libc::geteuid() };
     if meta.uid() != me && meta.uid() != 0 {
         return Err(format!(
-            "the file is owned by uid {}, not by you (uid {me}) or root",
+            "{subject} is owned by uid {}, not by you (uid {me}) or root; use one you own",
             meta.uid()
         ));
     }
@@ -131,7 +229,11 @@ fn check_owner_and_mode(meta: &std::fs::Metadata) -> Result<(), String> {
 }
 
 #[cfg(not(unix))]
-fn check_owner_and_mode(_meta: &std::fs::Metadata) -> Result<(), String> {
+fn check_owner_and_mode(
+    _meta: &std::fs::Metadata,
+    _subject: &str,
+    _path: &Path,
+) -> Result<(), String> {
     Ok(())
 }
 

@@ -168,6 +168,11 @@ impl Registry {
 
     /// Loads every library in `dir` (sorted by name), recording refusals and carrying on past
     /// them. A missing directory is an error unless it is the default one.
+    ///
+    /// The directory itself is checked first ([`admission::check_directory`]): when it may be
+    /// written by someone else, every library in it is refused with that reason. Each entry is
+    /// then admitted by [`admission::admit_entry`] (regular files only; symbolic links only
+    /// into safe directories).
     pub fn load_dir(&mut self, dir: &Path, source: DirSource) -> Result<(), RegistryError> {
         let read = match std::fs::read_dir(dir) {
             Ok(r) => r,
@@ -186,13 +191,21 @@ impl Registry {
                 })
             }
         };
+        let unsafe_dir = admission::check_directory(dir).err();
         let mut files: Vec<PathBuf> = read
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| super::search::is_library(p))
             .collect();
         files.sort();
         for file in files {
-            if let Err(refusal) = self.load_file(&file) {
+            let loaded = match &unsafe_dir {
+                Some(reason) => Err(Refusal {
+                    path: file,
+                    reason: reason.clone(),
+                }),
+                None => self.load_entry(&file),
+            };
+            if let Err(refusal) = loaded {
                 tracing::debug!("{refusal}");
                 self.refusals.push(refusal);
             }
@@ -200,18 +213,33 @@ impl Registry {
         Ok(())
     }
 
-    /// Loads one plugin file and registers its providers (all or none).
+    /// Loads one plugin file named explicitly and registers its providers (all or none). The
+    /// file is checked by [`admission::admit`]; its directory is not (see [`Self::load_dir`]).
     pub fn load_file(&mut self, path: &Path) -> Result<PluginInfo, Refusal> {
-        let (plugin, info) = open_plugin(path, self.pins.as_deref())?;
+        let admitted = admission::admit(path, self.pins.as_deref()).map_err(refusal(path))?;
+        self.register(path, admitted)
+    }
+
+    /// Loads one entry of a checked plugin directory ([`admission::admit_entry`]).
+    fn load_entry(&mut self, entry: &Path) -> Result<PluginInfo, Refusal> {
+        let admitted =
+            admission::admit_entry(entry, self.pins.as_deref()).map_err(refusal(entry))?;
+        self.register(entry, admitted)
+    }
+
+    /// Loads an admitted file and registers its providers under `path` (all or none).
+    fn register(
+        &mut self,
+        path: &Path,
+        admitted: admission::AdmittedFile,
+    ) -> Result<PluginInfo, Refusal> {
+        let (plugin, info) = load_admitted(path, admitted)?;
         self.add(
             &info,
             Origin::Plugin(path.to_path_buf()),
             Backend::Dynamic(plugin),
         )
-        .map_err(|reason| Refusal {
-            path: path.to_path_buf(),
-            reason,
-        })?;
+        .map_err(refusal(path))?;
         Ok(info)
     }
 
@@ -327,17 +355,30 @@ pub fn open_plugin(
     path: &Path,
     pins: Option<&[String]>,
 ) -> Result<(DynamicPlugin, PluginInfo), Refusal> {
-    let refuse = |reason: String| Refusal {
-        path: path.to_path_buf(),
-        reason,
-    };
-    let admitted = admission::admit(path, pins).map_err(refuse)?;
+    let admitted = admission::admit(path, pins).map_err(refusal(path))?;
+    load_admitted(path, admitted)
+}
+
+/// Hands an admitted file to the dynamic loader and asks the plugin to describe itself.
+/// `path` is the name the file is reported under.
+fn load_admitted(
+    path: &Path,
+    admitted: admission::AdmittedFile,
+) -> Result<(DynamicPlugin, PluginInfo), Refusal> {
     let plugin = abi::load_library(&admitted.into_load_path()).map_err(|e| {
         tracing::debug!("plugin {}: {}", path.display(), e.detail());
-        refuse(e.summary().to_string())
+        refusal(path)(e.summary().to_string())
     })?;
     let info = plugin
         .info()
-        .map_err(|e| refuse(format!("the plugin failed to describe itself: {e}")))?;
+        .map_err(|e| refusal(path)(format!("the plugin failed to describe itself: {e}")))?;
     Ok((plugin, info))
+}
+
+/// Makes a [`Refusal`] of `path` from a one-line reason.
+fn refusal(path: &Path) -> impl Fn(String) -> Refusal + '_ {
+    move |reason| Refusal {
+        path: path.to_path_buf(),
+        reason,
+    }
 }

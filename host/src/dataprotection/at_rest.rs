@@ -1,0 +1,81 @@
+//! How a ring's key secrets and revocations are trusted at rest.
+//!
+//! Two models, chosen when the ring is opened:
+//! - [`PlainKeys`] (interop mode, and rings without master-key slots): exactly ASP.NET Core's
+//!   model. Secrets are stored in clear and every element of the repository is trusted, so
+//!   whoever can write the repository can plant a key or a revocation.
+//! - [`super::wrapping::RingWrappingKey`] (encrypted rings): a closed world. A key is used only
+//!   if its secret authenticates under the ring-wrapping key W *and* is bound to the key's id,
+//!   dates and algorithm; a revocation is honoured only if its MAC under W verifies. Anything
+//!   else is reported and never used.
+
+use trousseau_core::SecretBytes;
+
+use super::{
+    algorithms::Algorithm,
+    error::{DataProtectionError, Result},
+    keyring::{Descriptor, Key, MasterKeySecret},
+    keyxml::{self, Revocation},
+};
+
+/// The protection of key secrets and revocations in one opened ring.
+pub trait KeyEncryption: Send + Sync {
+    /// The `<masterKey>` or `<encryptedSecret>` element for the secret of a new `key`.
+    fn secret_xml(&self, key: &Key, algorithm: Algorithm, secret: &SecretBytes) -> Result<String>;
+
+    /// The master key of `key`, once it is authenticated; the error says why the key is not
+    /// trusted.
+    fn open_secret(&self, key: &Key, descriptor: &Descriptor) -> Result<SecretBytes>;
+
+    /// The authenticator element to embed in a new revocation (`None`: the ring authenticates
+    /// none).
+    fn revocation_mac(&self, revocation: &Revocation) -> Result<Option<String>>;
+
+    /// Whether a revocation read from the ring, with its embedded authenticator, is honoured.
+    fn trusts_revocation(&self, revocation: &Revocation, mac: Option<&str>) -> bool;
+
+    /// Whether this ring is a closed world (elements must authenticate to be used).
+    fn is_closed(&self) -> bool;
+}
+
+impl std::fmt::Debug for dyn KeyEncryption {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.is_closed() {
+            "KeyEncryption(closed)"
+        } else {
+            "KeyEncryption(plain)"
+        })
+    }
+}
+
+/// Keys stored unencrypted, exactly as ASP.NET Core on Linux writes them; the repository is
+/// trusted.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct PlainKeys;
+
+impl KeyEncryption for PlainKeys {
+    fn secret_xml(&self, _key: &Key, _algorithm: Algorithm, secret: &SecretBytes) -> Result<String> {
+        Ok(keyxml::plain_master_key_xml(secret))
+    }
+
+    fn open_secret(&self, _key: &Key, descriptor: &Descriptor) -> Result<SecretBytes> {
+        match &descriptor.secret {
+            MasterKeySecret::Plain(s) => Ok(s.clone()),
+            MasterKeySecret::Encrypted { decryptor_type, .. } => Err(DataProtectionError::InvalidInput(format!(
+                "its master key is encrypted with {decryptor_type}, which this key ring cannot open (no master key is open)"
+            ))),
+        }
+    }
+
+    fn revocation_mac(&self, _revocation: &Revocation) -> Result<Option<String>> {
+        Ok(None)
+    }
+
+    fn trusts_revocation(&self, _revocation: &Revocation, _mac: Option<&str>) -> bool {
+        true
+    }
+
+    fn is_closed(&self) -> bool {
+        false
+    }
+}
