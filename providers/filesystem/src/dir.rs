@@ -1,10 +1,11 @@
-//! Directory operations: listing, atomic writes, deletion, locking.
+//! Directory operations: the checked listing of the ring, atomic single-file writes through
+//! temp files, deletion, the advisory lock, directory `fsync`.
 
 use std::{
     fs,
-    io::Write,
+    io::{self, Write},
     os::unix::{
-        fs::{DirBuilderExt, OpenOptionsExt},
+        fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt},
         io::AsRawFd,
     },
     path::{Path, PathBuf},
@@ -13,7 +14,15 @@ use std::{
 use sha2::{Digest, Sha256};
 use trousseau_core::{Element, Error, ErrorCode};
 
+use crate::trust::{self, Outcome, Trust};
+
 const DECLARATION: &str = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n";
+
+/// The largest element file that is read (elements are a few KB); larger ones are skipped.
+pub const MAX_ELEMENT_BYTES: u64 = 1 << 20;
+
+/// The most bytes of element files one load reads; a larger ring is an error.
+pub const MAX_RING_BYTES: u64 = 64 << 20;
 
 /// `$XDG_DATA_HOME/trousseau/key-ring` (or `~/.local/share/…`), or with `aspnet` ASP.NET Core's
 /// `~/.aspnet/DataProtection-Keys`.
@@ -30,73 +39,144 @@ pub fn default_directory(aspnet: bool) -> Option<PathBuf> {
     }
 }
 
-/// The file stem for a friendly name: itself when it matches `[A-Za-z0-9_-]+`, else a
-/// random GUID (as ASP.NET does).
-pub fn friendly_file_name(name: &str) -> String {
-    if !name.is_empty()
+/// Whether `name` is usable as a file stem as it is: `[A-Za-z0-9_-]+`.
+pub fn is_friendly(name: &str) -> bool {
+    !name.is_empty()
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-    {
+}
+
+/// The file stem for a friendly name: itself when it matches `[A-Za-z0-9_-]+`, else a
+/// random GUID (as ASP.NET does).
+pub fn friendly_file_name(name: &str) -> String {
+    if is_friendly(name) {
         name.to_string()
     } else {
         uuid::Uuid::new_v4().to_string()
     }
 }
 
-fn check_dir(dir: &Path) -> Result<bool, Error> {
+/// A fresh temp file name: `{guid}.tmp`, lowercase and hyphenated (as ASP.NET names its own).
+pub fn new_temp_name() -> String {
+    format!("{}.tmp", uuid::Uuid::new_v4().hyphenated())
+}
+
+/// Whether `name` has the form [`new_temp_name`] gives.
+pub fn is_temp_name(name: &str) -> bool {
+    name.strip_suffix(".tmp").is_some_and(|stem| {
+        uuid::Uuid::try_parse(stem).is_ok_and(|u| u.hyphenated().to_string() == stem)
+    })
+}
+
+/// Whether `name` is `<friendly name>.xml`, the only kind of file an element is renamed to.
+pub fn is_element_name(name: &str) -> bool {
+    name.strip_suffix(".xml").is_some_and(is_friendly)
+}
+
+/// Whether the directory exists; an error when it is not a directory or is not trusted.
+fn check_dir(dir: &Path, trust: &Trust) -> Result<bool, Error> {
     match fs::metadata(dir) {
-        Ok(m) if m.is_dir() => Ok(true),
-        Ok(_) => Err(Error::new(
-            ErrorCode::InvalidConfig,
-            format!("the key-ring location {} is a file, not a directory; point the repository at a directory", dir.display()),
-        )),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Ok(m) => trust::check_directory(dir, &m, trust).map(|()| true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
         Err(e) => Err(Error::from_io(&e, dir.display())),
     }
 }
 
-/// Every `*.xml` file (top level, sorted by name) and the listing digest.
-pub fn read_all(dir: &Path) -> Result<(Vec<Element>, String), Error> {
-    let mut hasher = Sha256::new();
-    if !check_dir(dir)? {
-        return Ok((Vec::new(), hex::encode(hasher.finalize())));
-    }
-    let mut names = Vec::new();
-    for entry in fs::read_dir(dir).map_err(|e| Error::from_io(&e, dir.display()))? {
-        let entry = entry.map_err(|e| Error::from_io(&e, dir.display()))?;
-        let path = entry.path();
-        if path.extension().is_some_and(|x| x == "xml")
-            && entry.file_type().is_ok_and(|t| t.is_file())
-        {
-            names.push(path);
+/// Every trusted `*.xml` file (top level, sorted by name) and the listing digest. Files that are
+/// not trusted are skipped with a warning (see [`trust::read_file`]); more than
+/// [`MAX_RING_BYTES`] in all is an error.
+pub fn read_all(dir: &Path, trust: &Trust) -> Result<(Vec<Element>, String), Error> {
+    let mut ring = Ring::default();
+    if check_dir(dir, trust)? {
+        for path in xml_files(dir)? {
+            match trust::read_file(&path, trust, MAX_ELEMENT_BYTES)? {
+                Outcome::Text(text) => ring.add(dir, &path, text)?,
+                Outcome::Refused(why) => tracing::warn!(
+                    "key-ring file {} {why}; it was skipped: {}",
+                    path.display(),
+                    why.fix()
+                ),
+                Outcome::Gone => {}
+            }
         }
     }
-    names.sort();
-    let mut out = Vec::with_capacity(names.len());
-    for path in names {
-        let text = fs::read_to_string(&path).map_err(|e| Error::from_io(&e, path.display()))?;
+    Ok(ring.finish())
+}
+
+fn xml_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    let mut paths = Vec::new();
+    for entry in fs::read_dir(dir).map_err(|e| Error::from_io(&e, dir.display()))? {
+        let path = entry.map_err(|e| Error::from_io(&e, dir.display()))?.path();
+        if path.extension().is_some_and(|x| x == "xml") {
+            paths.push(path);
+        }
+    }
+    paths.sort();
+    Ok(paths)
+}
+
+/// The elements read so far, their digest and their total size.
+#[derive(Default)]
+struct Ring {
+    elements: Vec<Element>,
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl Ring {
+    fn add(&mut self, dir: &Path, path: &Path, text: String) -> Result<(), Error> {
+        self.bytes += text.len() as u64;
+        if self.bytes > MAX_RING_BYTES {
+            return Err(Error::new(
+                ErrorCode::CorruptData,
+                format!(
+                    "the key ring in {} holds more than {MAX_RING_BYTES} bytes of *.xml files; \
+                     elements are a few KB each, so remove the files that do not belong there",
+                    dir.display()
+                ),
+            ));
+        }
         let stem = path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        hasher.update((stem.len() as u64).to_le_bytes());
-        hasher.update(stem.as_bytes());
-        hasher.update((text.len() as u64).to_le_bytes());
-        hasher.update(text.as_bytes());
-        let body = text.strip_prefix('\u{feff}').unwrap_or(&text);
-        let body = match body.trim_start().strip_prefix("<?xml") {
-            Some(rest) => rest.split_once("?>").map_or(body, |(_, r)| r.trim_start()),
-            None => body,
-        };
-        out.push(Element::new(stem, body));
+        self.hasher.update((stem.len() as u64).to_le_bytes());
+        self.hasher.update(stem.as_bytes());
+        self.hasher.update((text.len() as u64).to_le_bytes());
+        self.hasher.update(text.as_bytes());
+        self.elements
+            .push(Element::new(stem, strip_declaration(&text)));
+        Ok(())
     }
-    Ok((out, hex::encode(hasher.finalize())))
+
+    fn finish(self) -> (Vec<Element>, String) {
+        (self.elements, hex::encode(self.hasher.finalize()))
+    }
 }
 
-fn ensure_dir(dir: &Path) -> Result<(), Error> {
-    if check_dir(dir)? {
+fn strip_declaration(text: &str) -> &str {
+    let body = text.strip_prefix('\u{feff}').unwrap_or(text);
+    match body.trim_start().strip_prefix("<?xml") {
+        Some(rest) => rest.split_once("?>").map_or(body, |(_, r)| r.trim_start()),
+        None => body,
+    }
+}
+
+/// Creates the directory (mode 0700) when it is missing; a shared directory must exist.
+fn ensure_dir(dir: &Path, trust: &Trust) -> Result<(), Error> {
+    if check_dir(dir, trust)? {
         return Ok(());
+    }
+    if trust.shared_gid().is_some() {
+        return Err(Error::new(
+            ErrorCode::InvalidConfig,
+            format!(
+                "the shared key-ring directory {0} does not exist; create it for the shared \
+                 group: `mkdir {0} && chgrp GROUP {0} && chmod 2770 {0}`",
+                dir.display()
+            ),
+        ));
     }
     fs::DirBuilder::new()
         .recursive(true)
@@ -110,69 +190,166 @@ fn ensure_dir(dir: &Path) -> Result<(), Error> {
         })
 }
 
-/// Writes `{dir}/{name}.xml` through a 0600 temp file and a rename; the temp file is removed
-/// on failure.
-pub fn write_element(dir: &Path, element: &Element) -> Result<(), Error> {
-    ensure_dir(dir)?;
-    let name = friendly_file_name(element.name());
-    let tmp = dir.join(format!("{}.tmp", uuid::Uuid::new_v4()));
-    let target = dir.join(format!("{name}.xml"));
-    let result = (|| {
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(|e| {
-                Error::from_io(
-                    &e,
-                    format!("cannot write in the key-ring directory {}", dir.display()),
-                )
-            })?;
-        f.write_all(DECLARATION.as_bytes())
-            .and_then(|()| f.write_all(element.xml().as_bytes()))
-            .and_then(|()| f.sync_all())
-            .map_err(|e| Error::from_io(&e, tmp.display()))?;
-        fs::rename(&tmp, &target).map_err(|e| Error::from_io(&e, target.display()))
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
-}
-
-/// Deletes `{name}.xml` for each name, in order, stopping at the first failure.
-pub fn delete(dir: &Path, names: &[String]) -> Result<(), Error> {
-    for n in names {
-        let path = dir.join(format!("{}.xml", friendly_file_name(n)));
-        fs::remove_file(&path)
-            .map_err(|e| Error::from_io(&e, format!("cannot delete {}", path.display())))?;
-    }
-    Ok(())
-}
-
-/// An exclusive advisory lock on the directory, released on drop.
+/// An exclusive advisory lock on the directory, released on drop. Holding one is what allows
+/// writing in the directory.
 #[derive(Debug)]
-pub struct DirLock(fs::File);
+pub struct DirLock {
+    dir: fs::File,
+    path: PathBuf,
+}
+
+impl DirLock {
+    /// Makes the renames and removals done in the directory so far durable.
+    pub fn sync(&self) -> Result<(), Error> {
+        self.dir
+            .sync_all()
+            .map_err(|e| Error::from_io(&e, format!("cannot sync {}", self.path.display())))
+    }
+}
 
 impl Drop for DirLock {
     fn drop(&mut self) {
-        // SAFETY: the descriptor is owned by self.0 and valid until it is closed after this.
+        // SAFETY: the descriptor is owned by self.dir and valid until it is closed after this.
         unsafe {
-            libc::flock(self.0.as_raw_fd(), libc::LOCK_UN);
+            libc::flock(self.dir.as_raw_fd(), libc::LOCK_UN);
         }
     }
 }
 
-/// Locks the directory (creating it first).
-pub fn lock(dir: &Path) -> Result<DirLock, Error> {
-    ensure_dir(dir)?;
+/// Locks the directory (creating it first when it is private), after checking it is trusted.
+pub fn lock(dir: &Path, trust: &Trust) -> Result<DirLock, Error> {
+    ensure_dir(dir, trust)?;
     let f = fs::File::open(dir).map_err(|e| Error::from_io(&e, dir.display()))?;
+    let meta = f
+        .metadata()
+        .map_err(|e| Error::from_io(&e, dir.display()))?;
+    trust::check_directory(dir, &meta, trust)?;
     // SAFETY: flock on a valid open descriptor.
     let rc = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) };
     if rc != 0 {
-        let e = std::io::Error::last_os_error();
+        let e = io::Error::last_os_error();
         return Err(Error::from_io(&e, format!("cannot lock {}", dir.display())));
     }
-    Ok(DirLock(f))
+    Ok(DirLock {
+        dir: f,
+        path: dir.to_path_buf(),
+    })
+}
+
+/// Writes `bytes` to the new file `{dir}/{name}` (mode 0600; 0640 and the shared group when
+/// the ring is shared) and syncs it; the file is removed on failure. Only under the lock.
+pub fn write_file(
+    _lock: &DirLock,
+    dir: &Path,
+    name: &str,
+    trust: &Trust,
+    bytes: &[&[u8]],
+) -> Result<(), Error> {
+    let path = dir.join(name);
+    let io_error = |e: io::Error| Error::from_io(&e, format!("cannot write {}", path.display()));
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(io_error)?;
+    let result = give_to_shared_group(&f, &path, trust).and_then(|()| {
+        bytes
+            .iter()
+            .try_for_each(|b| f.write_all(b))
+            .and_then(|()| f.sync_all())
+            .map_err(io_error)
+    });
+    if result.is_err() {
+        let _ = fs::remove_file(&path);
+    }
+    result
+}
+
+/// With a shared group: gives the new file `f` to it, mode 0640, so the other members can read it.
+fn give_to_shared_group(f: &fs::File, path: &Path, trust: &Trust) -> Result<(), Error> {
+    let Some(gid) = trust.shared_gid() else {
+        return Ok(());
+    };
+    std::os::unix::fs::fchown(f, None, Some(gid))
+        .and_then(|()| f.set_permissions(fs::Permissions::from_mode(0o640)))
+        .map_err(|e| {
+            Error::from_io(
+                &e,
+                format!(
+                    "cannot give {} to the shared group gid {gid}; run as a member of that group",
+                    path.display()
+                ),
+            )
+        })
+}
+
+/// An element written to a temp file, waiting to be renamed over its target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Staged {
+    /// The temp file's name in the directory.
+    pub temp: String,
+    /// The target file's name in the directory, `<friendly name>.xml`.
+    pub target: String,
+}
+
+impl Staged {
+    /// Renames the temp file over the target.
+    pub fn commit(&self, dir: &Path) -> io::Result<()> {
+        fs::rename(dir.join(&self.temp), dir.join(&self.target))
+    }
+
+    /// Removes the temp file (best effort: used when giving up).
+    pub fn discard(&self, dir: &Path) {
+        let _ = fs::remove_file(dir.join(&self.temp));
+    }
+}
+
+/// Writes `element` to a fresh temp file in the directory.
+pub fn stage(
+    lock: &DirLock,
+    dir: &Path,
+    element: &Element,
+    trust: &Trust,
+) -> Result<Staged, Error> {
+    let staged = Staged {
+        temp: new_temp_name(),
+        target: format!("{}.xml", friendly_file_name(element.name())),
+    };
+    write_file(
+        lock,
+        dir,
+        &staged.temp,
+        trust,
+        &[DECLARATION.as_bytes(), element.xml().as_bytes()],
+    )?;
+    Ok(staged)
+}
+
+/// Writes `{dir}/{name}.xml` through a temp file and a rename, then syncs the directory; the
+/// temp file is removed on failure.
+pub fn write_element(
+    lock: &DirLock,
+    dir: &Path,
+    element: &Element,
+    trust: &Trust,
+) -> Result<(), Error> {
+    let staged = stage(lock, dir, element, trust)?;
+    if let Err(e) = staged.commit(dir) {
+        staged.discard(dir);
+        return Err(Error::from_io(&e, dir.join(&staged.target).display()));
+    }
+    lock.sync()
+}
+
+/// Deletes `{name}.xml` for each name, in order, stopping at the first failure; then syncs the
+/// directory.
+pub fn delete(lock: &DirLock, dir: &Path, names: &[String]) -> Result<(), Error> {
+    let result = names.iter().try_for_each(|n| {
+        let path = dir.join(format!("{}.xml", friendly_file_name(n)));
+        fs::remove_file(&path)
+            .map_err(|e| Error::from_io(&e, format!("cannot delete {}", path.display())))
+    });
+    let synced = lock.sync();
+    result.and(synced)
 }

@@ -1,13 +1,56 @@
 //! Repository: a directory of XML files in the ASP.NET Core Data Protection layout
-//! (`key-{guid}.xml`, `revocation-….xml`), written atomically (temp file + rename), with
-//! deletion and a conditional store (advisory `flock` on the directory, version token = digest
-//! of the directory's `*.xml` names and contents).
+//! (`key-{guid}.xml`, `revocation-….xml`), written atomically (temp file + rename, directory
+//! synced), with deletion and a conditional store (advisory `flock` on the directory, version
+//! token = digest of the directory's trusted `*.xml` names and contents). Unix only.
 //!
 //! Configuration (JSON): `{"directory": "/path"}`, or `{"aspnet_default": true}` for ASP.NET
 //! Core's `~/.aspnet/DataProtection-Keys`; default `$XDG_DATA_HOME/trousseau/key-ring`
-//! (`~/.local/share/trousseau/key-ring`).
+//! (`~/.local/share/trousseau/key-ring`). Optional `"shared_group": "name"` for a directory
+//! that several users (a farm's nodes) write together.
+//!
+//! # Trust
+//!
+//! Someone who can write the directory but holds no master key must at most make nodes refuse
+//! to work, loudly. So, on every load and every write:
+//!
+//! - The directory must not be writable by group or others and must belong to the current
+//!   effective user or root; otherwise every operation fails with
+//!   [`ErrorCode::InvalidConfig`], naming the directory, the problem and the fix. A
+//!   world-writable directory such as `/tmp` is never accepted, sticky or not.
+//! - Each `*.xml` file must be a regular file (a symbolic link is never followed, a FIFO, device
+//!   or socket never opened; the type is checked before opening and again on the descriptor
+//!   opened with `O_NOFOLLOW | O_NONBLOCK`), not writable by group or others, owned by the
+//!   current user or root, at most 1 MiB and UTF-8. A file that is not is *skipped* with one
+//!   warning naming it and why: one planted file must not make the whole ring unusable. More
+//!   than 64 MiB of `*.xml` files in all is an error ([`ErrorCode::CorruptData`]).
+//! - With `shared_group`, the directory and files may also be writable by that group and owned
+//!   by anyone, when their group is that group (its members are the ring's writers); never
+//!   world-writable. New files are then mode 0640 and given to that group, and the directory
+//!   must exist already (e.g. `mkdir DIR && chgrp GROUP DIR && chmod 2770 DIR`). An unknown
+//!   group is an [`ErrorCode::InvalidConfig`] error.
+//!
+//! Otherwise the directory is created with mode 0700 and files with mode 0600.
+//!
+//! # All-or-nothing conditional store
+//!
+//! A conditional store of several elements is crash-atomic: the elements go to temp files, a
+//! journal (`.pending-store`) records the renames, then the renames happen and the journal is
+//! removed. Whoever next takes the lock (store, delete, conditional store, or a load that finds
+//! a journal) completes the renames first. The journal is a header line, then one line per
+//! rename, `{guid}.tmp <name>.xml`; one that says anything else, or is not a trusted regular
+//! file, is never obeyed: every operation fails with [`ErrorCode::CorruptData`] naming it until
+//! it is removed. A load takes the lock only when a journal exists, so the common read stays
+//! lock-free. Temp files (`{guid}.tmp`) untouched for 10 minutes (younger ones may be ASP.NET
+//! Core's, which takes no lock) are removed by whoever holds the lock.
+//!
+//! Test hook, debug builds only: with `TROUSSEAU_FAILPOINT_FS_RENAMES=N` in the environment, a
+//! multi-element [`Repository::store_conditional`] kills its own process with SIGKILL right
+//! after the N-th rename (`0`: after writing the journal, before any rename; `-1`: after the
+//! first temp file, before the journal). Release builds do not contain it.
 
 mod dir;
+mod journal;
+mod trust;
 
 use std::path::PathBuf;
 
@@ -17,7 +60,10 @@ use trousseau_core::{
     RepositoryDescription, Snapshot,
 };
 
-pub use dir::{default_directory, friendly_file_name};
+pub use dir::{default_directory, friendly_file_name, MAX_ELEMENT_BYTES, MAX_RING_BYTES};
+pub use journal::{FAILPOINT_ENV, JOURNAL};
+
+use trust::Trust;
 
 /// The providers of this crate.
 pub static PLUGIN: PluginDef = PluginDef {
@@ -26,7 +72,7 @@ pub static PLUGIN: PluginDef = PluginDef {
     providers: &[ProviderDef {
         id: "filesystem",
         summary: "a directory of XML files in the ASP.NET Core Data Protection layout",
-        config_help: "directory = \"/path/to/keys\" (default $XDG_DATA_HOME/trousseau/key-ring), or aspnet_default = true for ~/.aspnet/DataProtection-Keys",
+        config_help: "directory = \"/path/to/keys\" (default $XDG_DATA_HOME/trousseau/key-ring), or aspnet_default = true for ~/.aspnet/DataProtection-Keys; the directory and its files must not be writable by group or others and must belong to you or root, unless shared_group = \"group\": then they may be group-writable and owned by any member when their group is that group (never world-writable)",
         factory: Factory::Repository(make),
     }],
 };
@@ -39,6 +85,7 @@ struct Config {
     directory: Option<PathBuf>,
     #[serde(default)]
     aspnet_default: bool,
+    shared_group: Option<String>,
 }
 
 fn make(config: &str) -> Result<Box<dyn Repository>, Error> {
@@ -68,19 +115,49 @@ fn make(config: &str) -> Result<Box<dyn Repository>, Error> {
             )
         })?,
     };
-    Ok(Box::new(FileSystemRepository::new(directory)))
+    Ok(Box::new(match cfg.shared_group {
+        Some(group) => FileSystemRepository::with_shared_group(directory, &group)?,
+        None => FileSystemRepository::new(directory),
+    }))
 }
 
 /// The repository over one directory.
 #[derive(Debug, Clone)]
 pub struct FileSystemRepository {
     dir: PathBuf,
+    trust: Trust,
 }
 
 impl FileSystemRepository {
-    /// A repository in `dir` (created with mode 0700 on first write).
+    /// A repository in `dir` (created with mode 0700 on first write) that trusts only files of
+    /// the current effective user and root (see the crate docs).
     pub fn new(dir: PathBuf) -> Self {
-        FileSystemRepository { dir }
+        FileSystemRepository {
+            dir,
+            trust: Trust::private(),
+        }
+    }
+
+    /// A repository in the existing directory `dir` shared by the members of `group`: the
+    /// directory and files may also be group-writable and owned by anyone when their group is
+    /// `group`. An unknown group is an [`ErrorCode::InvalidConfig`] error.
+    pub fn with_shared_group(dir: PathBuf, group: &str) -> Result<Self, Error> {
+        Ok(FileSystemRepository {
+            dir,
+            trust: Trust::shared(group)?,
+        })
+    }
+
+    /// The lock, after completing any interrupted store and removing stale temp files.
+    fn lock(&self) -> Result<dir::DirLock, Error> {
+        let lock = dir::lock(&self.dir, &self.trust)?;
+        journal::recover(&lock, &self.dir, &self.trust)?;
+        Ok(lock)
+    }
+
+    fn read(&self) -> Result<Snapshot, Error> {
+        let (elements, version) = dir::read_all(&self.dir, &self.trust)?;
+        Ok(Snapshot::new(elements, version))
     }
 }
 
@@ -93,40 +170,51 @@ impl Repository for FileSystemRepository {
         )
     }
 
+    /// Lock-free unless a journal is present before or after the read (a store was
+    /// interrupted, or is under way): then under the lock, which completes it first.
     fn load(&self) -> Result<Snapshot, Error> {
-        let (elements, version) = dir::read_all(&self.dir)?;
-        Ok(Snapshot::new(elements, version))
+        if !journal::pending(&self.dir)? {
+            let snapshot = self.read()?;
+            if !journal::pending(&self.dir)? {
+                return Ok(snapshot);
+            }
+        }
+        let _lock = self.lock()?;
+        self.read()
     }
 
     fn store(&self, element: &Element) -> Result<(), Error> {
-        let _lock = dir::lock(&self.dir)?;
-        dir::write_element(&self.dir, element)
+        let lock = self.lock()?;
+        dir::write_element(&lock, &self.dir, element, &self.trust)
     }
 
     fn delete(&self, names: &[String]) -> Result<(), Error> {
-        let _lock = dir::lock(&self.dir)?;
-        dir::delete(&self.dir, names)
+        let lock = self.lock()?;
+        dir::delete(&lock, &self.dir, names)
     }
 
+    /// All-or-nothing, also across a crash (see the crate docs).
     fn store_conditional(
         &self,
         expected_version: &str,
         elements: &[Element],
     ) -> Result<String, Error> {
-        let _lock = dir::lock(&self.dir)?;
-        let (_, current) = dir::read_all(&self.dir)?;
+        let lock = self.lock()?;
+        let (_, current) = dir::read_all(&self.dir, &self.trust)?;
         if current != expected_version {
             return Err(Error::new(
                 ErrorCode::Conflict,
                 format!(
-                    "the key ring in {} changed since it was read",
+                    "the key ring in {} changed since it was read; read it again and retry",
                     self.dir.display()
                 ),
             ));
         }
-        for e in elements {
-            dir::write_element(&self.dir, e)?;
+        match elements {
+            [] => {}
+            [one] => dir::write_element(&lock, &self.dir, one, &self.trust)?,
+            _ => journal::store_all(&lock, &self.dir, elements, &self.trust)?,
         }
-        Ok(dir::read_all(&self.dir)?.1)
+        Ok(dir::read_all(&self.dir, &self.trust)?.1)
     }
 }
