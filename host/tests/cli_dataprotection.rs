@@ -264,7 +264,15 @@ fn keys_revocation_ttl_and_bad_input() {
         .trim()
         .to_string();
     assert_eq!(new_id.len(), 36);
-    e.ok(&["keys", "revoke", &id, "--reason", "test"]);
+    e.ok(&[
+        "keys",
+        "revoke",
+        &id,
+        "--reason",
+        "test",
+        "--password-file",
+        p(&a),
+    ]);
     let err = e.fail(&["unprotect", "--password-file", p(&a), &payload]);
     assert!(err.contains("revoked"), "{err}");
     let o = e.run(&[
@@ -308,6 +316,8 @@ fn keys_revocation_ttl_and_bad_input() {
         "revoke",
         "--all-created-before",
         "2000-01-01T00:00:00Z",
+        "--password-file",
+        p(&a),
     ]);
     // Every key (the first, the 2099 key, and those generated while the revoked first key was
     // still the preferred one, spec §5.2) expires before 2100.

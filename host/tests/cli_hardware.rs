@@ -56,6 +56,22 @@ fn init_args(h: &Home, sources: &[&str]) -> Vec<String> {
     args
 }
 
+/// Writes the node's configuration: `[[master_key.sources]]` made of the `--source` values of
+/// `args`, so that later commands unlock with them.
+fn unlock_with(h: &Home, args: &[String]) {
+    let mut toml = String::new();
+    for spec in args.windows(2).filter(|w| w[0] == "--source").map(|w| &w[1]) {
+        let (provider, settings) = spec.split_once(':').unwrap_or((spec, ""));
+        toml.push_str(&format!("[[master_key.sources]]\nprovider = {provider:?}\n"));
+        for pair in settings.split(',').filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=').unwrap();
+            toml.push_str(&format!("{k} = {v:?}\n"));
+        }
+    }
+    std::fs::create_dir_all(h.path("cfg/trousseau")).unwrap();
+    std::fs::write(h.path("cfg/trousseau/config.toml"), toml).unwrap();
+}
+
 fn strs(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
 }
@@ -71,6 +87,9 @@ fn init(h: &Home) -> String {
     let err = String::from_utf8_lossy(&o.stderr).to_string();
     assert!(o.status.success(), "init failed: {err}");
     assert!(err.contains("password + keyfile + pkcs11"), "{err}");
+    // Where the key file, the token's module and the PIN are is this node's configuration,
+    // never the ring's: the node's config names the same sources.
+    unlock_with(h, &args);
     // The one slot's id, from `master-key status`.
     let status = h.ok(&["master-key", "status"]);
     let slots: Vec<&str> = status

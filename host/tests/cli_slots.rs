@@ -109,7 +109,17 @@ impl Env {
         self.fail_with(args, None)
     }
 
-    /// The slot ids and their `sources` JSON, from `master-key status`.
+    /// The `<sources>` a slot element records (JSON), read from the ring directory.
+    fn recorded_sources(&self, id: &str) -> serde_json::Value {
+        let xml =
+            std::fs::read_to_string(self.ring().join(format!("masterKeySlot-{id}.xml"))).unwrap();
+        let start = xml.find("<sources>").unwrap() + "<sources>".len();
+        let end = xml.find("</sources>").unwrap();
+        serde_json::from_str(&xml[start..end].replace("&quot;", "\"").replace("&amp;", "&"))
+            .unwrap()
+    }
+
+    /// The slot ids and their sources (as `--unlock` takes them), from `master-key status`.
     fn slots(&self) -> Vec<(String, String)> {
         self.ok(&["master-key", "status"])
             .lines()
@@ -146,7 +156,8 @@ fn password_and_keyfile_slot_then_keyfile_only_slot() {
     let slots = e.slots();
     assert_eq!(slots.len(), 1);
     let (slot_a, sources) = &slots[0];
-    let specs: serde_json::Value = serde_json::from_str(sources).unwrap();
+    assert!(sources.starts_with("password + keyfile:"), "{sources}");
+    let specs = e.recorded_sources(slot_a);
     assert_eq!(specs[0]["provider"], "password");
     assert_eq!(specs[1]["provider"], "keyfile");
     assert!(
@@ -177,7 +188,8 @@ fn password_and_keyfile_slot_then_keyfile_only_slot() {
     );
     std::fs::write(e.path("app.keyx"), &good).unwrap();
 
-    // A key-file-only slot, then the first slot removed: old payloads still open, no prompt.
+    // A key-file-only slot, then the first slot removed: old payloads still open, no prompt,
+    // once this node unlocks with that key file (never taken from the ring).
     let k2 = format!("keyfile:path={},create=xml2", e.p("second.keyx"));
     e.ok(&[
         "master-key",
@@ -192,13 +204,19 @@ fn password_and_keyfile_slot_then_keyfile_only_slot() {
     let slots = e.slots();
     assert_eq!(slots.len(), 1);
     assert!(slots[0].1.contains("second.keyx"), "{slots:?}");
-    assert!(!slots[0].1.contains("\"password\""), "{slots:?}");
-    assert_eq!(e.ok(&["unprotect", payload]), "hello");
-    let payload2 = e.ok(&["protect", "again"]);
-    assert_eq!(e.ok(&["unprotect", payload2.trim()]), "again");
+    assert!(!slots[0].1.contains("password"), "{slots:?}");
+    // The configuration still names password + key file: that slot is not for this node.
+    let err = e.fail(&["unprotect", payload]);
+    assert!(
+        err.contains("made of keyfile, while this node unlocks with password + keyfile"),
+        "{err}"
+    );
+    assert_eq!(e.ok(&["--unlock", &k2, "unprotect", payload]), "hello");
+    let payload2 = e.ok(&["--unlock", &k2, "protect", "again"]);
+    assert_eq!(e.ok(&["--unlock", &k2, "unprotect", payload2.trim()]), "again");
     // Without the key file the slot cannot be derived: the error says why.
     std::fs::remove_file(e.path("second.keyx")).unwrap();
-    let err = e.fail(&["unprotect", payload]);
+    let err = e.fail(&["--unlock", &k2, "unprotect", payload]);
     assert!(
         err.contains(&slots[0].0) && err.contains("second.keyx"),
         "{err}"
@@ -267,6 +285,8 @@ fn policy_length_and_required_and_forbidden_sources() {
     e.ok(&["init", "--source", &kf]);
     // Adding a slot is checked too.
     let err = e.fail(&[
+        "--unlock",
+        &kf,
         "master-key",
         "add-slot",
         "--source",

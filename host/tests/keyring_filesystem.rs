@@ -121,6 +121,7 @@ fn aspnet_directory_resolution_scenarios() {
         },
         Timestamp::now(),
         "test",
+        None,
     );
     std::fs::write(d.path().join(format!("{}.xml", el.name())), el.xml()).unwrap();
     assert_eq!(default_at(d.path(), "2026-06-28T12:00:00Z").unwrap(), K2);
@@ -129,6 +130,7 @@ fn aspnet_directory_resolution_scenarios() {
         &keyxml::Revocation::AllCreatedBefore(Timestamp::parse("2026-07-01T00:00:00Z").unwrap()),
         Timestamp::parse("2026-07-01T00:00:00Z").unwrap(),
         "test",
+        None,
     );
     std::fs::write(d.path().join(format!("{}.xml", all.name())), all.xml()).unwrap();
     let e = default_at(d.path(), "2026-06-28T12:00:00Z").unwrap_err();

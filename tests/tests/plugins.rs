@@ -299,6 +299,129 @@ fn group_writable_and_unpinned_plugins_are_refused() {
     assert!(run.stdout.contains("\"command\""));
 }
 
+/// Loads `dir` into a fresh registry on another thread and returns its refusals and whether
+/// the `command` provider was loaded; fails (instead of hanging) if loading blocks.
+fn load_dir_within_seconds(dir: &Path) -> (Vec<trousseau::plugins::Refusal>, bool) {
+    let dir = dir.to_path_buf();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut reg = Registry::with_builtins(None).unwrap();
+        reg.load_dir(&dir, DirSource::Environment).unwrap();
+        let _ = tx.send((reg.refusals().to_vec(), reg.provider("command").is_some()));
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(60))
+        .expect("loading the plugin directory blocked")
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[test]
+fn writable_plugin_directories_and_links_into_them_are_refused() {
+    let home = tempfile::tempdir().unwrap();
+    // A good plugin in a private directory.
+    let real = tempfile::tempdir().unwrap();
+    let lib = workspace::install_plugin(
+        &workspace::command_source_plugin(),
+        real.path(),
+        "libcmd.so",
+    );
+
+    // A world-writable directory on the search path holding a link to it: anyone could have
+    // put the link there, so the directory is refused as a whole.
+    let open = tempfile::tempdir().unwrap();
+    set_mode(open.path(), 0o777);
+    let link = open.path().join("libcmd.so");
+    std::os::unix::fs::symlink(&lib, &link).unwrap();
+    let (refusals, loaded) = load_dir_within_seconds(open.path());
+    assert!(
+        !loaded,
+        "a plugin was loaded from a world-writable directory"
+    );
+    assert_eq!(refusals.len(), 1, "{refusals:?}");
+    assert_eq!(refusals[0].path, link);
+    let reason = &refusals[0].reason;
+    let dir = open.path().display().to_string();
+    assert!(
+        reason.contains(&format!(
+            "the plugin directory {dir} is writable by group and others"
+        )) && reason.contains(&format!("chmod go-w {dir}")),
+        "{reason}"
+    );
+    // The binary reports it like any other refusal, and exits 1.
+    let (run, doc) = list_json(open.path(), home.path());
+    assert_clean_failure(&run, 1);
+    assert!(provider(&doc, "command").is_none(), "{doc}");
+    assert_eq!(doc["refused"][0]["reason"].as_str().unwrap(), reason);
+
+    // Once the directory is fixed, the link is followed: its target passes the checks.
+    set_mode(open.path(), 0o755);
+    let (refusals, loaded) = load_dir_within_seconds(open.path());
+    assert!(refusals.is_empty(), "{refusals:?}");
+    assert!(loaded);
+
+    // A link from a safe directory into a writable one is refused: someone else could swap
+    // the target.
+    let shared = tempfile::tempdir().unwrap();
+    let planted = workspace::install_plugin(
+        &workspace::command_source_plugin(),
+        shared.path(),
+        "libcmd.so",
+    );
+    set_mode(shared.path(), 0o1777);
+    let safe = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(&planted, safe.path().join("libcmd.so")).unwrap();
+    let (refusals, loaded) = load_dir_within_seconds(safe.path());
+    assert!(!loaded);
+    assert_eq!(refusals.len(), 1, "{refusals:?}");
+    let reason = &refusals[0].reason;
+    let shared_dir = std::fs::canonicalize(shared.path()).unwrap();
+    assert!(
+        reason.contains(&format!("its directory {}", shared_dir.display()))
+            && reason.contains("writable by others")
+            && reason.contains(&format!("chmod go-w {}", shared_dir.display())),
+        "{reason}"
+    );
+}
+
+#[test]
+fn a_fifo_named_like_a_plugin_is_refused_without_blocking() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("liba-fifo.so");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    // Loading carries on past it.
+    workspace::install_plugin(
+        &workspace::command_source_plugin(),
+        dir.path(),
+        "libz-good.so",
+    );
+    let (refusals, loaded) = load_dir_within_seconds(dir.path());
+    assert!(loaded, "{refusals:?}");
+    assert_eq!(refusals.len(), 1, "{refusals:?}");
+    assert_eq!(refusals[0].path, fifo);
+    assert!(
+        refusals[0]
+            .reason
+            .contains("not a regular file but a FIFO (named pipe)"),
+        "{:?}",
+        refusals[0]
+    );
+    // The same through a link.
+    let linked = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(&fifo, linked.path().join("libfifo.so")).unwrap();
+    let (refusals, _) = load_dir_within_seconds(linked.path());
+    assert_eq!(refusals.len(), 1, "{refusals:?}");
+    assert!(
+        refusals[0].reason.contains("symbolic link to")
+            && refusals[0].reason.contains("a FIFO (named pipe)"),
+        "{:?}",
+        refusals[0]
+    );
+}
+
 #[test]
 fn bad_input_gives_clear_errors_and_exit_codes() {
     let home = tempfile::tempdir().unwrap();

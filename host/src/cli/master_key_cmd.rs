@@ -301,7 +301,11 @@ fn status(ctx: &Context) -> Result<(), CliError> {
                 " (superseded, never used)"
             },
             kdf["kdf"].as_str().unwrap_or("?"),
-            s.describe_sources()
+            s.sources
+                .iter()
+                .map(slot_sources::format_source)
+                .collect::<Vec<_>>()
+                .join(" + ")
         );
     }
     Ok(())

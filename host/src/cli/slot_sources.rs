@@ -82,6 +82,36 @@ fn insert_dotted(
     }
 }
 
+/// A spec in `--source`/`--unlock` syntax (`keyfile:path=/k.keyx`, nested settings dotted), so
+/// that what `master-key status` shows can be given back to `--unlock`.
+pub fn format_source(spec: &SourceSpec) -> String {
+    fn flatten(prefix: &str, value: &serde_json::Value, out: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (k, v) in map {
+                    let key = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    flatten(&key, v, out);
+                }
+            }
+            serde_json::Value::String(s) => out.push(format!("{prefix}={s}")),
+            other => out.push(format!("{prefix}={other}")),
+        }
+    }
+    let mut settings = Vec::new();
+    if let Ok(value) = serde_json::from_str::<serde_json::Value>(&spec.config) {
+        flatten("", &value, &mut settings);
+    }
+    if settings.is_empty() {
+        spec.provider.clone()
+    } else {
+        format!("{}:{}", spec.provider, settings.join(","))
+    }
+}
+
 fn spec(provider: &str, config: String) -> SourceSpec {
     SourceSpec {
         provider: provider.to_string(),
@@ -172,6 +202,18 @@ mod tests {
         let e = parse_source("keyfile:path").unwrap_err().to_string();
         assert!(e.contains("not KEY=VALUE"), "{e}");
         assert!(parse_source("keyfile:path=a,path=b").is_err());
+    }
+
+    #[test]
+    fn formatted_sources_parse_back() {
+        for text in [
+            "password",
+            "keyfile:path=/k.keyx",
+            "pkcs11:module=/m.so,pin.env=PIN,token_label=T",
+        ] {
+            let spec = parse_source(text).unwrap();
+            assert_eq!(parse_source(&format_source(&spec)).unwrap(), spec, "{text}");
+        }
     }
 
     #[test]

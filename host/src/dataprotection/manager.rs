@@ -15,10 +15,10 @@ use std::{
 use trousseau_core::{abi::RepositoryBox, Capabilities, Element, ErrorCode, SecretBytes};
 use uuid::Uuid;
 
+pub use super::at_rest::{KeyEncryption, PlainKeys};
 use super::{
     algorithms::Algorithm,
     error::{random_fill, DataProtectionError, Result},
-    at_rest::KeyEncryption,
     keyring::{resolve, Key, KeyRing, RingKey, MAX_SERVER_CLOCK_SKEW},
     keyxml::{self, ParsedElements, Revocation},
     protector::KeyRingSource,

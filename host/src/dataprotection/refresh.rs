@@ -225,7 +225,8 @@ mod tests {
 
     use super::*;
     use crate::dataprotection::{
-        manager::{KeyManagementOptions, KeyManager, PlainKeys},
+        at_rest::PlainKeys,
+        manager::{KeyManagementOptions, KeyManager},
         protector::{DataProtector, KeyRingSource},
         timestamp::{days, hours},
     };

@@ -260,6 +260,27 @@ mod tests {
     }
 
     #[test]
+    fn directories_writable_by_others_are_refused_with_the_fix() {
+        let dir = tempfile::tempdir().unwrap();
+        for mode in [0o777, 0o770, 0o1777] {
+            std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(mode)).unwrap();
+            let err = check_directory(dir.path()).unwrap_err();
+            let shown = dir.path().display().to_string();
+            assert!(
+                err.starts_with(&format!("the plugin directory {shown} is writable by"))
+                    && err.contains(&format!("run `chmod go-w {shown}`")),
+                "{mode:o}: {err}"
+            );
+        }
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert_eq!(check_directory(dir.path()), Ok(()));
+        let file = file_with_mode(dir.path(), 0o644);
+        assert!(check_directory(&file)
+            .unwrap_err()
+            .contains("not a directory"));
+    }
+
+    #[test]
     fn pins_are_enforced() {
         let dir = tempfile::tempdir().unwrap();
         let p = file_with_mode(dir.path(), 0o600);
