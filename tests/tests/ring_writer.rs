@@ -653,3 +653,64 @@ fn a_rotation_retires_a_leaked_slot() {
         assert!(fresh_key.encryptor(old.protection()).is_err());
     });
 }
+
+/// `trousseau master-key rotate` on the victim's filesystem ring, through its configuration,
+/// killed by the filesystem repository's failpoint at `step` (debug builds): -1 after the
+/// first temp file, 0 after the journal, n after the n-th rename.
+fn rotate_with_cli(v: &Victim, step: Option<i32>) -> std::process::Output {
+    let Store::Directory(ring) = &v.store else {
+        panic!("the kill test runs on the filesystem repository");
+    };
+    let config = v.path("config.toml");
+    let key = v.local[0].config.clone();
+    let key: serde_json::Value = serde_json::from_str(&key).unwrap();
+    std::fs::write(
+        &config,
+        format!(
+            "[repository]\nprovider = \"filesystem\"\ndirectory = {:?}\n\
+             [[master_key.sources]]\nprovider = \"keyfile\"\npath = {:?}\n",
+            ring.to_str().unwrap(),
+            key["path"].as_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let mut cmd = std::process::Command::new(trousseau_tests::workspace::trousseau_bin());
+    cmd.args(["--config", config.to_str().unwrap(), "master-key", "rotate"])
+        .env("HOME", v.dir.path())
+        .env_remove("TROUSSEAU_PLUGIN_PATH")
+        .env_remove(trousseau_filesystem::FAILPOINT_ENV);
+    if let Some(step) = step {
+        cmd.env(trousseau_filesystem::FAILPOINT_ENV, step.to_string());
+    }
+    cmd.output().unwrap()
+}
+
+#[test]
+fn a_rotation_killed_at_any_step_leaves_the_old_ring_or_the_new_one() {
+    use std::os::unix::process::ExitStatusExt;
+    // The rotation stores two elements (re-wrapped secrets, one slot): steps -1 to 2.
+    for step in -1..=2 {
+        let v = Victim::new(false);
+        let payload = protector(v.manager()).protect(b"kept").unwrap();
+        let out = rotate_with_cli(&v, Some(step));
+        assert_eq!(
+            out.status.signal(),
+            Some(9),
+            "step {step}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // The next reader finds one whole generation and every key.
+        let opened = v.open();
+        let expected = if step < 0 { 0 } else { 1 };
+        assert_eq!(opened.w.generation(), expected, "step {step}");
+        assert_eq!(protector(v.manager()).unprotect(&payload).unwrap(), b"kept", "step {step}");
+        // Rotating again completes and cleans up what the killed run left.
+        let out = rotate_with_cli(&v, None);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let opened = v.open();
+        assert_eq!(opened.w.generation(), expected + 1, "step {step}");
+        let all = slots::slots(&v.parsed());
+        assert_eq!(all.len(), 1, "step {step}: {all:?}");
+        assert_eq!(protector(v.manager()).unprotect(&payload).unwrap(), b"kept");
+    }
+}
