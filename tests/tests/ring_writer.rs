@@ -654,16 +654,16 @@ fn a_rotation_retires_a_leaked_slot() {
     });
 }
 
-/// `trousseau master-key rotate` on the victim's filesystem ring, through its configuration,
-/// killed by the filesystem repository's failpoint at `step` (debug builds): -1 after the
-/// first temp file, 0 after the journal, n after the n-th rename.
-fn rotate_with_cli(v: &Victim, step: Option<i32>) -> std::process::Output {
+/// Runs the `trousseau` binary on the victim's filesystem ring, through a configuration that
+/// names the ring and the victim's key file, with the filesystem repository's failpoint armed
+/// at `step` when given (debug builds: -1 after the first temp file, 0 after the journal, n
+/// after the n-th rename).
+fn cli(v: &Victim, args: &[&str], step: Option<i32>) -> std::process::Output {
     let Store::Directory(ring) = &v.store else {
-        panic!("the kill test runs on the filesystem repository");
+        panic!("the command-line tests run on the filesystem repository");
     };
     let config = v.path("config.toml");
-    let key = v.local[0].config.clone();
-    let key: serde_json::Value = serde_json::from_str(&key).unwrap();
+    let key: serde_json::Value = serde_json::from_str(&v.local[0].config).unwrap();
     std::fs::write(
         &config,
         format!(
@@ -675,7 +675,8 @@ fn rotate_with_cli(v: &Victim, step: Option<i32>) -> std::process::Output {
     )
     .unwrap();
     let mut cmd = std::process::Command::new(trousseau_tests::workspace::trousseau_bin());
-    cmd.args(["--config", config.to_str().unwrap(), "master-key", "rotate"])
+    cmd.args(["--config", config.to_str().unwrap()])
+        .args(args)
         .env("HOME", v.dir.path())
         .env_remove("TROUSSEAU_PLUGIN_PATH")
         .env_remove(trousseau_filesystem::FAILPOINT_ENV);
@@ -686,13 +687,27 @@ fn rotate_with_cli(v: &Victim, step: Option<i32>) -> std::process::Output {
 }
 
 #[test]
+fn deleting_the_slots_does_not_turn_the_ring_into_a_trusting_one() {
+    let v = Victim::new(false);
+    let slot = v.element("masterKeySlot-");
+    v.repo().delete(&[slot.name().to_string()]).unwrap();
+    let (planted, xml) = attacker_plain_key();
+    v.plant(&format!("key-{planted}"), &xml);
+    let out = cli(&v, &["protect", "x"], None);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(out.stdout.is_empty(), "protected under the planted key: {err}");
+    assert!(err.contains("no master-key slot") && err.contains("interop"), "{err}");
+}
+
+#[test]
 fn a_rotation_killed_at_any_step_leaves_the_old_ring_or_the_new_one() {
     use std::os::unix::process::ExitStatusExt;
     // The rotation stores two elements (re-wrapped secrets, one slot): steps -1 to 2.
     for step in -1..=2 {
         let v = Victim::new(false);
         let payload = protector(v.manager()).protect(b"kept").unwrap();
-        let out = rotate_with_cli(&v, Some(step));
+        let out = cli(&v, &["master-key", "rotate"], Some(step));
         assert_eq!(
             out.status.signal(),
             Some(9),
@@ -705,7 +720,7 @@ fn a_rotation_killed_at_any_step_leaves_the_old_ring_or_the_new_one() {
         assert_eq!(opened.w.generation(), expected, "step {step}");
         assert_eq!(protector(v.manager()).unprotect(&payload).unwrap(), b"kept", "step {step}");
         // Rotating again completes and cleans up what the killed run left.
-        let out = rotate_with_cli(&v, None);
+        let out = cli(&v, &["master-key", "rotate"], None);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let opened = v.open();
         assert_eq!(opened.w.generation(), expected + 1, "step {step}");

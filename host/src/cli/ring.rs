@@ -216,11 +216,18 @@ pub fn open(
             None => open(ctx, ui, IfMissing::Fail),
         };
     }
-    let encryption: Arc<dyn KeyEncryption> = if !has_slots || interop(ctx) {
-        if !interop(ctx) {
-            tracing::warn!("the key ring has no master-key slot: keys are read and written unencrypted (ASP.NET layout)");
-        }
+    let encryption: Arc<dyn KeyEncryption> = if interop(ctx) {
         Arc::new(PlainKeys)
+    } else if !has_slots {
+        // Trusting it would let whoever deleted the slots plant keys: a ring without slots is
+        // used only when the configuration says it is an ASP.NET (interop) ring.
+        return Err(CliError::failed(anyhow!(
+            "the {} holds keys but no master-key slot: it is an ASP.NET Core ring, or its \
+             slots were deleted. Keys without a master key are trusted only in interop mode: \
+             set `interop = true` in [data_protection] if every writer of this repository is \
+             trusted; otherwise restore the slot elements from a backup",
+            location(&repo)
+        )));
     } else {
         Arc::new(open_w(ctx, &repo, &parsed, ui, Expired::Refuse)?.w)
     };
