@@ -18,6 +18,11 @@
 //! from a closed set plus a message. A panic inside a plugin is caught at the boundary and
 //! becomes an [`ErrorCode::Internal`] error. Prompts go through the host's [`Interaction`].
 //!
+//! ## Reading files named in a configuration
+//! [`read_regular_file`] and [`open_regular_file`] open only regular files (never blocking on
+//! a FIFO, never opening a device) and read up to a ceiling; providers use them for key files
+//! and secret files. They are plain Rust functions, not part of the ABI.
+//!
 //! ## A minimal plugin
 //! ```
 //! use trousseau_core::*;
@@ -58,6 +63,7 @@
 pub mod abi;
 mod error;
 mod export;
+mod file;
 mod interaction;
 mod plugin;
 mod repository;
@@ -65,6 +71,7 @@ mod secret;
 mod source;
 
 pub use error::{Error, ErrorCode, Result};
+pub use file::{open_regular_file, read_regular_file, read_to_limit};
 pub use interaction::{Interaction, MessageLevel, NoInteraction};
 pub use plugin::{
     builtin_plugins, BuiltinPlugin, Factory, KeySourceFactory, PluginDef, PluginInfo, ProviderDef,

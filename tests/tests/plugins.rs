@@ -380,7 +380,7 @@ fn writable_plugin_directories_and_links_into_them_are_refused() {
     let shared_dir = std::fs::canonicalize(shared.path()).unwrap();
     assert!(
         reason.contains(&format!("its directory {}", shared_dir.display()))
-            && reason.contains("writable by others")
+            && reason.contains("is writable by group and others (mode 1777)")
             && reason.contains(&format!("chmod go-w {}", shared_dir.display())),
         "{reason}"
     );

@@ -4,16 +4,20 @@
 use std::{fmt, io::Read, path::Path};
 
 use sha2::{Digest, Sha256};
-use trousseau_core::{Error, ErrorCode, SecretBytes};
+use trousseau_core::{open_regular_file, read_to_limit, Error, ErrorCode, SecretBytes};
 use zeroize::Zeroize;
 
 use crate::xml::{self, NotXml, XmlVersion};
 
 /// Files larger than this are hashed by streaming unless they look like XML.
 pub const STREAM_THRESHOLD: u64 = 1 << 20;
-/// An XML-looking file larger than this is not parsed (KeePass would try; no real key file is
-/// anywhere near this size) but hashed by streaming.
-const XML_PARSE_LIMIT: u64 = 64 << 20;
+/// The largest key file read (64 MiB). KeePass key files are a few hundred bytes, and files
+/// used as key files are typically pictures or documents well below this. Anything larger is
+/// refused rather than read: the path may name something endless or huge by mistake (or by a
+/// party who planted the configuration), and an XML-looking file is parsed in memory.
+pub const MAX_KEY_FILE_SIZE: u64 = 64 << 20;
+/// How much of a large file decides whether it is parsed as XML (its first non-blank byte).
+const XML_SNIFF_LEN: usize = 4096;
 
 /// How a key file was read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,49 +67,42 @@ pub struct LoadedKeyFile {
     pub notes: Vec<String>,
 }
 
-/// Reads and interprets a key file. Large non-XML files are hashed by streaming.
+/// Reads and interprets a key file. Only a regular file is opened (see
+/// [`trousseau_core::open_regular_file`]: a FIFO or a device is refused, never read), and at most
+/// [`MAX_KEY_FILE_SIZE`] bytes are read. Large non-XML files are hashed by streaming.
 pub fn load_key_file(path: &Path) -> Result<LoadedKeyFile, Error> {
     let what = || format!("key file {}", path.display());
-    let mut file = std::fs::File::open(path).map_err(|e| Error::from_io(&e, what()))?;
-    let meta = file.metadata().map_err(|e| Error::from_io(&e, what()))?;
-    if meta.is_dir() {
-        return Err(Error::new(
+    let too_large = || {
+        Error::new(
             ErrorCode::InvalidInput,
-            format!("{} is a directory, not a key file", path.display()),
-        ));
+            format!(
+                "{} is larger than {} MiB, more than any key file this reads; choose the \
+                 right key file (KeePass key files are a few hundred bytes)",
+                path.display(),
+                MAX_KEY_FILE_SIZE >> 20
+            ),
+        )
+    };
+    let (mut file, len) = open_regular_file(path, what())?;
+    if len > MAX_KEY_FILE_SIZE {
+        return Err(too_large());
     }
-    if meta.len() > STREAM_THRESHOLD {
-        let mut head = vec![0u8; 4096];
-        let n = read_up_to(&mut file, &mut head).map_err(|e| Error::from_io(&e, what()))?;
-        head.truncate(n);
-        if !looks_like_xml(&head) || meta.len() > XML_PARSE_LIMIT {
-            return stream_hash(head, file).map_err(|e| Error::from_io(&e, what()));
-        }
-        let mut rest = head;
-        file.read_to_end(&mut rest)
-            .map_err(|e| Error::from_io(&e, what()))?;
-        let loaded = interpret(&rest);
-        rest.zeroize();
-        return loaded.map_err(|e| e.context(what()));
+    // The size `fstat` gave is only a hint: the reads below are what is bounded.
+    let mut bytes = SecretBytes::with_capacity(len.min(STREAM_THRESHOLD + 1) as usize);
+    read_to_limit(&mut file, &mut bytes, STREAM_THRESHOLD + 1)
+        .map_err(|e| Error::from_io(&e, what()))?;
+    let head = &bytes.expose()[..bytes.len().min(XML_SNIFF_LEN)];
+    if bytes.len() as u64 > STREAM_THRESHOLD && !looks_like_xml(head) {
+        return stream_hash(bytes, file)
+            .map_err(|e| Error::from_io(&e, what()))?
+            .ok_or_else(too_large);
     }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    let read = file.read_to_end(&mut bytes);
-    let loaded = read
-        .map_err(|e| Error::from_io(&e, what()))
-        .and_then(|_| interpret(&bytes).map_err(|e| e.context(what())));
-    bytes.zeroize();
-    loaded
-}
-
-fn read_up_to(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match file.read(&mut buf[filled..])? {
-            0 => break,
-            n => filled += n,
-        }
+    read_to_limit(&mut file, &mut bytes, MAX_KEY_FILE_SIZE + 1)
+        .map_err(|e| Error::from_io(&e, what()))?;
+    if bytes.len() as u64 > MAX_KEY_FILE_SIZE {
+        return Err(too_large());
     }
-    Ok(filled)
+    interpret(bytes.expose()).map_err(|e| e.context(what()))
 }
 
 fn looks_like_xml(head: &[u8]) -> bool {
@@ -113,25 +110,37 @@ fn looks_like_xml(head: &[u8]) -> bool {
     head.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<')
 }
 
-fn stream_hash(mut head: Vec<u8>, mut file: std::fs::File) -> std::io::Result<LoadedKeyFile> {
+/// SHA-256 of `head` followed by the rest of `file`; `None` when the whole is larger than
+/// [`MAX_KEY_FILE_SIZE`] (reading stops there).
+fn stream_hash(head: SecretBytes, file: std::fs::File) -> std::io::Result<Option<LoadedKeyFile>> {
     let mut hasher = Sha256::new();
-    hasher.update(&head);
-    head.zeroize();
+    hasher.update(head.expose());
+    let mut total = head.len() as u64;
+    drop(head);
+    let mut rest = file.take((MAX_KEY_FILE_SIZE + 1).saturating_sub(total));
     let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            break;
+    let read = loop {
+        match rest.read(&mut buf) {
+            Ok(0) => break Ok(()),
+            Ok(n) => {
+                hasher.update(&buf[..n]);
+                total += n as u64;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => break Err(e),
         }
-        hasher.update(&buf[..n]);
-    }
+    };
     buf.zeroize();
-    Ok(LoadedKeyFile {
+    read?;
+    if total > MAX_KEY_FILE_SIZE {
+        return Ok(None);
+    }
+    Ok(Some(LoadedKeyFile {
         key: SecretBytes::copy_from(hasher.finalize().as_slice()),
         format: KeyFileFormat::Hashed,
         keepassxc_differences: Vec::new(),
         notes: Vec::new(),
-    })
+    }))
 }
 
 /// Interprets key-file contents (KeePass 2.x rules, spec §2.1–2.3).

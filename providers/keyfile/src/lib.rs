@@ -6,6 +6,10 @@
 //! for files over 1 MiB). A well-formed `<KeyFile>` whose version, data or hash is wrong is a
 //! hard error. Where KeePassXC reads a file differently, [`LoadedKeyFile`] says so.
 //!
+//! Only a regular file is opened (a FIFO, device, socket or directory is refused with a message
+//! saying what it is, without being read), and a file over [`MAX_KEY_FILE_SIZE`] (64 MiB) is
+//! refused: reading stops there whatever size the file claims.
+//!
 //! Configuration: `{"path": "/path/to/key.keyx"}`, and optionally `"create": "xml2"` (or
 //! `xml1`, `hex`, `binary`) to create the file on enrollment when it does not exist.
 //!
@@ -29,7 +33,8 @@ use trousseau_core::{
 pub use check::{check_matches, key_check};
 pub use create::{create_key_file, generate_key, render, CreateFormat};
 pub use format::{
-    interpret, is_database_file, load_key_file, KeyFileFormat, LoadedKeyFile, STREAM_THRESHOLD,
+    interpret, is_database_file, load_key_file, KeyFileFormat, LoadedKeyFile, MAX_KEY_FILE_SIZE,
+    STREAM_THRESHOLD,
 };
 
 /// The providers of this crate.
@@ -183,13 +188,16 @@ impl KeySource for KeyFileSource {
     }
 }
 
-/// Whether the file at `path` starts with a KeePass database signature (reads 8 bytes).
+/// Whether the file at `path` starts with a KeePass database signature (reads 8 bytes; only
+/// a regular file is opened, so a FIFO or device answers `false` and [`load_key_file`] then
+/// says what it is).
 fn starts_like_database(path: &std::path::Path) -> bool {
     use std::io::Read;
     let mut head = [0u8; 8];
-    std::fs::File::open(path)
-        .and_then(|mut f| f.read_exact(&mut head))
-        .is_ok_and(|()| is_database_file(&head))
+    trousseau_core::open_regular_file(path, "")
+        .ok()
+        .and_then(|(mut f, _)| f.read_exact(&mut head).ok())
+        .is_some_and(|()| is_database_file(&head))
 }
 
 #[cfg(test)]

@@ -350,3 +350,75 @@ fn source_refuses_a_database_as_key_file_and_bad_config() {
     let e = KeyFileSource::from_config(r#"{"path":"x","create":"pem"}"#).unwrap_err();
     assert_eq!(e.code(), ErrorCode::InvalidConfig);
 }
+
+/// Runs `f` on another thread and fails the test if it has not finished within 10 s, so that a
+/// read that blocks (a FIFO) fails rather than hangs the test run.
+fn within_seconds<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(10))
+        .expect("blocked: the key file was opened or read as if it were a regular file")
+}
+
+fn mkfifo(path: &std::path::Path) {
+    let made = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(made.success());
+}
+
+#[test]
+fn fifos_and_devices_are_refused_without_blocking() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("k.keyx");
+    mkfifo(&fifo);
+    for (path, kind) in [
+        (fifo.clone(), "a FIFO (named pipe)"),
+        ("/dev/zero".into(), "a character device"),
+    ] {
+        let p = path.clone();
+        let e = within_seconds(move || load_key_file(&p).unwrap_err());
+        assert_eq!(e.code(), ErrorCode::InvalidInput, "{e}");
+        assert!(
+            e.message()
+                .contains(&format!("not a regular file but {kind}")),
+            "{e}"
+        );
+        assert!(e.message().contains(path.to_str().unwrap()), "{e}");
+        // Enrollment (which first looks for a database signature) and derivation alike.
+        let source =
+            KeyFileSource::from_config(&serde_json::json!({ "path": path }).to_string()).unwrap();
+        let e = within_seconds(move || {
+            source
+                .enroll(&DeriveContext::default(), &NoInteraction)
+                .unwrap_err()
+        });
+        assert!(e.message().contains("not a regular file"), "{e}");
+    }
+}
+
+#[test]
+fn files_over_the_ceiling_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    // Sparse: no disk space used, and refused from its size before any read.
+    let p = dir.path().join("huge.bin");
+    std::fs::File::create(&p)
+        .unwrap()
+        .set_len(MAX_KEY_FILE_SIZE + 1)
+        .unwrap();
+    let e = load_key_file(&p).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InvalidInput);
+    assert!(
+        e.message().contains("larger than 64 MiB") && e.message().contains("huge.bin"),
+        "{e}"
+    );
+    // Exactly at the ceiling is still a key file (hashed).
+    std::fs::File::create(&p)
+        .unwrap()
+        .set_len(MAX_KEY_FILE_SIZE)
+        .unwrap();
+    assert_eq!(load_key_file(&p).unwrap().format, KeyFileFormat::Hashed);
+}

@@ -12,8 +12,10 @@
 //! Where the secret comes from (configuration JSON, never a command-line argument):
 //! - `{}`: ask through the host's [`Interaction`] (asked twice when enrolling);
 //! - `{"env": "NAME"}`: the environment variable `NAME`, taken as is;
-//! - `{"file": "PATH"}`: the file's contents (also `/dev/fd/N`), with **one** trailing line
-//!   ending (`\n` or `\r\n`) removed; bytes that are not UTF-8 are refused.
+//! - `{"file": "PATH"}`: the file's contents (also `/dev/fd/N` open on a regular file), with
+//!   **one** trailing line ending (`\n` or `\r\n`) removed; bytes that are not UTF-8 are
+//!   refused. Only a regular file of at most 1 MiB is read: a FIFO, pipe or device is refused
+//!   without being read (use `env` or the prompt to pass a password through a pipe).
 
 mod secret_input;
 
@@ -23,7 +25,7 @@ use trousseau_core::{
     PluginDef, ProviderDef, SecretBytes, SourceDescription, SourceFlags,
 };
 
-pub use secret_input::{PasswordConfig, PasswordInput};
+pub use secret_input::{PasswordConfig, PasswordInput, MAX_PASSWORD_FILE_SIZE};
 
 /// The providers of this crate.
 pub static PLUGIN: PluginDef = PluginDef {
@@ -33,8 +35,9 @@ pub static PLUGIN: PluginDef = PluginDef {
         id: "password",
         summary: "a password (KeePass component: SHA-256 of its UTF-8 bytes)",
         config_help: "{} prompts through the host; {\"env\": \"NAME\"} reads environment variable \
-                      NAME; {\"file\": \"PATH\"} reads a file or /dev/fd/N (one trailing newline \
-                      removed). Never from a command-line argument.",
+                      NAME; {\"file\": \"PATH\"} reads a regular file, or /dev/fd/N open on one (one \
+                      trailing newline removed; FIFOs and devices are refused). Never from a \
+                      command-line argument.",
         factory: Factory::KeySource(make),
     }],
 };

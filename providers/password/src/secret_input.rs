@@ -1,9 +1,9 @@
 //! Where a password comes from: the host's prompt, an environment variable or a file.
 
-use std::{io::Read, path::PathBuf};
+use std::path::PathBuf;
 
 use serde::Deserialize;
-use trousseau_core::{Error, ErrorCode, Interaction, SecretBytes};
+use trousseau_core::{read_regular_file, Error, ErrorCode, Interaction, SecretBytes};
 use zeroize::Zeroize;
 
 /// The JSON configuration of a `password` source.
@@ -13,7 +13,8 @@ pub struct PasswordConfig {
     /// Name of an environment variable holding the password.
     #[serde(default)]
     pub env: Option<String>,
-    /// A file (or `/dev/fd/N`) holding the password.
+    /// A regular file (or `/dev/fd/N` open on one) holding the password; a FIFO or pipe is
+    /// refused.
     #[serde(default)]
     pub file: Option<PathBuf>,
 }
@@ -117,15 +118,19 @@ impl PasswordInput {
     }
 }
 
-/// Reads a password file: the whole contents minus one trailing `\n` or `\r\n`.
+/// The largest password file read (1 MiB): far above any password, small enough that a wrong
+/// path cannot make the process read without end.
+pub const MAX_PASSWORD_FILE_SIZE: u64 = 1 << 20;
+
+/// Reads a password file: the whole contents minus one trailing `\n` or `\r\n`. Only a regular
+/// file is opened (a FIFO or device is refused, never read; see
+/// [`trousseau_core::read_regular_file`]), of at most [`MAX_PASSWORD_FILE_SIZE`] bytes.
 fn read_password_file(path: &std::path::Path) -> Result<SecretBytes, Error> {
-    let mut file = std::fs::File::open(path)
-        .map_err(|e| Error::from_io(&e, format!("password file {}", path.display())))?;
-    let mut raw = Vec::new();
-    let read = file.read_to_end(&mut raw);
-    let mut secret = SecretBytes::copy_from(&raw);
-    raw.zeroize();
-    read.map_err(|e| Error::from_io(&e, format!("password file {}", path.display())))?;
+    let mut secret = read_regular_file(
+        path,
+        MAX_PASSWORD_FILE_SIZE,
+        format!("password file {}", path.display()),
+    )?;
     let text = secret.expose();
     let keep = if text.ends_with(b"\r\n") {
         text.len() - 2

@@ -181,3 +181,46 @@ fn prompt_without_user_needs_pin() {
         .unwrap_err();
     assert_eq!(err.code(), ErrorCode::NeedsPin);
 }
+
+#[test]
+fn fifos_devices_and_oversized_files_are_refused_without_blocking() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("pw");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    for (path, expect) in [
+        (fifo, "not a regular file but a FIFO (named pipe)"),
+        (
+            "/dev/zero".into(),
+            "not a regular file but a character device",
+        ),
+    ] {
+        let cfg = serde_json::json!({ "file": path }).to_string();
+        let source = PasswordSource::from_config(&cfg).unwrap();
+        // On another thread, so that a blocking open fails the test instead of hanging it.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(source.derive(&ctx(), &trousseau_core::NoInteraction));
+        });
+        let err = rx
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("reading the password file blocked")
+            .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidInput, "{err}");
+        assert!(err.message().contains(expect), "{err}");
+        assert!(err.message().contains("password file"), "{err}");
+    }
+
+    let big = dir.path().join("big");
+    std::fs::write(&big, vec![b'a'; (MAX_PASSWORD_FILE_SIZE + 1) as usize]).unwrap();
+    let cfg = serde_json::json!({ "file": big }).to_string();
+    let err = PasswordSource::from_config(&cfg)
+        .unwrap()
+        .derive(&ctx(), &trousseau_core::NoInteraction)
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidInput, "{err}");
+    assert!(err.message().contains("larger than 1048576 bytes"), "{err}");
+}

@@ -32,8 +32,8 @@ impl MacMechanism {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Pkcs11Config {
-    /// The PKCS#11 module (shared library). Required at enrollment; afterwards it overrides
-    /// the stored path (another machine may keep the module elsewhere).
+    /// The PKCS#11 module (shared library). Required to enroll and to derive: the path recorded
+    /// at enrollment ([`PublicParams::module`]) is never loaded, since it comes from the key ring.
     #[serde(default)]
     pub module: Option<PathBuf>,
     /// The token, by label.
@@ -82,7 +82,8 @@ impl Pkcs11Config {
 /// What enrollment stores: where the key is. Nothing here is secret.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct PublicParams {
-    /// The module path used at enrollment.
+    /// The module path used at enrollment: for display and as a hint in errors only, never
+    /// loaded (the module always comes from the node's configuration).
     pub module: PathBuf,
     /// The token's label.
     pub token_label: String,

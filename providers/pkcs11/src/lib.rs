@@ -21,7 +21,7 @@ pub use recovery::{
     effective_challenge, parse_secret, yubikey_response, RecoveryConfig, YubikeyRecoverySource,
     RECOVERY_PROVIDER_ID, SECRET_LEN,
 };
-pub use secret_input::SecretInput;
+pub use secret_input::{SecretInput, MAX_SECRET_FILE_SIZE};
 pub use source::{Pkcs11Source, PROVIDER_ID};
 
 fn make_pkcs11(config: &str) -> Result<Box<dyn KeySource>> {
@@ -40,7 +40,7 @@ pub static PLUGIN: PluginDef = PluginDef {
         ProviderDef {
             id: PROVIDER_ID,
             summary: "challenge-response: HMAC-SHA256 (or AES-CMAC) of the KDF seed with a non-extractable key on a PKCS#11 token",
-            config_help: "module: path of the PKCS#11 library (required to enroll); token_label / token_serial: which token; \
+            config_help: "module: path of the PKCS#11 library (required, on every node: the path recorded at enrollment is never loaded); token_label / token_serial: which token; \
 key_label (default \"trousseau\") / key_id (hex): the key, created at enrollment when absent; \
 mechanism: \"hmac-sha256\" (default) | \"aes-cmac\"; key_length: bytes of a created key (default 32); \
 pin: {\"env\": \"VAR\"} or {\"file\": \"path\"} (default: asked)",

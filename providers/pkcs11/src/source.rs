@@ -1,5 +1,7 @@
 //! [`Pkcs11Source`]: challenge-response with a non-extractable MAC key on a PKCS#11 token.
 
+use std::path::Path;
+
 use cryptoki::{
     mechanism::Mechanism,
     object::{Attribute, ObjectClass},
@@ -129,6 +131,25 @@ fn mac(
     Ok(SecretBytes::from_vec(out))
 }
 
+/// The PKCS#11 module to load: only ever the one in this node's configuration. The path
+/// recorded at enrollment lives in the key ring, which a party without the master key may be
+/// able to write; loading it would let them choose code for this process to run. It is shown
+/// as a hint, never opened.
+fn configured_module<'a>(config: &'a Pkcs11Config, recorded: &PublicParams) -> Result<&'a Path> {
+    config.module.as_deref().ok_or_else(|| {
+        Error::new(
+            ErrorCode::InvalidConfig,
+            format!(
+                "the pkcs11 source needs `module` in this node's configuration (the path of the \
+                 token's PKCS#11 library, e.g. /usr/lib/softhsm/libsofthsm2.so); the module \
+                 recorded at enrollment was {} (a hint only: a module is never loaded from \
+                 the key ring)",
+                recorded.module.display()
+            ),
+        )
+    })
+}
+
 impl KeySource for Pkcs11Source {
     fn describe(&self) -> SourceDescription {
         let token = self
@@ -187,8 +208,7 @@ impl KeySource for Pkcs11Source {
                 "the pkcs11 source has no stored parameters; enroll it first",
             )
         })?;
-        let module_path = self.config.module.clone().unwrap_or(params.module.clone());
-        let module = Module::open(&module_path)?;
+        let module = Module::open(configured_module(&self.config, &params)?)?;
         let token = module.find_token(&TokenSelector {
             serial: Some(params.token_serial.clone()),
             label: Some(params.token_label.clone()),
@@ -217,5 +237,49 @@ impl KeySource for Pkcs11Source {
                 )
             })?;
         mac(&session, &key, params.mechanism, ctx.challenge())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use trousseau_core::NoInteraction;
+
+    use super::*;
+
+    #[test]
+    fn derive_never_loads_the_module_recorded_in_the_ring() {
+        // A planted "module": a file that exists, so that opening it would fail differently
+        // ("is not a PKCS#11 module") from the configuration error expected here.
+        let dir = tempfile::tempdir().unwrap();
+        let planted = dir.path().join("libplanted.so");
+        std::fs::write(&planted, b"not a library").unwrap();
+        let params = PublicParams {
+            module: planted.clone(),
+            token_label: "t".into(),
+            token_serial: "1".into(),
+            key_label: "trousseau".into(),
+            key_id: "a1".into(),
+            mechanism: MacMechanism::HmacSha256,
+        }
+        .to_json();
+        let source = Pkcs11Source::new(Pkcs11Config::parse(r#"{"token_label": "t"}"#).unwrap());
+        let err = source
+            .derive(&DeriveContext::new(b"seed", &params, "t"), &NoInteraction)
+            .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidConfig, "{err}");
+        let msg = err.message();
+        assert!(
+            msg.contains("needs `module` in this node's configuration"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains(planted.to_str().unwrap()),
+            "hint missing: {msg}"
+        );
+        assert!(
+            !msg.contains("is not a PKCS#11 module"),
+            "it was opened: {msg}"
+        );
     }
 }
