@@ -43,7 +43,7 @@ fn ring(n: u128) -> (DataProtector, Uuid) {
         })
         .collect();
     let default = key(n / 2).id;
-    let ring = KeyRing::new(keys, default, None).unwrap();
+    let ring = KeyRing::new(keys, default, Arc::new(PlainKeys)).unwrap();
     (
         DataProtector::new(
             Arc::new(FixedKeyRing(Arc::new(ring))),

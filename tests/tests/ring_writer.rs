@@ -729,3 +729,25 @@ fn a_rotation_killed_at_any_step_leaves_the_old_ring_or_the_new_one() {
         assert_eq!(protector(v.manager()).unprotect(&payload).unwrap(), b"kept");
     }
 }
+
+#[test]
+fn keys_list_flags_a_planted_key_untrusted_and_warns_once() {
+    let v = Victim::new(false);
+    let (planted, xml) = attacker_plain_key();
+    v.plant(&format!("key-{planted}"), &xml);
+    let out = cli(&v, &["keys", "list", "--json"], None);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for row in rows.as_array().unwrap() {
+        let is_planted = row["id"] == planted.to_string();
+        assert_eq!(row["untrusted"], is_planted, "{row}");
+        assert_eq!(row["default"], !is_planted, "{row}");
+    }
+    assert_eq!(err.matches(&planted.to_string()).count(), 1, "{err}");
+    assert!(err.contains("not trusted"), "{err}");
+    let table = cli(&v, &["keys", "list"], None);
+    let text = String::from_utf8_lossy(&table.stdout);
+    let line = text.lines().find(|l| l.starts_with(&planted.to_string())).unwrap();
+    assert!(line.ends_with("untrusted"), "{line}");
+}

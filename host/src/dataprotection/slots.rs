@@ -289,7 +289,8 @@ mod tests {
         let w = RingWrappingKey::generate(0).unwrap();
         let kek = SecretBytes::copy_from(&[1u8; 32]);
         let slot = sample(&kek, &w);
-        let edits: Vec<(&str, Box<dyn Fn(&mut Slot)>)> = vec![
+        type Edit = (&'static str, Box<dyn Fn(&mut Slot)>);
+        let edits: Vec<Edit> = vec![
             ("id", Box::new(|s| s.id = Uuid::new_v4())),
             ("generation", Box::new(|s| s.generation += 1)),
             ("creation", Box::new(|s| s.creation = s.creation.plus(1))),
