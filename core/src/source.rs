@@ -163,6 +163,13 @@ impl DeriveContext {
 
     /// The public parameters stored at enrollment (a JSON document chosen by the source), or
     /// an empty string when enrolling.
+    ///
+    /// **Untrusted input.** They come from the key ring, which parties without the master key
+    /// may be able to write, and they are handed over *before* anything is authenticated (the
+    /// slot is checked only once the derived key opens it). Use them to select within what
+    /// the source's own configuration names (a key label, a check value); never to locate a
+    /// file, a device, a library or a program to run — those come only from the node's
+    /// configuration, which the host passes as the source's config.
     pub fn public_params(&self) -> &str {
         self.public_params.as_str()
     }
