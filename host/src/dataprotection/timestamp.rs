@@ -13,6 +13,8 @@ pub struct Timestamp(pub i64);
 pub const TICKS_PER_SECOND: i64 = 10_000_000;
 const TICKS_PER_DAY: i64 = 86_400 * TICKS_PER_SECOND;
 const UNIX_EPOCH_TICKS: i64 = 621_355_968_000_000_000;
+/// The last tick of 9999-12-31 (.NET `DateTime.MaxValue`).
+const MAX_TICKS: i64 = 3_155_378_975_999_999_999;
 
 /// A span of time in ticks.
 pub const fn minutes(n: i64) -> i64 {
@@ -70,52 +72,77 @@ impl Timestamp {
     }
 
     /// Parses xs:dateTime as .NET's `XmlConvert`: `yyyy-MM-ddTHH:mm:ss`, 0–7 fractional
-    /// digits, then `Z`, `±hh:mm` or nothing (taken as UTC). A date alone (`yyyy-MM-dd`) is
-    /// midnight UTC.
+    /// digits, then `Z`, `±hh:mm` (at most 14:00 either way) or nothing (taken as UTC). A date
+    /// alone (`yyyy-MM-dd`) is midnight UTC. The instant must lie within .NET's `DateTime`
+    /// range (years 0001–9999 in UTC).
+    ///
+    /// The text is read as bytes: any character that is not where the pattern expects it
+    /// (including non-ASCII ones) is an error naming the text, never a panic.
     pub fn parse(text: &str) -> Result<Timestamp> {
         let bad = || {
             DataProtectionError::InvalidInput(format!(
                 "invalid date {text:?}: expected yyyy-MM-ddTHH:mm:ss[.fffffff][Z|±hh:mm]"
             ))
         };
-        let t = text.trim();
-        let b = t.as_bytes();
-        let num = |s: &str| -> Result<i64> {
-            if s.is_empty() || !s.bytes().all(|c| c.is_ascii_digit()) {
-                return Err(bad());
-            }
-            s.parse::<i64>().map_err(|_| bad())
+        let b = text.trim().as_bytes();
+        // The decimal value of the ASCII digits b[at..at + n], `None` unless all are digits.
+        let num = |at: usize, n: usize| -> Option<i64> {
+            let digits = b.get(at..at.checked_add(n)?)?;
+            digits.iter().try_fold(0i64, |acc, &c| {
+                c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
+            })
         };
-        if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+        let at = |i: usize, c: u8| b.get(i) == Some(&c);
+        if !(at(4, b'-') && at(7, b'-')) {
             return Err(bad());
         }
-        let (y, mo, d) = (num(&t[0..4])?, num(&t[5..7])?, num(&t[8..10])?);
-        let (mut secs, mut rest) = (0i64, &t[10..]);
-        let mut frac = 0i64;
-        if let Some(r) = rest.strip_prefix('T') {
-            if r.len() < 8 || r.as_bytes()[2] != b':' || r.as_bytes()[5] != b':' {
+        let (y, mo, d) = (
+            num(0, 4).ok_or_else(bad)?,
+            num(5, 2).ok_or_else(bad)?,
+            num(8, 2).ok_or_else(bad)?,
+        );
+        let (mut secs, mut frac, mut pos) = (0i64, 0i64, 10usize);
+        if at(10, b'T') {
+            if !(at(13, b':') && at(16, b':')) {
                 return Err(bad());
             }
-            let (h, mi, s) = (num(&r[0..2])?, num(&r[3..5])?, num(&r[6..8])?);
+            let (h, mi, s) = (
+                num(11, 2).ok_or_else(bad)?,
+                num(14, 2).ok_or_else(bad)?,
+                num(17, 2).ok_or_else(bad)?,
+            );
             if h > 23 || mi > 59 || s > 59 {
                 return Err(bad());
             }
             secs = h * 3600 + mi * 60 + s;
-            rest = &r[8..];
-            if let Some(f) = rest.strip_prefix('.') {
-                let n = f.bytes().take_while(u8::is_ascii_digit).count();
+            pos = 19;
+            if at(pos, b'.') {
+                let n = b[pos + 1..]
+                    .iter()
+                    .take_while(|c| c.is_ascii_digit())
+                    .count();
                 if n == 0 || n > 7 {
                     return Err(bad());
                 }
-                frac = num(&f[..n])? * 10i64.pow(7 - n as u32);
-                rest = &f[n..];
+                // n ≤ 7, so the shift fits a u32 exponent and the product fits i64.
+                frac = num(pos + 1, n).ok_or_else(bad)? * 10i64.pow(7 - n as u32);
+                pos += 1 + n;
             }
         }
-        let offset = match rest {
-            "" | "Z" => 0,
-            o if o.len() == 6 && (o.starts_with('+') || o.starts_with('-')) && &o[3..4] == ":" => {
-                let v = num(&o[1..3])? * 3600 + num(&o[4..6])? * 60;
-                if o.starts_with('-') {
+        let offset = match &b[pos..] {
+            b"" | b"Z" => 0,
+            [sign @ (b'+' | b'-'), ..] if b.len() - pos == 6 && at(pos + 3, b':') => {
+                let (oh, om) = (
+                    num(pos + 1, 2).ok_or_else(bad)?,
+                    num(pos + 4, 2).ok_or_else(bad)?,
+                );
+                if om > 59 || oh * 60 + om > 14 * 60 {
+                    return Err(DataProtectionError::InvalidInput(format!(
+                        "invalid date {text:?}: the zone offset is outside -14:00..+14:00"
+                    )));
+                }
+                let v = oh * 3600 + om * 60;
+                if *sign == b'-' {
                     -v
                 } else {
                     v
@@ -127,10 +154,15 @@ impl Timestamp {
         {
             return Err(bad());
         }
-        let days = days_from_civil(y, mo, d);
-        Ok(Timestamp(
-            days * TICKS_PER_DAY + (secs - offset) * TICKS_PER_SECOND + frac,
-        ))
+        // Every part is range-checked above, so this cannot overflow (|ticks| < 2^62).
+        let ticks =
+            days_from_civil(y, mo, d) * TICKS_PER_DAY + (secs - offset) * TICKS_PER_SECOND + frac;
+        if !(0..=MAX_TICKS).contains(&ticks) {
+            return Err(DataProtectionError::InvalidInput(format!(
+                "invalid date {text:?}: in UTC it falls outside years 0001–9999"
+            )));
+        }
+        Ok(Timestamp(ticks))
     }
 
     fn parts(self) -> ((i64, i64, i64), i64, i64, i64, i64) {
@@ -158,13 +190,15 @@ impl Timestamp {
     /// The same instant as a [`time::OffsetDateTime`] (UTC), e.g. for policy expiry; `None`
     /// outside `time`'s range.
     pub fn to_offset_date_time(self) -> Option<time::OffsetDateTime> {
-        let nanos = i128::from(self.0 - UNIX_EPOCH_TICKS) * 100;
+        let nanos = (i128::from(self.0) - i128::from(UNIX_EPOCH_TICKS)) * 100;
         time::OffsetDateTime::from_unix_timestamp_nanos(nanos).ok()
     }
 
-    /// Unix seconds (for `--json` consumers).
+    /// Unix seconds (for `--json` consumers); saturates for instants near `i64::MIN` ticks.
     pub fn unix_seconds(self) -> i64 {
-        (self.0 - UNIX_EPOCH_TICKS).div_euclid(TICKS_PER_SECOND)
+        self.0
+            .saturating_sub(UNIX_EPOCH_TICKS)
+            .div_euclid(TICKS_PER_SECOND)
     }
 }
 
@@ -233,6 +267,53 @@ mod tests {
             "x015-01-01",
         ] {
             assert!(Timestamp::parse(t).is_err(), "{t}");
+        }
+    }
+
+    #[test]
+    fn non_ascii_is_an_error_not_a_panic() {
+        // Regression: byte-offset slicing panicked inside a multi-byte character, and one such
+        // ring element made the whole ring unusable.
+        for t in [
+            "2026-01-0é",
+            "2026-01-0éT00:00:00Z",
+            "2026-01-01T00:00:0é",
+            "2026-01-01T00:00:00.1é",
+            "2026-01-01T00:00:00+0é:00",
+            "2026-01-01T00:00:00é0:00",
+            "é026-01-01",
+            "2026-01-01Tó0:00:00Z",
+        ] {
+            let e = Timestamp::parse(t).unwrap_err();
+            assert!(e.to_string().contains("invalid date"), "{t}: {e}");
+        }
+    }
+
+    #[test]
+    fn instants_outside_dotnet_range_and_wild_offsets_are_refused() {
+        for t in [
+            "0001-01-01T00:00:00+00:01",
+            "9999-12-31T23:59:59-00:01",
+            "2026-01-01T00:00:00+14:01",
+            "2026-01-01T00:00:00+99:99",
+            "2026-01-01T00:00:00+01:60",
+        ] {
+            let e = Timestamp::parse(t).unwrap_err();
+            assert!(e.to_string().contains(t), "{t}: {e}");
+        }
+        assert_eq!(
+            Timestamp::parse("9999-12-31T23:59:59.9999999Z").unwrap().0,
+            MAX_TICKS
+        );
+        assert_eq!(Timestamp::parse("0001-01-01").unwrap().0, 0);
+        assert!(Timestamp::parse("2026-01-01T00:00:00-14:00").is_ok());
+    }
+
+    #[test]
+    fn conversions_of_extreme_ticks_do_not_overflow() {
+        for t in [Timestamp(i64::MIN), Timestamp(i64::MAX)] {
+            assert!(t.to_offset_date_time().is_none());
+            let _ = (t.unix_seconds(), t.to_string(), t.compact());
         }
     }
 

@@ -58,7 +58,19 @@ pub fn parse_expiry(value: &str) -> Result<ExpiryRule, String> {
     }
 }
 
-/// xs:duration `-?PnYnMnDTnHnMn(.n)S` with .NET's 365-day years and 30-day months.
+/// The longest duration .NET's `TimeSpan` holds (`TimeSpan.MaxValue`: `i64::MAX` ticks of
+/// 100 ns, about 10,675,199 days); longer values fail as `XmlConvert.ToTimeSpan` fails.
+const MAX_DURATION: Duration = Duration::new(922_337_203_685, 477_580_700);
+
+const DAY: i64 = 86_400;
+/// The units of the date part, in order, with their length in seconds.
+const DATE_UNITS: &[(char, i64)] = &[('Y', 365 * DAY), ('M', 30 * DAY), ('D', DAY)];
+/// The units of the time part, in order, with their length in seconds.
+const TIME_UNITS: &[(char, i64)] = &[('H', 3600), ('M', 60), ('S', 1)];
+
+/// xs:duration `-?PnYnMnDTnHnMn(.n)S` with .NET's 365-day years and 30-day months. Integer
+/// arithmetic throughout (checked): a value longer than .NET's `TimeSpan` is an error naming
+/// it; fractional seconds beyond nanoseconds are truncated.
 fn parse_duration(s: &str) -> Result<Duration, String> {
     let (negative, rest) = match s.strip_prefix('-') {
         Some(r) => (true, r),
@@ -67,58 +79,84 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
     let rest = rest.strip_prefix('P').ok_or("a duration starts with P")?;
     let (date_part, time_part) = match rest.split_once('T') {
         Some((d, "")) => return Err(format!("nothing after T in {d}T")),
-        Some((d, t)) => (d, Some(t)),
-        None => (rest, None),
+        Some((d, t)) => (d, t),
+        None => (rest, ""),
+    };
+    let out_of_range = || {
+        format!(
+            "{s} is out of range: .NET durations hold at most {} days",
+            MAX_DURATION.whole_days()
+        )
     };
     let mut total = Duration::ZERO;
-    let mut any = false;
-    let mut take = |part: &str, units: &[(char, f64)]| -> Result<(), String> {
-        let mut number = String::new();
-        let mut next_unit = 0;
-        for ch in part.chars() {
-            if ch.is_ascii_digit() || ch == '.' {
-                number.push(ch);
-                continue;
-            }
-            let pos = units[next_unit..]
-                .iter()
-                .position(|(u, _)| *u == ch)
-                .ok_or(format!("unexpected {ch:?}"))?;
-            let (_, seconds) = units[next_unit + pos];
-            next_unit += pos + 1;
-            if number.is_empty() {
-                return Err(format!("no number before {ch:?}"));
-            }
-            if number.contains('.') && ch != 'S' {
-                return Err("only seconds may have a fraction".to_string());
-            }
-            let n: f64 = number
-                .parse()
-                .map_err(|_| format!("bad number {number:?}"))?;
-            total = total
-                .checked_add(Duration::seconds_f64(n * seconds))
-                .ok_or("the duration is too long")?;
-            number.clear();
-            any = true;
-        }
-        if number.is_empty() {
-            Ok(())
-        } else {
-            Err(format!("{number:?} has no unit"))
-        }
-    };
-    const DAY: f64 = 86_400.0;
-    take(
-        date_part,
-        &[('Y', 365.0 * DAY), ('M', 30.0 * DAY), ('D', DAY)],
-    )?;
-    if let Some(t) = time_part {
-        take(t, &[('H', 3600.0), ('M', 60.0), ('S', 1.0)])?;
-    }
-    if !any {
+    let date_parts =
+        add_parts(date_part, DATE_UNITS, &mut total).map_err(|e| e.unwrap_or_else(out_of_range))?;
+    let time_parts =
+        add_parts(time_part, TIME_UNITS, &mut total).map_err(|e| e.unwrap_or_else(out_of_range))?;
+    if date_parts + time_parts == 0 {
         return Err("the duration has no parts".to_string());
     }
     Ok(if negative { -total } else { total })
+}
+
+/// Adds the `nU` components of one part of a duration to `total`, units in the order of
+/// `units`, and returns how many there were. `Err(None)` means the total went out of range.
+fn add_parts(
+    part: &str,
+    units: &[(char, i64)],
+    total: &mut Duration,
+) -> Result<usize, Option<String>> {
+    let (mut rest, mut next_unit, mut count) = (part, 0, 0);
+    while !rest.is_empty() {
+        let int_len = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let (int, after) = rest.split_at(int_len);
+        let (frac, after) = match after.strip_prefix('.') {
+            Some(f) => {
+                let n = f.bytes().take_while(u8::is_ascii_digit).count();
+                (Some(&f[..n]), &f[n..])
+            }
+            None => (None, after),
+        };
+        let unit = after
+            .chars()
+            .next()
+            .ok_or_else(|| format!("{rest:?} has no unit"))?;
+        let pos = units[next_unit..]
+            .iter()
+            .position(|(u, _)| *u == unit)
+            .ok_or_else(|| format!("unexpected {unit:?}"))?;
+        let (_, unit_seconds) = units[next_unit + pos];
+        next_unit += pos + 1;
+        if int.is_empty() {
+            return Err(Some(format!("no number before {unit:?}")));
+        }
+        let nanos = match frac {
+            None => 0,
+            Some(_) if unit != 'S' => {
+                return Err(Some("only seconds may have a fraction".to_string()))
+            }
+            Some("") => return Err(Some(format!("no digits after the point in {int}.{unit}"))),
+            // At most 9 digits, scaled to nanoseconds: always below 10^9.
+            Some(f) => f
+                .bytes()
+                .chain(std::iter::repeat(b'0'))
+                .take(9)
+                .fold(0i32, |acc, c| acc * 10 + i32::from(c - b'0')),
+        };
+        // `int` is all digits, so parsing fails only when it does not fit.
+        let seconds = int
+            .parse::<i64>()
+            .ok()
+            .and_then(|n| n.checked_mul(unit_seconds))
+            .ok_or(None)?;
+        *total = total
+            .checked_add(Duration::new(seconds, nanos))
+            .filter(|t| *t <= MAX_DURATION)
+            .ok_or(None)?;
+        rest = &after[unit.len_utf8()..];
+        count += 1;
+    }
+    Ok(count)
 }
 
 fn digits(s: &str, n: usize) -> Result<(u32, &str), String> {
@@ -181,4 +219,63 @@ fn parse_date_time(s: &str) -> Result<OffsetDateTime, String> {
         }
     };
     Ok(PrimitiveDateTime::new(date, time).assume_offset(offset))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn huge_durations_are_an_error_naming_the_value() {
+        // Regression: `P99999999999999999999Y` overflowed (a panic in `Duration::seconds_f64`).
+        for v in [
+            "P99999999999999999999Y",
+            "P99999999999Y",
+            "PT9223372036854775807S",
+            "P10675199DT2H48M5.4775808S",
+            "-P99999999999999999999D",
+            "P9999999999999999Y9999999999999999M",
+        ] {
+            let e = parse_expiry(v).unwrap_err();
+            assert!(e.contains(v) && e.contains("out of range"), "{v}: {e}");
+        }
+        // .NET's TimeSpan.MaxValue itself is fine.
+        assert_eq!(
+            parse_expiry("P10675199DT2H48M5.4775807S").unwrap(),
+            ExpiryRule::After(MAX_DURATION)
+        );
+    }
+
+    #[test]
+    fn durations_are_exact_integers() {
+        let d = |v: &str| match parse_expiry(v).unwrap() {
+            ExpiryRule::After(d) => d,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(d("P10000Y"), Duration::days(3_650_000));
+        assert_eq!(d("PT0.123456789123S"), Duration::nanoseconds(123_456_789));
+        assert_eq!(
+            d("p1y2m3dt4h5m6.5s"),
+            Duration::seconds(365 * DAY + 2 * 30 * DAY + 3 * DAY + 4 * 3600 + 5 * 60 + 6)
+                + Duration::milliseconds(500)
+        );
+        for bad in [
+            "P1.D", "P.5D", "PT.5S", "PT1.S", "P1Dé", "Pé", "P1Y1Y", "PT1S1M", "P1..5S",
+        ] {
+            assert!(parse_expiry(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn non_ascii_dates_are_errors() {
+        for bad in [
+            "2026-01-0é",
+            "2026-01-01Té",
+            "2026-01-01T00:00:00+0é:00",
+            "2026-01-01T00:00:00.é",
+        ] {
+            assert!(parse_expiry(bad).is_err(), "{bad}");
+        }
+    }
 }

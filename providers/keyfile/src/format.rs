@@ -186,6 +186,17 @@ pub fn interpret(bytes: &[u8]) -> Result<LoadedKeyFile, Error> {
             "the file is XML with a DOCTYPE: KeePass refuses DTDs and hashes the file, KeePassXC parses it as an XML key file".to_string(),
         ),
         Err(NotXml::Other) => {}
+        Err(NotXml::TooDeep) => {
+            return Err(Error::new(
+                ErrorCode::InvalidInput,
+                format!(
+                    "the file is a <KeyFile> XML document whose elements nest more than {} \
+                     levels deep; KeePass key files are 3 levels deep, so this is not a usable \
+                     key file: choose the right file or create a new key file",
+                    xml::MAX_DEPTH
+                ),
+            ))
+        }
     }
     if bytes.len() == 32 {
         notes.push(

@@ -422,3 +422,42 @@ fn files_over_the_ceiling_are_refused() {
         .unwrap();
     assert_eq!(load_key_file(&p).unwrap().format, KeyFileFormat::Hashed);
 }
+
+#[test]
+fn deeply_nested_xml_key_file_is_refused_quickly() {
+    // Regression: a <KeyFile> nested 100,000 deep took 29 s (the element path was rebuilt and
+    // joined for every element and every text node: quadratic).
+    let n = 100_000;
+    let deep = format!(
+        "<KeyFile><Meta><Version>2.0</Version></Meta>{}{}</KeyFile>",
+        "<a>".repeat(n),
+        "</a>".repeat(n)
+    );
+    let started = std::time::Instant::now();
+    let e = interpret(deep.as_bytes()).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InvalidInput);
+    assert!(
+        e.message().contains("more than 64 levels"),
+        "{}",
+        e.message()
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    // 64 levels are still read; a DOCTYPE means KeePass hashes the file, whatever follows.
+    let at_limit = xml_v2("", "8").replace(
+        "</Meta>",
+        &format!("</Meta>{}{}", "<a>".repeat(62), "</a>".repeat(62)),
+    );
+    assert_eq!(key_hex(at_limit.as_bytes()).1, KeyFileFormat::XmlV2);
+    let with_dtd = format!("<!DOCTYPE KeyFile>{deep}");
+    assert_eq!(key_hex(with_dtd.as_bytes()).1, KeyFileFormat::Hashed);
+}
+
+#[test]
+fn large_wide_xml_key_file_reads_in_linear_time() {
+    // 4 MiB of siblings with text: every text node used to join the whole path.
+    let body = "<Other>some text &amp; more</Other>".repeat(120_000);
+    let doc = XML_V1.replace("</Meta>", &format!("</Meta>{body}"));
+    let started = std::time::Instant::now();
+    assert_eq!(key_hex(doc.as_bytes()).1, KeyFileFormat::XmlV1);
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}

@@ -10,6 +10,11 @@ use quick_xml::{events::Event, Reader};
 use sha2::{Digest, Sha256};
 use trousseau_core::{Error, ErrorCode, SecretBytes};
 
+/// The deepest element nesting read in a `<KeyFile>` document (the root is level 1). Key
+/// files are 3 levels deep (`KeyFile/Key/Data`); deeper documents are refused (see
+/// [`NotXml::TooDeep`]) so that reading stays linear and bounded.
+pub(crate) const MAX_DEPTH: usize = 64;
+
 /// Why a file was not taken as an XML key file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum NotXml {
@@ -18,6 +23,40 @@ pub(crate) enum NotXml {
     /// Well-formed, root `KeyFile`, but it has a DOCTYPE (KeePass prohibits DTDs; KeePassXC
     /// parses such a file).
     DocType,
+    /// Root `KeyFile`, but elements nest more than [`MAX_DEPTH`] levels: no key file does
+    /// that, and guessing (XML or hashed file?) could silently give another key, so it is a
+    /// hard error.
+    TooDeep,
+}
+
+/// Where an element sits, as far as the key-file fields are concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Node {
+    /// `KeyFile` (the root).
+    KeyFile,
+    /// `KeyFile/Meta`.
+    Meta,
+    /// `KeyFile/Meta/Version`.
+    Version,
+    /// `KeyFile/Key`.
+    Key,
+    /// `KeyFile/Key/Data`.
+    Data,
+    /// Anything else.
+    Other,
+}
+
+impl Node {
+    /// The node of a child element called `name` of this one.
+    fn child(self, name: &str) -> Node {
+        match (self, name) {
+            (Node::KeyFile, "Meta") => Node::Meta,
+            (Node::KeyFile, "Key") => Node::Key,
+            (Node::Meta, "Version") => Node::Version,
+            (Node::Key, "Data") => Node::Data,
+            _ => Node::Other,
+        }
+    }
 }
 
 /// The raw fields of a document whose root is `<KeyFile>`.
@@ -42,14 +81,15 @@ pub(crate) enum XmlVersion {
     V2,
 }
 
-/// Tries to deserialize `bytes` as a KeePass `<KeyFile>` document.
+/// Tries to deserialize `bytes` as a KeePass `<KeyFile>` document. Linear in the size of
+/// the document: only the kind of each open element is kept ([`Node`]), never its path.
 pub(crate) fn scan(bytes: &[u8]) -> Result<XmlFields, NotXml> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let text = std::str::from_utf8(bytes).map_err(|_| NotXml::Other)?;
     let mut reader = Reader::from_str(text);
     reader.config_mut().check_end_names = true;
     reader.config_mut().expand_empty_elements = true;
-    let mut path: Vec<String> = Vec::new();
+    let mut open: Vec<Node> = Vec::new();
     let mut fields = XmlFields::default();
     let mut seen_key = false;
     let mut doctype = false;
@@ -59,43 +99,49 @@ pub(crate) fn scan(bytes: &[u8]) -> Result<XmlFields, NotXml> {
         match event {
             Event::DocType(_) => doctype = true,
             Event::Start(start) => {
-                let name = start.name().as_ref().to_string();
-                if path.is_empty() {
-                    if root_seen || name != "KeyFile" {
-                        return Err(NotXml::Other);
+                let name = start.name();
+                let node = match open.last() {
+                    None if root_seen || name.as_ref() != "KeyFile" => return Err(NotXml::Other),
+                    None => {
+                        root_seen = true;
+                        Node::KeyFile
                     }
-                    root_seen = true;
+                    Some(parent) => parent.child(name.as_ref()),
+                };
+                if open.len() >= MAX_DEPTH {
+                    // KeePass refuses a DTD before it gets this far, and hashes the file.
+                    return Err(if doctype {
+                        NotXml::DocType
+                    } else {
+                        NotXml::TooDeep
+                    });
                 }
-                let full = path_with(&path, &name);
-                if full == "KeyFile/Meta" && seen_key {
-                    fields.meta_after_key = true;
-                }
-                if full == "KeyFile/Key" {
-                    seen_key = true;
-                }
-                if full == "KeyFile/Key/Data" {
-                    fields.data = Some(String::new());
-                    fields.hash = None;
-                    for attr in start.attributes() {
-                        let attr = attr.map_err(|_| NotXml::Other)?;
-                        if attr.key.as_ref() == "Hash" {
-                            let value = attr
-                                .normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                                .map_err(|_| NotXml::Other)?;
-                            fields.hash = Some(value.into_owned());
+                match node {
+                    Node::Meta if seen_key => fields.meta_after_key = true,
+                    Node::Key => seen_key = true,
+                    Node::Data => {
+                        fields.data = Some(String::new());
+                        fields.hash = None;
+                        for attr in start.attributes() {
+                            let attr = attr.map_err(|_| NotXml::Other)?;
+                            if attr.key.as_ref() == "Hash" {
+                                let value = attr
+                                    .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                                    .map_err(|_| NotXml::Other)?;
+                                fields.hash = Some(value.into_owned());
+                            }
                         }
                     }
+                    Node::Version => fields.version = Some(String::new()),
+                    _ => {}
                 }
-                if full == "KeyFile/Meta/Version" {
-                    fields.version = Some(String::new());
-                }
-                path.push(name);
+                open.push(node);
             }
             Event::End(_) => {
-                path.pop();
+                open.pop();
             }
-            Event::Text(t) => append_text(&path, &mut fields, &t.xml10_content()),
-            Event::CData(t) => append_text(&path, &mut fields, &t),
+            Event::Text(t) => append_text(open.last(), &mut fields, &t.xml10_content()),
+            Event::CData(t) => append_text(open.last(), &mut fields, &t),
             Event::GeneralRef(r) => {
                 let ch = if r.is_char_ref() {
                     r.resolve_char_ref().ok().flatten().ok_or(NotXml::Other)?
@@ -111,13 +157,13 @@ pub(crate) fn scan(bytes: &[u8]) -> Result<XmlFields, NotXml> {
                         _ => return Err(NotXml::Other),
                     }
                 };
-                append_text(&path, &mut fields, ch.encode_utf8(&mut [0; 4]));
+                append_text(open.last(), &mut fields, ch.encode_utf8(&mut [0; 4]));
             }
             Event::Eof => break,
             Event::Comment(_) | Event::Decl(_) | Event::PI(_) | Event::Empty(_) => {}
         }
     }
-    if !root_seen || !path.is_empty() {
+    if !root_seen || !open.is_empty() {
         return Err(NotXml::Other);
     }
     if doctype {
@@ -126,20 +172,10 @@ pub(crate) fn scan(bytes: &[u8]) -> Result<XmlFields, NotXml> {
     Ok(fields)
 }
 
-fn path_with(path: &[String], name: &str) -> String {
-    let mut full = path.join("/");
-    if !full.is_empty() {
-        full.push('/');
-    }
-    full.push_str(name);
-    full
-}
-
-fn append_text(path: &[String], fields: &mut XmlFields, text: &str) {
-    let joined = path.join("/");
-    let target = match joined.as_str() {
-        "KeyFile/Meta/Version" => &mut fields.version,
-        "KeyFile/Key/Data" => &mut fields.data,
+fn append_text(node: Option<&Node>, fields: &mut XmlFields, text: &str) {
+    let target = match node {
+        Some(Node::Version) => &mut fields.version,
+        Some(Node::Data) => &mut fields.data,
         _ => return,
     };
     if let Some(t) = target {
