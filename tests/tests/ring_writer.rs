@@ -125,7 +125,12 @@ impl Victim {
     }
 
     /// A slot of `sources` (enrolled here) wrapping `w`.
-    fn slot(&self, sources: &[SourceSpec], w: &RingWrappingKey, label: &str) -> (Slot, SecretBytes) {
+    fn slot(
+        &self,
+        sources: &[SourceSpec],
+        w: &RingWrappingKey,
+        label: &str,
+    ) -> (Slot, SecretBytes) {
         let kdf = KdfParams::new_default();
         let (components, stored) = enroll_components(
             &self.registry,
@@ -229,9 +234,9 @@ fn each_store(test: impl Fn(Victim)) {
     }
 }
 
-/// A `<key>` the attacker made in a ring of their own: unencrypted, created three days ago
+/// A `<key>` the attacker makes, its secret stored by `protection`: created three days ago
 /// (so that ASP.NET's resolver prefers it as propagated) and active now.
-fn attacker_plain_key() -> (Uuid, String) {
+fn attacker_key(protection: &dyn KeyEncryption) -> (Uuid, String) {
     let now = Timestamp::now();
     let id = Uuid::new_v4();
     let key = Key {
@@ -242,12 +247,15 @@ fn attacker_plain_key() -> (Uuid, String) {
         descriptor: Err(String::new()),
     };
     let secret = SecretBytes::copy_from(&[0x41; 64]);
-    let xml = keyxml::key_xml(
-        &key,
-        Algorithm::default(),
-        &keyxml::plain_master_key_xml(&secret),
-    );
-    (id, xml)
+    let stored = protection
+        .secret_xml(&key, Algorithm::default(), &secret)
+        .unwrap();
+    (id, keyxml::key_xml(&key, Algorithm::default(), &stored))
+}
+
+/// An unencrypted `<key>` from the attacker's own (interop) ring.
+fn attacker_plain_key() -> (Uuid, String) {
+    attacker_key(&PlainKeys)
 }
 
 #[test]
@@ -257,7 +265,12 @@ fn a_planted_plaintext_key_never_becomes_the_default() {
         let (planted, xml) = attacker_plain_key();
         v.plant(&format!("key-{planted}"), &xml);
         // Control: a reader that trusts the repository takes the planted key.
-        assert_eq!(default_key(&v.trusting_manager()), planted, "{}", v.store.name());
+        assert_eq!(
+            default_key(&v.trusting_manager()),
+            planted,
+            "{}",
+            v.store.name()
+        );
         let manager = v.manager();
         assert_eq!(default_key(&manager), own, "{}", v.store.name());
         let payload = protector(manager.clone()).protect(b"secret").unwrap();
@@ -268,7 +281,10 @@ fn a_planted_plaintext_key_never_becomes_the_default() {
             .encryptor(manager.protection())
             .unwrap_err()
             .to_string();
-        assert!(err.contains("not trusted") && err.contains("unencrypted"), "{err}");
+        assert!(
+            err.contains("not trusted") && err.contains("unencrypted"),
+            "{err}"
+        );
     });
 }
 
@@ -317,9 +333,16 @@ fn a_key_secret_moved_or_edited_is_refused() {
                 .map(|_| ())
                 .unwrap_err()
                 .to_string();
-            assert!(err.contains("not trusted"), "{what} on {}: {err}", v.store.name());
+            assert!(
+                err.contains("not trusted"),
+                "{what} on {}: {err}",
+                v.store.name()
+            );
             if id == own {
-                let err = protector(manager).unprotect(&payload).unwrap_err().to_string();
+                let err = protector(manager)
+                    .unprotect(&payload)
+                    .unwrap_err()
+                    .to_string();
                 assert!(err.contains("not trusted"), "{what}: {err}");
             }
             v.replace(original.name(), original.xml());
@@ -351,7 +374,10 @@ fn planted_and_replayed_revocations_are_not_honoured() {
         // The victim does not.
         let manager = v.manager();
         assert!(manager.keys().unwrap().iter().all(|k: &RingKey| !k.revoked));
-        assert_eq!(protector(manager.clone()).unprotect(&payload).unwrap(), b"data");
+        assert_eq!(
+            protector(manager.clone()).unprotect(&payload).unwrap(),
+            b"data"
+        );
         // A revocation MACed under another ring's W, and a genuine one retargeted.
         let foreign = RingWrappingKey::generate(0).unwrap();
         let all = Revocation::AllCreatedBefore(now.plus(days(1)));
@@ -370,7 +396,13 @@ fn planted_and_replayed_revocations_are_not_honoured() {
         let manager = v.manager();
         let keys = manager.keys().unwrap();
         for k in &keys {
-            assert_eq!(k.revoked, k.key.id == decoy, "key {} on {}", k.key.id, v.store.name());
+            assert_eq!(
+                k.revoked,
+                k.key.id == decoy,
+                "key {} on {}",
+                k.key.id,
+                v.store.name()
+            );
         }
         assert_eq!(protector(manager).unprotect(&payload).unwrap(), b"data");
     });
@@ -395,7 +427,11 @@ fn evil_library(dir: &Path, marker: &Path) -> PathBuf {
         .arg(&source)
         .output()
         .expect("cc (gcc) is needed to build the attacker's library");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     lib
 }
 
@@ -405,7 +441,10 @@ fn a_planted_slot_never_loads_code_runs_a_program_or_opens_a_fifo() {
         let marker = v.path("constructor-ran");
         let lib = evil_library(v.dir.path(), &marker);
         let fifo = v.path("fifo.key");
-        let status = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+        let status = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
         assert!(status.success());
         let attacker_w = RingWrappingKey::generate(0).unwrap();
         let kek = SecretBytes::copy_from(&[9u8; 32]);
@@ -427,12 +466,22 @@ fn a_planted_slot_never_loads_code_runs_a_program_or_opens_a_fifo() {
             let el = slot.to_element().unwrap();
             v.plant(el.name(), el.xml());
         };
-        plant(vec![spec("pkcs11", serde_json::json!({}), &pkcs11_params)], "module hint");
         plant(
-            vec![spec("pkcs11", serde_json::json!({ "module": lib }), &pkcs11_params)],
+            vec![spec("pkcs11", serde_json::json!({}), &pkcs11_params)],
+            "module hint",
+        );
+        plant(
+            vec![spec(
+                "pkcs11",
+                serde_json::json!({ "module": lib }),
+                &pkcs11_params,
+            )],
             "module",
         );
-        plant(vec![spec("keyfile", serde_json::json!({ "path": fifo }), "")], "fifo");
+        plant(
+            vec![spec("keyfile", serde_json::json!({ "path": fifo }), "")],
+            "fifo",
+        );
         plant(
             vec![spec(
                 "command",
@@ -447,7 +496,11 @@ fn a_planted_slot_never_loads_code_runs_a_program_or_opens_a_fifo() {
         let err = v.open_as(Vec::new(), Duration::from_secs(60)).unwrap_err();
         assert!(err.contains("no master-key slot opens"), "{err}");
         assert!(err.contains("never from the key ring"), "{err}");
-        assert!(!marker.exists(), "the attacker's code ran on {}", v.store.name());
+        assert!(
+            !marker.exists(),
+            "the attacker's code ran on {}",
+            v.store.name()
+        );
         // Control: the same module configured by the node itself does run its constructor.
         let registry = Registry::with_builtins(None).unwrap();
         let source = registry
@@ -479,7 +532,11 @@ fn a_kdf_that_would_stall_or_exhaust_the_node_is_not_run() {
                 &w,
                 &format!("bomb {i}"),
                 // The victim's own composition, so the bomb is a candidate.
-                vec![spec("keyfile", serde_json::json!({ "path": "/elsewhere" }), "")],
+                vec![spec(
+                    "keyfile",
+                    serde_json::json!({ "path": "/elsewhere" }),
+                    "",
+                )],
                 kdf,
                 Timestamp::now(),
             )
@@ -500,9 +557,18 @@ fn a_kdf_that_would_stall_or_exhaust_the_node_is_not_run() {
                 Duration::from_secs(60),
             )
             .unwrap_err();
-        assert!(err.contains("bomb 0") && err.contains("max_aes_rounds"), "{err}");
-        assert!(err.contains("bomb 1") && err.contains("max_memory_kib"), "{err}");
-        assert!(err.contains("bomb 2") && err.contains("max_iterations"), "{err}");
+        assert!(
+            err.contains("bomb 0") && err.contains("max_aes_rounds"),
+            "{err}"
+        );
+        assert!(
+            err.contains("bomb 1") && err.contains("max_memory_kib"),
+            "{err}"
+        );
+        assert!(
+            err.contains("bomb 2") && err.contains("max_iterations"),
+            "{err}"
+        );
     });
 }
 
@@ -531,10 +597,15 @@ fn every_edit_of_a_slot_makes_it_fail_to_open() {
         first
     };
     let edits: Vec<(&str, String)> = vec![
-        ("label", first.xml().replace("<label>victim", "<label>victim!")),
+        (
+            "label",
+            first.xml().replace("<label>victim", "<label>victim!"),
+        ),
         (
             "KDF iterations",
-            first.xml().replace("&quot;iterations&quot;:2", "&quot;iterations&quot;:3"),
+            first
+                .xml()
+                .replace("&quot;iterations&quot;:2", "&quot;iterations&quot;:3"),
         ),
         (
             "recorded key-file path",
@@ -591,18 +662,29 @@ fn a_rotation_retires_a_leaked_slot() {
         // A second way in whose key file leaks.
         let leaked_key = v.path("leaked.key");
         random_hex_key(&leaked_key);
-        let leaked_sources = vec![spec("keyfile", serde_json::json!({ "path": leaked_key }), "")];
+        let leaked_sources = vec![spec(
+            "keyfile",
+            serde_json::json!({ "path": leaked_key }),
+            "",
+        )];
         let (leaked, leaked_kek) = v.slot(&leaked_sources, &opened.w, "leaked");
         slots::add_slot(&v.repo(), &leaked).unwrap();
         let leaked_el = leaked.to_element().unwrap();
         let revoked = manager
-            .create_key(Timestamp::now().plus(days(10)), Timestamp::now().plus(days(100)))
+            .create_key(
+                Timestamp::now().plus(days(10)),
+                Timestamp::now().plus(days(100)),
+            )
             .unwrap();
         manager.revoke_key(revoked, "test").unwrap();
         // The operator removes the leaked slot and rotates.
         slots::remove_slot(&v.repo(), leaked.id).unwrap();
-        let done = rotation::rotate(&v.repo(), &opened.w, &[(opened.slot.clone(), opened.kek.clone())])
-            .unwrap();
+        let done = rotation::rotate(
+            &v.repo(),
+            &opened.w,
+            &[(opened.slot.clone(), opened.kek.clone())],
+        )
+        .unwrap();
         assert_eq!(done.generation, 1);
         assert_eq!(done.keys, 2);
         assert_eq!(done.revocations, 1);
@@ -610,21 +692,7 @@ fn a_rotation_retires_a_leaked_slot() {
         // The attacker puts the old slot back and plants a key sealed under the old W.
         v.plant(leaked_el.name(), leaked_el.xml());
         let old_w = leaked.unwrap_with(&leaked_kek).unwrap();
-        let now = Timestamp::now();
-        let planted_id = Uuid::new_v4();
-        let planted = Key {
-            id: planted_id,
-            creation: now.plus(-days(3)),
-            activation: now.plus(-minutes(1)),
-            expiration: now.plus(days(90)),
-            descriptor: Err(String::new()),
-        };
-        let secret = SecretBytes::copy_from(&[0x42; 64]);
-        let xml = keyxml::key_xml(
-            &planted,
-            Algorithm::default(),
-            &old_w.secret_xml(&planted, Algorithm::default(), &secret).unwrap(),
-        );
+        let (planted_id, xml) = attacker_key(&old_w);
         v.plant(&format!("key-{planted_id}"), &xml);
         // The victim opens the new generation only; old data still reads; the planted key and
         // the old slot are never used; the revocation still holds.
@@ -633,7 +701,10 @@ fn a_rotation_retires_a_leaked_slot() {
         assert!(!reopened.w.same_as(&old_w));
         let manager = v.manager();
         assert_ne!(default_key(&manager), planted_id);
-        assert_eq!(protector(manager.clone()).unprotect(&before).unwrap(), b"old data");
+        assert_eq!(
+            protector(manager.clone()).unprotect(&before).unwrap(),
+            b"old data"
+        );
         let keys = manager.keys().unwrap();
         assert!(keys.iter().find(|k| k.key.id == revoked).unwrap().revoked);
         let planted_key = keys.iter().find(|k| k.key.id == planted_id).unwrap();
@@ -696,8 +767,14 @@ fn deleting_the_slots_does_not_turn_the_ring_into_a_trusting_one() {
     let out = cli(&v, &["protect", "x"], None);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(out.stdout.is_empty(), "protected under the planted key: {err}");
-    assert!(err.contains("no master-key slot") && err.contains("interop"), "{err}");
+    assert!(
+        out.stdout.is_empty(),
+        "protected under the planted key: {err}"
+    );
+    assert!(
+        err.contains("no master-key slot") && err.contains("interop"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -718,10 +795,18 @@ fn a_rotation_killed_at_any_step_leaves_the_old_ring_or_the_new_one() {
         let opened = v.open();
         let expected = if step < 0 { 0 } else { 1 };
         assert_eq!(opened.w.generation(), expected, "step {step}");
-        assert_eq!(protector(v.manager()).unprotect(&payload).unwrap(), b"kept", "step {step}");
+        assert_eq!(
+            protector(v.manager()).unprotect(&payload).unwrap(),
+            b"kept",
+            "step {step}"
+        );
         // Rotating again completes and cleans up what the killed run left.
         let out = cli(&v, &["master-key", "rotate"], None);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let opened = v.open();
         assert_eq!(opened.w.generation(), expected + 1, "step {step}");
         let all = slots::slots(&v.parsed());
@@ -748,6 +833,9 @@ fn keys_list_flags_a_planted_key_untrusted_and_warns_once() {
     assert!(err.contains("not trusted"), "{err}");
     let table = cli(&v, &["keys", "list"], None);
     let text = String::from_utf8_lossy(&table.stdout);
-    let line = text.lines().find(|l| l.starts_with(&planted.to_string())).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(&planted.to_string()))
+        .unwrap();
     assert!(line.ends_with("untrusted"), "{line}");
 }

@@ -1,6 +1,7 @@
 //! Which key sources a new master-key slot is made of: `--source` on the command line, else
-//! `[[master_key.sources]]` in the configuration, else the zero-config default
-//! (`user-account` when that provider is installed, else `password`).
+//! the node's unlock sources (`--unlock`), else `[[master_key.sources]]` in the configuration,
+//! else the zero-config default (`user-account` when that provider is installed, else
+//! `password`).
 
 use anyhow::anyhow;
 use clap::Args;
@@ -22,8 +23,8 @@ pub struct SourceArgs {
     /// table, e.g. `pin.env=TOKEN_PIN` gives `"pin": {"env": "TOKEN_PIN"}`), e.g. `--source
     /// password --source keyfile:path=/k.keyx --source
     /// pkcs11:module=/usr/lib/softhsm/libsofthsm2.so,token_label=T,pin.env=TOKEN_PIN`.
-    /// Default: `[[master_key.sources]]` from the configuration, else `user-account` when
-    /// installed, else `password`.
+    /// Default: `--unlock`, else `[[master_key.sources]]` from the configuration, else
+    /// `user-account` when installed, else `password`.
     #[arg(long = "source", value_name = "SPEC")]
     pub sources: Vec<String>,
 }
@@ -154,12 +155,26 @@ pub fn resolve(ctx: &Context, args: &SourceArgs) -> Result<Vec<SourceSpec>, CliE
             .collect::<anyhow::Result<Vec<_>>>()
             .map_err(CliError::usage)?;
         (specs, "--source")
+    } else if !ctx.unlock_sources.is_empty() {
+        (ctx.unlock_sources.clone(), "--unlock")
     } else if !ctx.config.master_key.sources.is_empty() {
         (configured(ctx), "[[master_key.sources]]")
     } else {
         return Ok(default_sources(ctx));
     };
-    for s in &specs {
+    check_key_sources(ctx, &specs, origin)?;
+    Ok(specs)
+}
+
+/// Checks that every spec names a key source of the registry; otherwise a usage error saying
+/// where it was named (`origin`: `--source`, `--unlock`, `[[master_key.sources]]`) and which
+/// key sources are available.
+pub fn check_key_sources(
+    ctx: &Context,
+    specs: &[SourceSpec],
+    origin: &str,
+) -> Result<(), CliError> {
+    for s in specs {
         match ctx.registry.provider(&s.provider) {
             Some(p) if p.kind() == ProviderKind::KeySource => {}
             found => {
@@ -183,7 +198,7 @@ pub fn resolve(ctx: &Context, args: &SourceArgs) -> Result<Vec<SourceSpec>, CliE
             }
         }
     }
-    Ok(specs)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -54,7 +54,12 @@ impl std::fmt::Debug for dyn KeyEncryption {
 pub struct PlainKeys;
 
 impl KeyEncryption for PlainKeys {
-    fn secret_xml(&self, _key: &Key, _algorithm: Algorithm, secret: &SecretBytes) -> Result<String> {
+    fn secret_xml(
+        &self,
+        _key: &Key,
+        _algorithm: Algorithm,
+        secret: &SecretBytes,
+    ) -> Result<String> {
         Ok(keyxml::plain_master_key_xml(secret))
     }
 

@@ -106,12 +106,10 @@ impl RingKey {
         self.encryptor
             .get_or_init(|| {
                 let d = self.key.descriptor.as_ref().map_err(Clone::clone)?;
-                let secret = protection
-                    .open_secret(&self.key, d)
-                    .map_err(|e| match e {
-                        DataProtectionError::KeyUnusable { reason, .. } => reason,
-                        other => other.to_string(),
-                    })?;
+                let secret = protection.open_secret(&self.key, d).map_err(|e| match e {
+                    DataProtectionError::KeyUnusable { reason, .. } => reason,
+                    other => other.to_string(),
+                })?;
                 Ok(Arc::new(AuthenticatedEncryptor::new(&secret, d.algorithm)))
             })
             .clone()

@@ -269,7 +269,9 @@ impl ParsedElements {
                 )));
             }
             for (name, why) in &self.unreadable_revocations {
-                tracing::warn!("ignoring unreadable revocation element {name} (not authenticated): {why}");
+                tracing::warn!(
+                    "ignoring unreadable revocation element {name} (not authenticated): {why}"
+                );
             }
         }
         let mass = self.mass_revocation(protection);

@@ -289,7 +289,12 @@ mod tests {
         let keys: HashMap<_, _> = [key(A, 1, false), key(B, 2, revoked_b)]
             .into_iter()
             .collect();
-        let ring = KeyRing::new(keys, default, Arc::new(crate::dataprotection::at_rest::PlainKeys)).unwrap();
+        let ring = KeyRing::new(
+            keys,
+            default,
+            Arc::new(crate::dataprotection::at_rest::PlainKeys),
+        )
+        .unwrap();
         DataProtector::new(
             Arc::new(FixedKeyRing(Arc::new(ring))),
             vec![app.to_string()],

@@ -137,12 +137,18 @@ impl Slot {
     /// Parses a `<masterKeySlot>`.
     pub fn parse(e: &XmlElement) -> Result<Slot> {
         let id_text = e.attr("id").unwrap_or("");
-        let bad = |what: String| DataProtectionError::Xml(format!("<masterKeySlot id={id_text:?}>: {what}"));
+        let bad = |what: String| {
+            DataProtectionError::Xml(format!("<masterKeySlot id={id_text:?}>: {what}"))
+        };
         let id = Uuid::parse_str(id_text).map_err(|err| bad(err.to_string()))?;
         let version = match e.attr("version").unwrap_or("1") {
             "1" => 1,
             "2" => 2,
-            v => return Err(bad(format!("version {v} is not supported; upgrade trousseau"))),
+            v => {
+                return Err(bad(format!(
+                    "version {v} is not supported; upgrade trousseau"
+                )))
+            }
         };
         let generation = match (version, e.attr("generation")) {
             (1, _) | (_, None) => 0,
@@ -278,7 +284,9 @@ mod tests {
         let back = reparsed(&slot);
         assert_eq!(back, slot);
         assert_eq!(back.generation, 3);
-        assert!(back.unwrap_with(&SecretBytes::copy_from(&[2u8; 32])).is_none());
+        assert!(back
+            .unwrap_with(&SecretBytes::copy_from(&[2u8; 32]))
+            .is_none());
         let opened = back.unwrap_with(&kek).unwrap();
         assert!(opened.same_as(&w));
         assert_eq!(opened.generation(), 3);
@@ -295,15 +303,30 @@ mod tests {
             ("generation", Box::new(|s| s.generation += 1)),
             ("creation", Box::new(|s| s.creation = s.creation.plus(1))),
             ("label", Box::new(|s| s.label.push('!'))),
-            ("provider", Box::new(|s| s.sources[0].provider = "keyfile".into())),
-            ("config", Box::new(|s| s.sources[0].config = r#"{"path":"/x"}"#.into())),
-            ("public params", Box::new(|s| s.sources[0].public_params = "{}".into())),
-            ("extra source", Box::new(|s| s.sources.push(spec("user-account", "{}")))),
-            ("kdf", Box::new(|s| {
-                if let KdfParams::Argon2 { iterations, .. } = &mut s.kdf {
-                    *iterations += 1;
-                }
-            })),
+            (
+                "provider",
+                Box::new(|s| s.sources[0].provider = "keyfile".into()),
+            ),
+            (
+                "config",
+                Box::new(|s| s.sources[0].config = r#"{"path":"/x"}"#.into()),
+            ),
+            (
+                "public params",
+                Box::new(|s| s.sources[0].public_params = "{}".into()),
+            ),
+            (
+                "extra source",
+                Box::new(|s| s.sources.push(spec("user-account", "{}"))),
+            ),
+            (
+                "kdf",
+                Box::new(|s| {
+                    if let KdfParams::Argon2 { iterations, .. } = &mut s.kdf {
+                        *iterations += 1;
+                    }
+                }),
+            ),
         ];
         for (what, edit) in edits {
             let mut changed = slot.clone();

@@ -197,20 +197,19 @@ impl<'a> Unlocker<'a> {
         ui: &dyn SourceInteraction,
     ) -> Result<SecretBytes, SlotFailure> {
         if let Err(why) = self.limits.check(&slot.kdf) {
-            tracing::warn!("skipping master-key slot {} ({}): {why}", slot.id, slot.label);
+            tracing::warn!(
+                "skipping master-key slot {} ({}): {why}",
+                slot.id,
+                slot.label
+            );
             return Err(SlotFailure::Unavailable(format!(
                 "{why}; if you made this slot, raise the ceiling in this node's configuration"
             )));
         }
         let source_error = |e: MasterKeyError| SlotFailure::Source(e.into());
-        let components = masterkey::derive_components(
-            self.registry,
-            specs,
-            slot.kdf.seed(),
-            ui,
-            &self.location,
-        )
-        .map_err(source_error)?;
+        let components =
+            masterkey::derive_components(self.registry, specs, slot.kdf.seed(), ui, &self.location)
+                .map_err(source_error)?;
         masterkey::transform_key(
             &masterkey::composite_key(components).map_err(source_error)?,
             &slot.kdf,
@@ -289,13 +288,15 @@ impl<'a> Unlocker<'a> {
             };
             tried.push(format!("slot {} ({}): {why}", slot.id, slot.label));
         }
-        Err(DataProtectionError::NoSlotOpens(trousseau_core::Error::new(
-            code.unwrap_or(ErrorCode::NotFound),
-            format!(
-                "no master-key slot opens with this node's key sources; tried: {}",
-                tried.join("; ")
+        Err(DataProtectionError::NoSlotOpens(
+            trousseau_core::Error::new(
+                code.unwrap_or(ErrorCode::NotFound),
+                format!(
+                    "no master-key slot opens with this node's key sources; tried: {}",
+                    tried.join("; ")
+                ),
             ),
-        )))
+        ))
     }
 }
 

@@ -120,7 +120,11 @@ pub struct RingWrappingKey {
 
 impl std::fmt::Debug for RingWrappingKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "RingWrappingKey(<redacted>, generation {})", self.generation)
+        write!(
+            f,
+            "RingWrappingKey(<redacted>, generation {})",
+            self.generation
+        )
     }
 }
 
@@ -178,12 +182,18 @@ impl RingWrappingKey {
             }
             for r in e.children_named("revocationMac") {
                 let (Some(digest), Ok(mac)) = (
-                    r.attr("digest").and_then(|d| hex::decode(d).ok()).and_then(|d| <[u8; 32]>::try_from(d).ok()),
+                    r.attr("digest")
+                        .and_then(|d| hex::decode(d).ok())
+                        .and_then(|d| <[u8; 32]>::try_from(d).ok()),
                     unb64(&r.text, "<revocationMac>"),
                 ) else {
                     continue;
                 };
-                self.rewrapped.revocation_macs.entry(digest).or_default().push(mac);
+                self.rewrapped
+                    .revocation_macs
+                    .entry(digest)
+                    .or_default()
+                    .push(mac);
             }
         }
     }
@@ -232,8 +242,16 @@ impl RingWrappingKey {
             self.generation
         );
         for (key, algorithm, secret) in secrets {
-            let sealed = seal(self.expose(), &binding::key_binding(key, *algorithm), secret.expose())?;
-            xml.push_str(&format!("  <secret key=\"{}\">{}</secret>\n", key.id, b64(&sealed)));
+            let sealed = seal(
+                self.expose(),
+                &binding::key_binding(key, *algorithm),
+                secret.expose(),
+            )?;
+            xml.push_str(&format!(
+                "  <secret key=\"{}\">{}</secret>\n",
+                key.id,
+                b64(&sealed)
+            ));
         }
         for r in revocations {
             let digest = Sha256::digest(binding::revocation(r));
@@ -244,13 +262,20 @@ impl RingWrappingKey {
             ));
         }
         xml.push_str(&format!("</{REWRAPPED}>"));
-        Ok(Element::new(format!("{REWRAPPED}-{}", self.generation), xml))
+        Ok(Element::new(
+            format!("{REWRAPPED}-{}", self.generation),
+            xml,
+        ))
     }
 }
 
 impl KeyEncryption for RingWrappingKey {
     fn secret_xml(&self, key: &Key, algorithm: Algorithm, secret: &SecretBytes) -> Result<String> {
-        let sealed = seal(self.expose(), &binding::key_binding(key, algorithm), secret.expose())?;
+        let sealed = seal(
+            self.expose(),
+            &binding::key_binding(key, algorithm),
+            secret.expose(),
+        )?;
         Ok(format!(
             "      <encryptedSecret decryptorType=\"{RING_KEY_DECRYPTOR}, Trousseau\" xmlns=\"{DP_NAMESPACE}\">\n        <encryptedKey binding=\"{BOUND}\" xmlns=\"\">\n          <!-- This key is encrypted with the trousseau ring-wrapping key. -->\n          <value>{}</value>\n        </encryptedKey>\n      </encryptedSecret>",
             b64(&sealed)
@@ -265,11 +290,17 @@ impl KeyEncryption for RingWrappingKey {
                 reason: format!("not trusted: {why}"),
             })
         };
-        let MasterKeySecret::Encrypted { decryptor_type, xml } = &descriptor.secret else {
+        let MasterKeySecret::Encrypted {
+            decryptor_type,
+            xml,
+        } = &descriptor.secret
+        else {
             return refuse("its master key is stored unencrypted in an encrypted key ring (it was planted, or written in interop mode); it is never used");
         };
         if decryptor_type != RING_KEY_DECRYPTOR {
-            return refuse(&format!("its master key is encrypted with {decryptor_type}, not this ring's wrapping key"));
+            return refuse(&format!(
+                "its master key is encrypted with {decryptor_type}, not this ring's wrapping key"
+            ));
         }
         let aad = binding::key_binding(key, descriptor.algorithm);
         let rewrapped = self.rewrapped.secrets.get(&key.id).into_iter().flatten();
@@ -296,7 +327,10 @@ impl KeyEncryption for RingWrappingKey {
             return false;
         };
         let matches = |m: &[u8]| -> bool { m.ct_eq(&expected).into() };
-        if mac.and_then(|m| unb64(m, "<mac>").ok()).is_some_and(|m| matches(&m)) {
+        if mac
+            .and_then(|m| unb64(m, "<mac>").ok())
+            .is_some_and(|m| matches(&m))
+        {
             return true;
         }
         let digest: [u8; 32] = Sha256::digest(binding::revocation(revocation)).into();
