@@ -14,7 +14,8 @@
 //!   without unlock sources tries slots made only of settings-free sources.
 //! - **The KDF** is checked against [`KdfLimits`] before it runs.
 //! - At most [`MAX_SLOTS_TRIED`] slots are tried, and only those of the ring's current
-//!   rotation generation ([`slots::current`]).
+//!   rotation generation ([`slots::current`]); those that need no prompt first, then the
+//!   cheapest KDF first, so that planted slots cannot run expensive KDFs before the real one.
 //!
 //! The public parameters a slot recorded (a key-file check value, a token's key label) are
 //! handed to the sources: they select nothing outside what the node configured, and the slot's
@@ -240,7 +241,9 @@ impl<'a> Unlocker<'a> {
                 )),
             }
         }
-        candidates.sort_by_key(|(prompts, _, _)| *prompts);
+        // No prompt first, then the cheapest KDF: a planted slot costs at most one KDF run of
+        // the legitimate slot's price before the legitimate slot is tried.
+        candidates.sort_by_key(|(prompts, slot, _)| (*prompts, slot.kdf.work_estimate()));
         if candidates.len() > MAX_SLOTS_TRIED {
             tracing::warn!(
                 "the key ring has {} master-key slots for this node's sources; only the first \
