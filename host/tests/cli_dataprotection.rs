@@ -369,7 +369,10 @@ fn interop_mode_writes_aspnet_keys() {
     assert!(err.contains("--password-stdin"), "{err}");
     std::fs::create_dir_all(e2.dir.path().join("data/trousseau")).unwrap();
     std::fs::write(e2.ring(), "a file").unwrap();
-    let err = e2.fail(&["protect", "x"]);
+    // The repository's directory is a file: the configuration must change (exit 2).
+    let o = e2.run(&["protect", "x"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("is a file"), "{err}");
 }
 

@@ -222,11 +222,16 @@ fn token_pin_from_a_file_named_in_the_configuration() {
     assert!(err.contains("wrong PIN"), "{err}");
 }
 
-/// `init` that must fail before writing anything; returns stderr.
+/// `init` that must fail before writing anything, with exit code 1; returns stderr.
 fn init_fails(h: &Home, token_source: &str) -> String {
+    init_fails_with(h, token_source, 1)
+}
+
+/// `init` that must fail before writing anything, with exit code `code`; returns stderr.
+fn init_fails_with(h: &Home, token_source: &str, code: i32) -> String {
     let o = h.run(&strs(&init_args(h, &[token_source])), None);
     let err = String::from_utf8_lossy(&o.stderr).to_string();
-    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert_eq!(o.status.code(), Some(code), "{err}");
     assert!(h.ring_snapshot().is_empty(), "a ring was written: {err}");
     err
 }
@@ -235,17 +240,19 @@ fn init_fails(h: &Home, token_source: &str) -> String {
 fn bad_module_and_wrong_key_type_leave_no_ring() {
     let hsm = SoftHsm::new("trousseau-test");
     let h = home(&hsm);
-    // A file that is not a PKCS#11 module.
+    // A file that is not a PKCS#11 module: the --source given is wrong (exit 2).
     std::fs::write(h.path("not-a-module.so"), "hello").unwrap();
-    let err = init_fails(
+    let err = init_fails_with(
         &h,
         &format!(
             "pkcs11:module={},pin.env={PIN_VAR}",
             h.path("not-a-module.so").to_str().unwrap()
         ),
+        2,
     );
     assert!(err.contains("is not a PKCS#11 module"), "{err}");
-    // An AES key already under the label, where an HMAC (generic secret) key is wanted.
+    // An AES key already under the label, where an HMAC (generic secret) key is wanted: the
+    // key label or mechanism given must change (exit 2).
     hsm.tool(&[
         "--token-label",
         "trousseau-test",
@@ -259,7 +266,7 @@ fn bad_module_and_wrong_key_type_leave_no_ring() {
         "taken",
         "--sensitive",
     ]);
-    let err = init_fails(&h, &token_source("trousseau-test", "taken"));
+    let err = init_fails_with(&h, &token_source("trousseau-test", "taken"), 2);
     assert!(err.contains("taken") && err.contains("needs a"), "{err}");
     // The token is not there at all.
     let err = init_fails(&h, &token_source("no-such-token", "ring"));

@@ -428,12 +428,12 @@ fn bad_input_gives_clear_errors_and_exit_codes() {
     let dir = tempfile::tempdir().unwrap();
     let good = workspace::command_source_plugin();
 
-    // Nonexistent plugin directory named on the command line.
+    // Nonexistent plugin directory named on the command line: a usage error.
     let run = trousseau(
         &["plugins", "list", "--plugin-dir", "/nonexistent/plugins"],
         home.path(),
     );
-    assert_clean_failure(&run, 1);
+    assert_clean_failure(&run, 2);
     assert!(
         run.stderr.contains("/nonexistent/plugins") && run.stderr.contains("does not exist"),
         "{}",

@@ -1,12 +1,16 @@
 //! The context every subcommand gets: the configuration and the provider registry.
 
-use std::path::{Path, PathBuf};
+use std::{
+    io::ErrorKind,
+    path::{Path, PathBuf},
+};
 
 use anyhow::anyhow;
 use trousseau_core::ProviderKind;
 
 use crate::{
-    config::{self, Config},
+    config::{self, Config, ConfigError},
+    dataprotection::manager::{MAX_KEY_LIFETIME_DAYS, MIN_KEY_LIFETIME_DAYS},
     masterkey::SourceSpec,
     plugins::{search_path, Registry},
 };
@@ -30,15 +34,25 @@ pub struct Context {
 
 impl Context {
     /// Reads the configuration, applies the repository flags over its `[repository]` table,
-    /// and loads plugins. Configuration problems are usage errors (exit 2); an unusable plugin
-    /// directory fails the command (exit 1); individual bad plugin files are recorded as
-    /// refusals and logged, and loading carries on.
+    /// and loads plugins. Configuration problems, including a plugin directory named by a flag,
+    /// `TROUSSEAU_PLUGIN_PATH` or the file that cannot be read, are usage errors (exit 2);
+    /// individual bad plugin files are recorded as refusals and logged, and loading carries on.
     pub fn new(
         config_file: Option<&Path>,
         plugin_dirs: &[PathBuf],
         repository: &RepositoryFlags,
     ) -> Result<Context, CliError> {
-        let (mut config, config_path) = Config::load(config_file).map_err(CliError::usage)?;
+        let (mut config, config_path) = Config::load(config_file).map_err(|e| match e {
+            ConfigError::Read { path, source } if source.kind() == ErrorKind::InvalidData => {
+                CliError::usage(anyhow!(
+                    "the configuration file {} is not UTF-8 text; save it as UTF-8 (TOML \
+                     files are UTF-8), e.g. with `iconv -t UTF-8`",
+                    path.display()
+                ))
+            }
+            e => CliError::usage(e),
+        })?;
+        check_data_protection(&config, config_path.as_deref())?;
         config.repository = repository.apply(config.repository.as_ref())?;
         let mut registry =
             Registry::with_builtins(config.plugins.pins.as_deref()).map_err(CliError::usage)?;
@@ -50,7 +64,7 @@ impl Context {
             config::default_data_dir().map(|d| d.join("plugins")),
         );
         for (dir, source) in dirs {
-            registry.load_dir(&dir, source).map_err(CliError::failed)?;
+            registry.load_dir(&dir, source).map_err(CliError::usage)?;
         }
         Ok(Context {
             config,
@@ -108,6 +122,26 @@ impl Context {
     }
 }
 
+/// Checks the `[data_protection]` settings that only make sense within bounds (the key
+/// lifetime: a key expiring past the year 9999 could be written but never read back). The
+/// error names the file and the setting.
+fn check_data_protection(config: &Config, path: Option<&Path>) -> Result<(), CliError> {
+    if let Some(days) = config.data_protection.key_lifetime_days {
+        if !(MIN_KEY_LIFETIME_DAYS..=MAX_KEY_LIFETIME_DAYS).contains(&days) {
+            let file = path.map_or_else(
+                || "the configuration".to_string(),
+                |p| p.display().to_string(),
+            );
+            return Err(CliError::usage(anyhow!(
+                "{file}: [data_protection] key_lifetime_days = {days} is out of range: give a \
+                 number of days from {MIN_KEY_LIFETIME_DAYS} to {MAX_KEY_LIFETIME_DAYS} (100 \
+                 years)"
+            )));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,6 +168,24 @@ mod tests {
             "{msg}"
         );
         assert!(msg.contains("available repositories:"), "{msg}");
+    }
+
+    #[test]
+    fn key_lifetime_is_checked_when_the_configuration_is_read() {
+        for days in [6, 36_501, 10_000_000, i64::MAX] {
+            let ctx = context_with(&format!("[data_protection]\nkey_lifetime_days = {days}\n"));
+            let err = check_data_protection(&ctx.config, ctx.config_path.as_deref()).unwrap_err();
+            assert_eq!(err.code(), 2);
+            let msg = err.message();
+            assert!(
+                msg.starts_with(&format!(
+                    "/etc/trousseau.toml: [data_protection] key_lifetime_days = {days} is out of range"
+                )),
+                "{msg}"
+            );
+        }
+        let ctx = context_with("[data_protection]\nkey_lifetime_days = 36500\n");
+        assert!(check_data_protection(&ctx.config, None).is_ok());
     }
 
     #[test]

@@ -64,9 +64,15 @@ pub fn run(ctx: &Context, cmd: KeepassCommand) -> Result<(), CliError> {
         challenge_response_secret_file,
         challenge_response_secret_env,
     } = cmd;
+    // Only a regular file is opened (a FIFO named like a database must not block), and only
+    // its first MiB, which holds the header, is read.
+    let (file, _) = trousseau_core::open_regular_file(
+        &database,
+        format_args!("the KeePass database {}", database.display()),
+    )?;
     let mut head = Vec::new();
-    std::fs::File::open(&database)
-        .and_then(|f| f.take(1 << 20).read_to_end(&mut head))
+    file.take(1 << 20)
+        .read_to_end(&mut head)
         .with_context(|| format!("cannot read {}", database.display()))?;
     let header = parse_header(&head).map_err(|e| anyhow!("{}: {e}", database.display()))?;
     let mut specs = Vec::new();

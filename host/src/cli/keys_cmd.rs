@@ -61,6 +61,7 @@ pub struct RevokeArgs {
     password: PasswordArgs,
 }
 
+/// A date given on the command line; anything that is not one is a usage error (exit 2).
 fn date(text: &str) -> Result<Timestamp, CliError> {
     Timestamp::parse(text).map_err(CliError::usage)
 }
@@ -73,17 +74,21 @@ pub fn run(ctx: &Context, cmd: KeysCommand) -> Result<(), CliError> {
             activate_at,
             password,
         } => {
+            let activation = activate_at.as_deref().map(date).transpose()?;
             let manager = ring::open(ctx, &password.answers()?, ring::IfMissing::Fail)?;
             let now = manager.now();
-            let activation = activate_at.as_deref().map(date).transpose()?.unwrap_or(now);
-            let id =
-                manager.create_key(activation, activation.max(now).plus(manager.lifetime()))?;
+            let activation = activation.unwrap_or(now);
+            let expiration = manager
+                .expiration_from(activation.max(now))
+                .map_err(CliError::usage)?;
+            let id = manager.create_key(activation, expiration)?;
             println!("{id}");
             Ok(())
         }
         KeysCommand::Revoke(a) => {
+            let before = a.all_created_before.as_deref().map(date).transpose()?;
             let manager = ring::open(ctx, &a.password.answers()?, ring::IfMissing::Fail)?;
-            match (a.id, a.all_created_before) {
+            match (a.id, before) {
                 (Some(id), None) => {
                     let id = Uuid::parse_str(&id)
                         .map_err(|e| CliError::usage(anyhow!("invalid key id {id:?}: {e}")))?;
@@ -91,7 +96,7 @@ pub fn run(ctx: &Context, cmd: KeysCommand) -> Result<(), CliError> {
                     eprintln!("revoked key {id}");
                 }
                 (None, Some(d)) => {
-                    manager.revoke_all_created_before(date(&d)?, &a.reason)?;
+                    manager.revoke_all_created_before(d, &a.reason)?;
                     eprintln!("revoked every key created before {d}");
                 }
                 _ => {

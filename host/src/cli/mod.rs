@@ -10,6 +10,7 @@ mod init_cmd;
 mod keepass_cmd;
 mod keyfile_cmd;
 mod keys_cmd;
+mod logging;
 mod master_key_cmd;
 mod password;
 mod plugins_cmd;
@@ -108,7 +109,7 @@ pub fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {:#}", e.error());
+            eprintln!("error: {}", e.message());
             ExitCode::from(e.code())
         }
     }
@@ -123,11 +124,12 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         .map(|s| slot_sources::parse_source(s))
         .collect::<anyhow::Result<_>>()
         .map_err(CliError::usage)?;
+    slot_sources::check_key_sources(&ctx, &ctx.unlock_sources, "--unlock")?;
     if matches!(cli.command, Command::Plugins(_)) {
         // The plugin commands are the diagnostic tools: a configuration naming a missing
         // provider must not stop them, so it is only a warning there.
         if let Err(e) = ctx.check_providers() {
-            tracing::warn!("{:#}", e.error());
+            tracing::warn!("{}", e.message());
         }
     } else {
         for refusal in ctx.registry.refusals() {
@@ -148,7 +150,11 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     }
 }
 
+/// Logs go to stderr, coloured only when stderr is a terminal and `NO_COLOR` is unset or
+/// empty (<https://no-color.org>). A warning or error is written once per process: the same
+/// ring element is read more than once by some commands, and each read would warn again.
 fn init_logging(verbose: u8) {
+    use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let filter = match std::env::var("TROUSSEAU_LOG") {
         Ok(spec) if !spec.is_empty() => EnvFilter::new(spec),
@@ -160,7 +166,11 @@ fn init_logging(verbose: u8) {
     };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(logging::OncePerProcess::default())
+        .with_ansi(logging::colour(
+            std::io::stderr().is_terminal(),
+            std::env::var_os("NO_COLOR").as_deref(),
+        ))
         .with_target(false)
         .without_time()
         .try_init();

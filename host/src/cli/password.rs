@@ -35,14 +35,18 @@ struct Prompted {
 
 impl SecretAnswers {
     /// Reads the password from `file` (first line) if given; other secrets come from standard
-    /// input (`stdin`) or the terminal when a source asks.
+    /// input (`stdin`) or the terminal when a source asks. The file must be a regular file of
+    /// at most [`trousseau_password::MAX_PASSWORD_FILE_SIZE`] bytes: a FIFO or a device named
+    /// by mistake is refused at once, never read.
     pub fn new(file: Option<&Path>, stdin: bool) -> anyhow::Result<Self> {
         let password = match file {
             Some(f) => {
-                let text = zeroize::Zeroizing::new(std::fs::read(f).map_err(|e| {
-                    anyhow::anyhow!("cannot read the password file {}: {e}", f.display())
-                })?);
-                let line = text.split(|b| *b == b'\n').next().unwrap_or(&[]);
+                let text = trousseau_core::read_regular_file(
+                    f,
+                    trousseau_password::MAX_PASSWORD_FILE_SIZE,
+                    format_args!("the password file {}", f.display()),
+                )?;
+                let line = text.expose().split(|b| *b == b'\n').next().unwrap_or(&[]);
                 let line = line.strip_suffix(b"\r").unwrap_or(line);
                 Some(PasswordFile {
                     secret: SecretBytes::copy_from(line),

@@ -6,7 +6,9 @@ use anyhow::{anyhow, Context as _};
 use clap::Args;
 
 use super::{init_cmd::PasswordArgs, ring, CliError, Context};
-use crate::dataprotection::{payload, timestamp::Timestamp, DataProtector, TimeLimitedProtector};
+use crate::dataprotection::{
+    manager::checked_later, payload, timestamp::Timestamp, DataProtector, TimeLimitedProtector,
+};
 
 /// Options shared by protect and unprotect.
 #[derive(Debug, Args)]
@@ -72,55 +74,100 @@ impl PurposeArgs {
     }
 }
 
-fn input(arg: &str, password_on_stdin: bool) -> anyhow::Result<Vec<u8>> {
+/// What `protect`/`unprotect` work on: the argument, or standard input when it is `-`. Standard
+/// input is read up to `limit` bytes (`what` says what the limit is, for the message) and
+/// refused beyond it, so a huge input fails early instead of filling memory.
+fn input(
+    arg: &str,
+    password_on_stdin: bool,
+    limit: usize,
+    what: &str,
+) -> Result<Vec<u8>, CliError> {
     if arg != "-" {
         return Ok(arg.as_bytes().to_vec());
     }
     if password_on_stdin {
-        return Err(anyhow!(
+        return Err(CliError::usage(anyhow!(
             "standard input carries the password; pass the data as an argument"
-        ));
+        )));
     }
-    let mut v = Vec::new();
-    std::io::stdin()
-        .read_to_end(&mut v)
-        .context("cannot read standard input")?;
-    Ok(v)
+    read_bounded(std::io::stdin().lock(), limit, what)
 }
 
-/// Parses `90s`, `30m`, `12h`, `7d` into ticks.
+/// Reads `reader` to its end, failing as soon as it holds more than `limit` bytes.
+fn read_bounded(reader: impl Read, limit: usize, what: &str) -> Result<Vec<u8>, CliError> {
+    let mut data = Vec::new();
+    reader
+        .take(u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1))
+        .read_to_end(&mut data)
+        .context("cannot read standard input")?;
+    if data.len() > limit {
+        return Err(CliError::failed(anyhow!(
+            "standard input holds more than {limit} bytes, {what}; raise \
+             data_protection.max_payload_size if this is expected"
+        )));
+    }
+    Ok(data)
+}
+
+/// The most base64url text a payload within `max_payload` takes (the plaintext limit plus the
+/// envelope `unprotect` allows, in base64), with room for line breaks and padding.
+fn text_limit(max_payload: usize) -> usize {
+    max_payload
+        .saturating_add(256)
+        .div_ceil(3)
+        .saturating_mul(4)
+        .saturating_add(1024)
+}
+
+/// Parses `90s`, `30m`, `12h`, `7d` into ticks; anything else, or a duration too long to
+/// count in ticks, is an error naming it.
 pub fn parse_duration(text: &str) -> anyhow::Result<i64> {
     let t = text.trim();
     let (num, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
     let n: i64 = num
         .parse()
         .map_err(|_| anyhow!("invalid duration {text:?}: use e.g. 90s, 30m, 12h, 7d"))?;
-    let secs = match unit {
-        "s" | "" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86_400,
+    let seconds_per_unit = match unit {
+        "s" | "" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
         _ => {
             return Err(anyhow!(
                 "invalid duration unit in {text:?}: use s, m, h or d"
             ))
         }
     };
-    Ok(secs.saturating_mul(crate::dataprotection::timestamp::TICKS_PER_SECOND))
+    n.checked_mul(seconds_per_unit)
+        .and_then(|secs| secs.checked_mul(crate::dataprotection::timestamp::TICKS_PER_SECOND))
+        .ok_or_else(|| {
+            anyhow!("the duration {text:?} is too long; a payload must expire by the year 9999")
+        })
 }
 
 /// Runs `protect`.
 pub fn protect(ctx: &Context, args: ProtectArgs) -> Result<(), CliError> {
-    let ttl = args
-        .ttl
-        .as_deref()
-        .map(parse_duration)
-        .transpose()
-        .map_err(CliError::usage)?;
-    let data = input(&args.text, args.common.password.password_stdin)?;
+    let expiration = match args.ttl.as_deref() {
+        Some(text) => {
+            let ttl = parse_duration(text).map_err(CliError::usage)?;
+            Some(
+                checked_later(Timestamp::now(), ttl, &format!("--ttl {text}"))
+                    .map_err(CliError::usage)?,
+            )
+        }
+        None => None,
+    };
+    let limit = ring::max_payload(ctx);
+    let data = input(
+        &args.text,
+        args.common.password.password_stdin,
+        limit,
+        &format!("over the payload limit of {limit} bytes"),
+    )?;
     let p = args.common.protector(ctx, ring::IfMissing::Create)?;
-    let out = match ttl {
-        Some(t) => p.time_limited().protect(&data, Timestamp::now().plus(t))?,
+    let out = match expiration {
+        Some(at) => p.time_limited().protect(&data, at)?,
         None => p.protect(&data)?,
     };
     println!("{}", payload::to_base64url(&out));
@@ -134,7 +181,18 @@ pub fn unprotect(ctx: &Context, args: UnprotectArgs) -> Result<(), CliError> {
             "--lines reads the payloads from standard input; drop the payload argument"
         )));
     }
-    let text = input(&args.payload, args.common.password.password_stdin)?;
+    let max = ring::max_payload(ctx);
+    let limit = text_limit(max);
+    let text = input(
+        &args.payload,
+        args.common.password.password_stdin,
+        limit,
+        &if args.lines {
+            format!("more than --lines reads at once (the base64url of the payload limit, {max} bytes); split the input")
+        } else {
+            format!("longer than any payload within the payload limit of {max} bytes can be")
+        },
+    )?;
     let text = String::from_utf8(text)
         .map_err(|_| anyhow!("the payload is not text; pass the base64url string"))?;
     let p = args.common.protector(ctx, ring::IfMissing::Fail)?;

@@ -34,7 +34,7 @@ pub fn repository(ctx: &Context) -> anyhow::Result<RepositoryBox> {
     };
     ctx.registry
         .repository(&id, &json)
-        .map_err(|e| anyhow!("cannot open the {id} repository: {e}"))
+        .with_context(|| format!("cannot open the {id} repository"))
 }
 
 /// Key-management options from `[data_protection]`.
@@ -107,6 +107,10 @@ pub fn open_w(
 ) -> Result<Opened, CliError> {
     let policy = slot_policy::load(ctx)?;
     let local = unlock_sources(ctx);
+    if ctx.unlock_sources.is_empty() {
+        // --unlock was checked when the command line was read.
+        slot_sources::check_key_sources(ctx, &local, "[[master_key.sources]]")?;
+    }
     let unlocker = Unlocker::new(
         &ctx.registry,
         &local,
@@ -114,7 +118,9 @@ pub fn open_w(
         location(repo),
     );
     let opened = unlocker.open(parsed, ui).map_err(|e| match e {
-        DataProtectionError::NoSlotOpens(e) if e.code() != ErrorCode::WrongKey && local.is_empty() => {
+        DataProtectionError::NoSlotOpens(e)
+            if e.code() != ErrorCode::WrongKey && local.is_empty() =>
+        {
             CliError::failed(anyhow!(
                 "{}\nhint: this node takes its key sources from --unlock or \
                  [[master_key.sources]], never from the key ring",
@@ -273,10 +279,14 @@ pub fn protector(
         chain.push(app);
     }
     chain.extend(purposes.iter().cloned());
-    DataProtector::new(manager.clone(), chain).with_max_payload(
-        ctx.config
-            .data_protection
-            .max_payload_size
-            .unwrap_or(DEFAULT_MAX_PAYLOAD),
-    )
+    DataProtector::new(manager.clone(), chain).with_max_payload(max_payload(ctx))
+}
+
+/// The largest plaintext protected or payload unprotected: `[data_protection]
+/// max_payload_size`, default [`DEFAULT_MAX_PAYLOAD`].
+pub fn max_payload(ctx: &Context) -> usize {
+    ctx.config
+        .data_protection
+        .max_payload_size
+        .unwrap_or(DEFAULT_MAX_PAYLOAD)
 }

@@ -29,7 +29,8 @@ use super::{
 /// Key-management settings (ASP.NET `KeyManagementOptions`).
 #[derive(Debug, Clone, Copy)]
 pub struct KeyManagementOptions {
-    /// Lifetime of new keys in days (at least 7; default 90).
+    /// Lifetime of new keys in days ([`MIN_KEY_LIFETIME_DAYS`] to [`MAX_KEY_LIFETIME_DAYS`];
+    /// default 90).
     pub new_key_lifetime_days: i64,
     /// Generate keys when needed (default true).
     pub auto_generate_keys: bool,
@@ -49,6 +50,30 @@ impl Default for KeyManagementOptions {
 
 /// A clock (replaceable in tests).
 pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+
+/// The shortest lifetime of new keys, in days (as ASP.NET Core).
+pub const MIN_KEY_LIFETIME_DAYS: i64 = 7;
+
+/// The longest lifetime of new keys, in days (100 years): a key's expiration must stay far
+/// inside what key XML can hold (see [`LATEST`]), and a longer-lived key defeats rotation.
+pub const MAX_KEY_LIFETIME_DAYS: i64 = 36_500;
+
+/// The latest instant a key or payload may carry: 9999-12-31T23:59:59.9999999Z, .NET's
+/// `DateTime.MaxValue`. Key XML and ASP.NET Core cannot represent a later one, so a key
+/// expiring later could be written but never read back.
+pub const LATEST: Timestamp = Timestamp(3_155_378_975_999_999_999);
+
+/// `at` plus `ticks`, or an error naming `what` (e.g. `--ttl 90000000d`) when the result is
+/// past [`LATEST`] or before 0001-01-01 (including when the sum overflows).
+pub fn checked_later(at: Timestamp, ticks: i64, what: &str) -> Result<Timestamp> {
+    match at.0.checked_add(ticks) {
+        Some(t) if (0..=LATEST.0).contains(&t) => Ok(Timestamp(t)),
+        _ => Err(DataProtectionError::InvalidInput(format!(
+            "{what} is out of range: from {at} it ends outside 0001-01-01 to {LATEST}, the \
+             dates a key ring or payload can hold; give a shorter time"
+        ))),
+    }
+}
 
 /// Size of new master keys: 512 bits.
 pub const MASTER_KEY_SIZE: usize = 64;
@@ -112,10 +137,11 @@ impl KeyManager {
         encryption: Arc<dyn KeyEncryption>,
         clock: Clock,
     ) -> Result<Self> {
-        if options.new_key_lifetime_days < 7 {
+        let days = options.new_key_lifetime_days;
+        if !(MIN_KEY_LIFETIME_DAYS..=MAX_KEY_LIFETIME_DAYS).contains(&days) {
             return Err(DataProtectionError::InvalidInput(format!(
-                "the key lifetime must be at least 7 days (got {})",
-                options.new_key_lifetime_days
+                "the key lifetime must be from {MIN_KEY_LIFETIME_DAYS} to \
+                 {MAX_KEY_LIFETIME_DAYS} days (got {days})"
             )));
         }
         let started = clock();
@@ -205,6 +231,12 @@ impl KeyManager {
                 "the key would expire ({expiration}) before it activates ({activation})"
             )));
         }
+        if activation.0 < 0 || expiration > LATEST {
+            return Err(DataProtectionError::InvalidInput(format!(
+                "the key's dates ({activation} to {expiration}) must lie between \
+                 0001-01-01 and {LATEST}, or the key could not be read back"
+            )));
+        }
         let mut secret = SecretBytes::from_vec(vec![0u8; MASTER_KEY_SIZE]);
         random_fill(secret.expose_mut())?;
         let id = Uuid::new_v4();
@@ -244,7 +276,7 @@ impl KeyManager {
     pub fn create_ring(&self, expected_version: &str, with: &[Element]) -> Result<Uuid> {
         let now = self.now();
         check_clock(now)?;
-        let (id, key) = self.new_key_element(now, now.plus(self.lifetime()), now)?;
+        let (id, key) = self.new_key_element(now, self.expiration_from(now)?, now)?;
         let mut all = with.to_vec();
         all.push(key);
         if self
@@ -264,6 +296,19 @@ impl KeyManager {
     /// The default lifetime of new keys, in ticks.
     pub fn lifetime(&self) -> i64 {
         days(self.options.new_key_lifetime_days)
+    }
+
+    /// When a new key whose lifetime starts at `start` expires: `start` plus
+    /// [`KeyManager::lifetime`]; an error when that is past [`LATEST`].
+    pub fn expiration_from(&self, start: Timestamp) -> Result<Timestamp> {
+        checked_later(
+            start,
+            self.lifetime(),
+            &format!(
+                "a key lifetime of {} days starting at {start}",
+                self.options.new_key_lifetime_days
+            ),
+        )
     }
 
     /// Stores a revocation, authenticated under W in an encrypted ring.
@@ -423,7 +468,7 @@ impl KeyManager {
             let chosen = match plan {
                 Some(activation) if self.options.auto_generate_keys && generated.is_none() => {
                     let (id, el) =
-                        self.new_key_element(activation, now.plus(self.lifetime()), now)?;
+                        self.new_key_element(activation, self.expiration_from(now)?, now)?;
                     if conditional {
                         match self
                             .repo
@@ -473,10 +518,7 @@ impl KeyManager {
             } else {
                 refresh
             };
-            return Ok((
-                KeyRing::new(map, chosen, self.encryption.clone())?,
-                expires,
-            ));
+            return Ok((KeyRing::new(map, chosen, self.encryption.clone())?, expires));
         }
         Err(DataProtectionError::KeyRing(
             "the key ring kept changing while a key was being generated; try again".into(),
@@ -536,5 +578,78 @@ impl KeyRingSource for KeyManager {
         self.cache
             .get(now, Refresh::Now, &self.name, || self.build_named())
             .map(Some)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use trousseau_core::abi::create_repository;
+
+    fn manager(dir: &std::path::Path, lifetime_days: i64) -> Result<KeyManager> {
+        let cfg = serde_json::json!({ "directory": dir }).to_string();
+        let repo = RepositoryBox::new(
+            create_repository(&trousseau_filesystem::PLUGIN, "filesystem", &cfg)
+                .into_result()
+                .unwrap(),
+        );
+        let options = KeyManagementOptions {
+            new_key_lifetime_days: lifetime_days,
+            ..Default::default()
+        };
+        let now = Timestamp::parse("2199-06-01T00:00:00Z").unwrap();
+        KeyManager::with_clock(repo, options, Arc::new(PlainKeys), Arc::new(move || now))
+    }
+
+    #[test]
+    fn key_lifetime_is_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        for days in [
+            i64::MIN,
+            -1,
+            6,
+            MAX_KEY_LIFETIME_DAYS + 1,
+            10_000_000,
+            i64::MAX,
+        ] {
+            let err = manager(dir.path(), days).unwrap_err().to_string();
+            assert!(err.contains(&format!("(got {days})")), "{days}: {err}");
+        }
+        assert!(manager(dir.path(), MAX_KEY_LIFETIME_DAYS).is_ok());
+    }
+
+    #[test]
+    fn dates_past_what_key_xml_holds_are_refused_naming_the_value() {
+        let t = Timestamp::parse("2026-01-01T00:00:00Z").unwrap();
+        for ticks in [i64::MAX, days(3_000_000)] {
+            let err = checked_later(t, ticks, "--ttl 9d").unwrap_err().to_string();
+            assert!(err.starts_with("--ttl 9d is out of range"), "{err}");
+        }
+        assert!(checked_later(Timestamp(i64::MAX), 1, "x").is_err());
+        assert!(checked_later(t, -t.0 - 1, "x").is_err());
+        assert_eq!(checked_later(t, days(1), "x").unwrap(), t.plus(days(1)));
+        assert_eq!(checked_later(LATEST, 0, "x").unwrap(), LATEST);
+    }
+
+    #[test]
+    fn every_key_written_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = manager(dir.path(), MAX_KEY_LIFETIME_DAYS).unwrap();
+        // The longest lifetime from the latest clock the manager accepts still reads back.
+        let id = m
+            .create_key(m.now(), m.expiration_from(m.now()).unwrap())
+            .unwrap();
+        assert_eq!(m.keys().unwrap().len(), 1);
+        assert_eq!(m.keys().unwrap()[0].key.id, id);
+        // A key activated near the end of the calendar cannot be made, and nothing is written.
+        let late = Timestamp::parse("9999-12-01T00:00:00Z").unwrap();
+        let err = m.expiration_from(late).unwrap_err().to_string();
+        assert!(err.contains("36500 days starting at 9999-12-01"), "{err}");
+        let err = m
+            .create_key(late, Timestamp(i64::MAX))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("could not be read back"), "{err}");
+        assert_eq!(m.keys().unwrap().len(), 1);
     }
 }

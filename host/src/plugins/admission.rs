@@ -112,6 +112,7 @@ pub fn admit(path: &Path, pins: Option<&[String]>) -> Result<AdmittedFile, Strin
         return Err(too_large(bytes.len() as u64));
     }
     super::elf::check_complete(&bytes)?;
+    super::elf::check_plugin_symbol(&bytes)?;
     let sha256 = hex::encode(Sha256::digest(&bytes));
     if let Some(pins) = pins {
         if !pins.iter().any(|p| p == &sha256) {

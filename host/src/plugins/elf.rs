@@ -1,10 +1,25 @@
-//! A completeness check of ELF shared objects before they reach the dynamic loader.
+//! Checks of ELF shared objects before they reach the dynamic loader.
 //!
-//! glibc's `dlopen` maps every loadable segment at the offsets the program headers give. When
-//! the file is shorter than they claim (a truncated copy, an interrupted download), touching
-//! such a page raises SIGBUS and kills the host. So before loading we check that the ELF and
-//! program headers, every segment's file range and the section header table lie inside the
-//! file. Non-ELF files are left to the loader, which refuses them cleanly.
+//! - **Completeness.** glibc's `dlopen` maps every loadable segment at the offsets the program
+//!   headers give. When the file is shorter than they claim (a truncated copy, an interrupted
+//!   download), touching such a page raises SIGBUS and kills the host. So before loading we
+//!   check that the ELF and program headers, every segment's file range and the section header
+//!   table lie inside the file.
+//! - **Is it a plugin at all.** `dlopen` runs a library's constructors before anything can ask
+//!   it whether it is a Trousseau plugin; so a library is only handed to the loader when its
+//!   dynamic symbol table (`.dynsym`, what `nm -D` lists) defines the root-module symbol every
+//!   plugin exports ([`PLUGIN_SYMBOL`]). Any other shared library is refused unopened.
+//!
+//! Non-ELF files are left to the loader, which refuses them cleanly without running anything.
+
+/// The symbol every plugin exports (abi_stable's root-module loader, written out by
+/// `trousseau_core::export_plugin!`).
+pub const PLUGIN_SYMBOL: &str = abi_stable::library::ROOT_MODULE_LOADER_NAME;
+
+/// The dynamic symbol table's section type.
+const SHT_DYNSYM: u32 = 11;
+/// An undefined symbol's section index.
+const SHN_UNDEF: u16 = 0;
 
 /// Checks that `bytes`, if they are an ELF file, are not truncated. The error says what is
 /// missing, in one line.
@@ -79,6 +94,97 @@ pub fn check_complete(bytes: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
+/// Checks that `bytes`, if they are an ELF file, define [`PLUGIN_SYMBOL`] in their dynamic
+/// symbol table; otherwise says, in one line, that this is not a Trousseau plugin. Call after
+/// [`check_complete`].
+pub fn check_plugin_symbol(bytes: &[u8]) -> Result<(), String> {
+    if bytes.len() < 4 || &bytes[..4] != b"\x7fELF" {
+        return Ok(());
+    }
+    match defines_dynamic_symbol(bytes, PLUGIN_SYMBOL) {
+        Some(true) => Ok(()),
+        Some(false) => Err(format!(
+            "not a Trousseau plugin: its dynamic symbol table does not define {PLUGIN_SYMBOL} \
+             (build it with trousseau_core::export_plugin!); it was not loaded"
+        )),
+        None => Err(
+            "not a Trousseau plugin: it has no readable dynamic symbol table (.dynsym) to find \
+             the plugin's root module in; it was not loaded"
+                .to_string(),
+        ),
+    }
+}
+
+/// Whether the ELF file `bytes` defines `name` in its `SHT_DYNSYM` section (an object has at
+/// most one; the first is used); `None` when it has none, or the section or its string table
+/// lies outside the file.
+fn defines_dynamic_symbol(bytes: &[u8], name: &str) -> Option<bool> {
+    let class64 = match bytes.get(4)? {
+        1 => false,
+        2 => true,
+        _ => return None,
+    };
+    let r = Reader {
+        bytes,
+        little: *bytes.get(5)? == 1,
+    };
+    let (shoff, shentsize, shnum) = if class64 {
+        (r.u64(40)?, r.u16(58)?, r.u16(60)?)
+    } else {
+        (r.u32(32)?, r.u16(46)?, r.u16(48)?)
+    };
+    // One section header, as (type, offset, size, link, entry size).
+    let section = |i: u64| -> Option<(u32, u64, u64, u64, u64)> {
+        let at = usize::try_from(shoff.checked_add(i.checked_mul(u64::from(shentsize))?)?).ok()?;
+        let kind = u32::try_from(r.u32(at + 4)?).ok()?;
+        Some(if class64 {
+            (
+                kind,
+                r.u64(at + 24)?,
+                r.u64(at + 32)?,
+                r.u32(at + 40)?,
+                r.u64(at + 56)?,
+            )
+        } else {
+            (
+                kind,
+                r.u32(at + 16)?,
+                r.u32(at + 20)?,
+                r.u32(at + 24)?,
+                r.u32(at + 36)?,
+            )
+        })
+    };
+    let slice = |offset: u64, size: u64| {
+        let start = usize::try_from(offset).ok()?;
+        bytes.get(start..start.checked_add(usize::try_from(size).ok()?)?)
+    };
+    let (offset, size, link, entsize) = (0..u64::from(shnum))
+        .filter_map(section)
+        .find(|s| s.0 == SHT_DYNSYM)
+        .map(|(_, offset, size, link, entsize)| (offset, size, link, entsize))?;
+    let (_, str_offset, str_size, _, _) = section(link)?;
+    let strings = slice(str_offset, str_size)?;
+    let symbols = slice(offset, size)?;
+    let min_entry = if class64 { 24 } else { 16 };
+    let entsize = usize::try_from(entsize).ok().filter(|&e| e >= min_entry)?;
+    for symbol in symbols.chunks_exact(entsize) {
+        let sym = Reader {
+            bytes: symbol,
+            little: r.little,
+        };
+        let name_at = usize::try_from(sym.u32(0)?).ok()?;
+        let shndx = sym.u16(if class64 { 6 } else { 14 })?;
+        let symbol_name = strings
+            .get(name_at..)
+            .and_then(|s| s.split(|&b| b == 0).next());
+        if shndx != SHN_UNDEF && symbol_name == Some(name.as_bytes()) {
+            return Some(true);
+        }
+    }
+    Some(false)
+}
+
 struct Reader<'a> {
     bytes: &'a [u8],
     little: bool,
@@ -135,5 +241,20 @@ mod tests {
     fn non_elf_is_left_to_the_loader() {
         assert_eq!(check_complete(b"hello"), Ok(()));
         assert_eq!(check_complete(b""), Ok(()));
+        assert_eq!(check_plugin_symbol(b"hello"), Ok(()));
+    }
+
+    #[test]
+    fn a_library_without_the_plugin_symbol_is_refused() {
+        // The test executable is ELF with a dynamic symbol table, and exports no plugin.
+        let exe = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        let err = check_plugin_symbol(&exe).unwrap_err();
+        assert!(err.starts_with("not a Trousseau plugin"), "{err}");
+        assert!(err.contains(PLUGIN_SYMBOL), "{err}");
+        assert_eq!(defines_dynamic_symbol(&exe, "malloc"), Some(false)); // imported, undefined
+                                                                         // Garbage after a valid header: no readable table.
+        let mut damaged = exe[..64].to_vec();
+        damaged.resize(4096, 0xff);
+        assert!(check_plugin_symbol(&damaged).is_err());
     }
 }

@@ -75,6 +75,17 @@ pub struct BlobConfig {
     /// Connect timeout in milliseconds.
     #[serde(default = "default_connect_timeout")]
     pub connect_timeout_ms: u64,
+    /// The largest blob a read accepts, in bytes (default [`DEFAULT_MAX_RING_BYTES`]).
+    #[serde(default = "default_max_ring_bytes")]
+    pub max_ring_bytes: u64,
+}
+
+/// Default of `max_ring_bytes`: 64 MiB, as the filesystem repository's ring ceiling (a ring's
+/// elements are a few KB each).
+pub const DEFAULT_MAX_RING_BYTES: u64 = 64 << 20;
+
+fn default_max_ring_bytes() -> u64 {
+    DEFAULT_MAX_RING_BYTES
 }
 
 fn default_timeout() -> u64 {
@@ -107,6 +118,12 @@ impl BlobConfig {
                     "the blob repository `{key}` is empty: name it"
                 )));
             }
+        }
+        if self.max_ring_bytes == 0 {
+            return Err(invalid(format!(
+                "the blob repository `max_ring_bytes` is 0: give the largest blob to read in \
+                 bytes (default {DEFAULT_MAX_RING_BYTES})"
+            )));
         }
         for (key, ms) in [
             ("timeout_ms", self.timeout_ms),
@@ -265,6 +282,10 @@ mod tests {
             (
                 r#"{"service":"s3","container":"c","blob":"b","timeout_ms":0}"#,
                 "timeout_ms",
+            ),
+            (
+                r#"{"service":"s3","container":"c","blob":"b","max_ring_bytes":0}"#,
+                "max_ring_bytes",
             ),
             (
                 r#"{"service":"azure","container":"c","blob":"b","sas_env":"TROUSSEAU_SURELY_UNSET_44"}"#,

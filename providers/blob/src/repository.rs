@@ -42,6 +42,7 @@ pub struct BlobRepository {
     redact: Vec<String>,
     runtime: BlockingRuntime,
     cache: Mutex<Option<Cached>>,
+    max_bytes: u64,
 }
 
 impl std::fmt::Debug for BlobRepository {
@@ -76,6 +77,7 @@ impl BlobRepository {
             redact,
             runtime: BlockingRuntime::new()?,
             cache: Mutex::new(None),
+            max_bytes: config.max_ring_bytes,
         })
     }
 
@@ -97,10 +99,21 @@ impl BlobRepository {
         let fetched = self.runtime.block_on(async {
             let result = self.store.get_opts(&self.path, options).await?;
             let etag = result.meta.e_tag.clone();
-            Ok::<_, object_store::Error>((etag, result.bytes().await?))
+            Ok::<_, object_store::Error>((etag, read_at_most(result, self.max_bytes).await?))
         })?;
         let fresh = match fetched {
-            Ok((etag, bytes)) => {
+            Ok((_, Err(size))) => {
+                return Err(Error::new(
+                    ErrorCode::CorruptData,
+                    format!(
+                        "the blob repository at {}: the blob is {size} bytes, more than the \
+                         {} a key ring may be (elements are a few KB each); replace the blob, \
+                         or raise `max_ring_bytes` if the ring is really that large",
+                        self.location, self.max_bytes
+                    ),
+                ))
+            }
+            Ok((etag, Ok(bytes))) => {
                 let etag = etag.ok_or_else(|| {
                     Error::new(
                         ErrorCode::Unsupported,
@@ -187,6 +200,29 @@ impl BlobRepository {
             ),
         ))
     }
+}
+
+/// The body of `result` when it is at most `limit` bytes; otherwise `Err` with its size (as
+/// announced, or as much as was read before giving up: never more than one chunk past
+/// `limit`).
+async fn read_at_most(
+    result: object_store::GetResult,
+    limit: u64,
+) -> object_store::Result<std::result::Result<Vec<u8>, u64>> {
+    if result.meta.size > limit {
+        return Ok(Err(result.meta.size));
+    }
+    let mut body = Vec::with_capacity(usize::try_from(result.meta.size).unwrap_or(0));
+    let mut stream = result.into_stream();
+    while let Some(chunk) = std::future::poll_fn(|cx| stream.as_mut().poll_next(cx)).await {
+        let chunk = chunk?;
+        let size = (body.len() as u64).saturating_add(chunk.len() as u64);
+        if size > limit {
+            return Ok(Err(size));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Ok(body))
 }
 
 /// 80–100 % of [`BACKOFF`], randomised so that racing writers spread out.

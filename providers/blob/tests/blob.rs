@@ -230,7 +230,8 @@ on_both!(
     deletion,
     racing_writers_all_land_or_are_reported,
     server_killed_then_restarted,
-    foreign_blobs_are_clear_errors
+    foreign_blobs_are_clear_errors,
+    a_blob_over_the_ceiling_is_refused_unread
 );
 
 #[test]
@@ -272,5 +273,64 @@ fn wrong_account_key_is_a_credentials_error_that_never_shows_the_key() {
     assert_eq!(
         repo.store(&key_element(1)).unwrap_err().code(),
         ErrorCode::InvalidConfig
+    );
+}
+
+/// A repository like `b.repo()` with `max_ring_bytes` set.
+fn repo_with_ceiling(b: &Backend, max_ring_bytes: u64) -> BlobRepository {
+    let config = b
+        .config
+        .replacen('{', &format!("{{\"max_ring_bytes\":{max_ring_bytes},"), 1);
+    BlobRepository::new(BlobConfig::from_json(&config).unwrap()).unwrap()
+}
+
+fn a_blob_over_the_ceiling_is_refused_unread(b: Backend) {
+    let elements: Vec<String> = (0..8).map(|i| key_xml(&key_id(i))).collect();
+    let document = asp_net_document(&elements);
+    b.put_raw(&document);
+    let size = document.len() as u64;
+    let small = repo_with_ceiling(&b, size - 1);
+    let err = small.load().unwrap_err();
+    assert_eq!(err.code(), ErrorCode::CorruptData, "{err:?}");
+    let m = err.message();
+    assert!(
+        m.contains(&format!(
+            "the blob is {size} bytes, more than the {}",
+            size - 1
+        )) && m.contains("max_ring_bytes")
+            && m.contains("ring/keys.xml"),
+        "{m}"
+    );
+    // Writes read first, so they are refused too and change nothing.
+    assert_eq!(
+        small.store(&key_element(1)).unwrap_err().code(),
+        ErrorCode::CorruptData
+    );
+    assert_eq!(b.get_raw(), document);
+    // At the ceiling it reads.
+    assert_eq!(
+        repo_with_ceiling(&b, size).load().unwrap().elements().len(),
+        8
+    );
+}
+
+#[test]
+fn the_default_ceiling_is_64_mib() {
+    let b = Backend::azurite();
+    let mut document = asp_net_document(&[key_xml(&key_id(1))]);
+    // Padding inside the document (whitespace between elements) past 64 MiB.
+    document.splice(
+        document.len() - 13..document.len() - 13,
+        vec![b' '; 64 << 20],
+    );
+    b.put_raw(&document);
+    let err = b.repo().load().unwrap_err();
+    assert!(
+        err.message().contains(&format!(
+            "the blob is {} bytes, more than the 67108864",
+            document.len()
+        )),
+        "{}",
+        err.message()
     );
 }

@@ -344,9 +344,28 @@ pub fn write_element(
 
 /// Deletes `{name}.xml` for each name, in order, stopping at the first failure; then syncs the
 /// directory.
+///
+/// A name is the element's name as [`read_all`] reports it: the real stem of its file, which
+/// may hold characters a friendly name would not (`key-a b.xml`, an ASP.NET file named after a
+/// GUID because its friendly name was not usable). So the file deleted is the one the element
+/// came from. A name that cannot be a file stem (`/` or NUL in it, or empty) is refused
+/// ([`ErrorCode::InvalidInput`]) before anything is deleted.
 pub fn delete(lock: &DirLock, dir: &Path, names: &[String]) -> Result<(), Error> {
+    if let Some(bad) = names
+        .iter()
+        .find(|n| n.is_empty() || n.contains(['/', '\0']))
+    {
+        return Err(Error::new(
+            ErrorCode::InvalidInput,
+            format!(
+                "cannot delete the element {bad:?} from {}: it is not the name of a file in \
+                 the ring directory; delete elements by the names a load reports",
+                dir.display()
+            ),
+        ));
+    }
     let result = names.iter().try_for_each(|n| {
-        let path = dir.join(format!("{}.xml", friendly_file_name(n)));
+        let path = dir.join(format!("{n}.xml"));
         fs::remove_file(&path)
             .map_err(|e| Error::from_io(&e, format!("cannot delete {}", path.display())))
     });

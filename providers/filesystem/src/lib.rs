@@ -31,6 +31,13 @@
 //!
 //! Otherwise the directory is created with mode 0700 and files with mode 0600.
 //!
+//! # Names
+//!
+//! An element is stored as `<friendly name>.xml` when its name matches `[A-Za-z0-9_-]+`, else
+//! as `<random GUID>.xml` (as ASP.NET Core does). A load names each element after its file's
+//! stem, whatever characters it holds, and [`Repository::delete`] removes exactly the files so
+//! named: an element can always be deleted by the name a load gave it.
+//!
 //! # All-or-nothing conditional store
 //!
 //! A conditional store of several elements is crash-atomic: the elements go to temp files, a

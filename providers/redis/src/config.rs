@@ -33,7 +33,25 @@ pub struct RedisConfig {
     /// certificate, trusted instead of the public web roots (a private CA).
     #[serde(default)]
     pub tls_ca_file: Option<PathBuf>,
+    /// The most bytes one read of the list accepts: every entry's length plus
+    /// [`ENTRY_OVERHEAD`] (default [`DEFAULT_MAX_RING_BYTES`], 64 MiB).
+    #[serde(default = "default_max_ring_bytes")]
+    pub max_ring_bytes: u64,
+    /// The longest entry a read accepts (default [`DEFAULT_MAX_ELEMENT_BYTES`], 1 MiB).
+    #[serde(default = "default_max_element_bytes")]
+    pub max_element_bytes: u64,
 }
+
+/// Default of `max_ring_bytes`: 64 MiB, as the filesystem repository's ring ceiling.
+pub const DEFAULT_MAX_RING_BYTES: u64 = 64 << 20;
+
+/// Default of `max_element_bytes`: 1 MiB, as the filesystem repository's element ceiling
+/// (elements are a few KB).
+pub const DEFAULT_MAX_ELEMENT_BYTES: u64 = 1 << 20;
+
+/// What each entry counts for towards `max_ring_bytes` beyond its length, so that millions of
+/// tiny entries are refused as surely as a few huge ones (each costs memory to hold).
+pub const ENTRY_OVERHEAD: u64 = 256;
 
 impl std::fmt::Debug for RedisConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -56,6 +74,23 @@ fn default_timeout() -> u64 {
     5000
 }
 
+fn default_max_ring_bytes() -> u64 {
+    DEFAULT_MAX_RING_BYTES
+}
+
+fn default_max_element_bytes() -> u64 {
+    DEFAULT_MAX_ELEMENT_BYTES
+}
+
+/// How much of the list a read accepts (see [`RedisConfig::max_ring_bytes`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Limits {
+    /// Sum over the entries of their length plus [`ENTRY_OVERHEAD`].
+    pub(crate) ring: u64,
+    /// Length of one entry.
+    pub(crate) element: u64,
+}
+
 /// What a repository needs to connect: parsed, credentials applied, timeouts checked.
 pub(crate) struct Target {
     pub(crate) info: ConnectionInfo,
@@ -64,6 +99,7 @@ pub(crate) struct Target {
     pub(crate) location: String,
     pub(crate) connect_timeout: Duration,
     pub(crate) command_timeout: Duration,
+    pub(crate) limits: Limits,
 }
 
 impl RedisConfig {
@@ -127,7 +163,19 @@ impl RedisConfig {
                 Ok(Duration::from_millis(ms))
             }
         };
+        if self.max_element_bytes == 0 || self.max_ring_bytes < self.max_element_bytes {
+            return Err(invalid(format!(
+                "the redis repository's `max_element_bytes` ({}) must be positive and at most \
+                 `max_ring_bytes` ({}); the defaults are {DEFAULT_MAX_ELEMENT_BYTES} and \
+                 {DEFAULT_MAX_RING_BYTES}",
+                self.max_element_bytes, self.max_ring_bytes
+            )));
+        }
         Ok(Target {
+            limits: Limits {
+                ring: self.max_ring_bytes,
+                element: self.max_element_bytes,
+            },
             location: format!("{address} list {}", self.key),
             connect_timeout: timeout(self.connect_timeout_ms, "connect_timeout_ms")?,
             command_timeout: timeout(self.command_timeout_ms, "command_timeout_ms")?,
@@ -198,6 +246,11 @@ mod tests {
                 "TROUSSEAU_SURELY_UNSET_43",
             ),
             (r#"{"port":1}"#, "port"),
+            (r#"{"max_element_bytes":0}"#, "max_element_bytes"),
+            (
+                r#"{"max_element_bytes":10,"max_ring_bytes":9}"#,
+                "`max_ring_bytes` (9)",
+            ),
         ] {
             let e = target(json).err().unwrap();
             assert_eq!(e.code(), ErrorCode::InvalidConfig, "{json}");

@@ -11,6 +11,16 @@ pub(crate) fn breaks_connection(e: &RedisError) -> bool {
 /// Maps `e`, raised while talking to the repository at `location`.
 pub(crate) fn map(e: &RedisError, location: &str) -> Error {
     // RedisError's text never holds the URL or the password.
+    if e.code() == Some("NOPERM") && e.to_string().to_ascii_lowercase().contains("'eval'") {
+        return Error::new(
+            ErrorCode::InvalidConfig,
+            format!(
+                "the redis repository at {location} does not let this user run EVAL ({e}), \
+                 which reads the list within its size limits; grant it, e.g. `ACL SETUSER \
+                 <user> +eval`"
+            ),
+        );
+    }
     if e.kind() == ErrorKind::AuthenticationFailed
         || matches!(e.code(), Some("WRONGPASS" | "NOAUTH" | "NOPERM"))
     {

@@ -3,15 +3,42 @@
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use redis::{Client, Commands, Connection, RedisError, TlsCertificates};
+use redis::{Client, Commands, Connection, RedisError, TlsCertificates, Value};
 use sha2::{Digest, Sha256};
 use trousseau_core::{
     Capabilities, Element, Error, ErrorCode, Repository, RepositoryDescription, Result, Snapshot,
 };
 use trousseau_repository_xml::element::{compact, friendly_name};
 
-use crate::config::{RedisConfig, Target};
+use crate::config::{Limits, RedisConfig, Target, ENTRY_OVERHEAD};
 use crate::errors;
+
+/// Returns the list `KEYS[1]` when no entry is longer than `ARGV[1]` bytes and the entries'
+/// lengths plus `ARGV[3]` each add up to at most `ARGV[2]`; otherwise `{-1, index, length}`
+/// (an entry too long) or `{-2, index, total so far}` (too much in all). Entries are measured
+/// 128 at a time, so the script never holds more than a chunk beyond the limits. Atomic: the
+/// list cannot change between the measuring and the reading.
+const BOUNDED_READ: &str = r"
+local key = KEYS[1]
+local max_element = tonumber(ARGV[1])
+local max_total = tonumber(ARGV[2])
+local overhead = tonumber(ARGV[3])
+local n = redis.call('LLEN', key)
+local total = 0
+local i = 0
+while i < n do
+  local chunk = redis.call('LRANGE', key, i, i + 127)
+  if #chunk == 0 then break end
+  for j = 1, #chunk do
+    local len = string.len(chunk[j])
+    if len > max_element then return {-1, i + j - 1, len} end
+    total = total + len + overhead
+    if total > max_total then return {-2, i + j - 1, total} end
+  end
+  i = i + 128
+end
+return redis.call('LRANGE', key, 0, -1)
+";
 
 /// A key ring kept in one Redis list.
 ///
@@ -23,6 +50,7 @@ pub struct RedisRepository {
     location: String,
     connect_timeout: Duration,
     command_timeout: Duration,
+    limits: Limits,
     connection: Mutex<Option<Connection>>,
 }
 
@@ -43,6 +71,7 @@ impl RedisRepository {
             connect_timeout,
             command_timeout,
             ca_pem,
+            limits,
         } = config.target()?;
         if matches!(info.addr(), redis::ConnectionAddr::TcpTls { .. }) {
             // rustls needs a process-wide crypto provider; another crate may have installed one.
@@ -65,6 +94,7 @@ impl RedisRepository {
             location,
             connect_timeout,
             command_timeout,
+            limits,
             connection: Mutex::new(None),
         })
     }
@@ -116,14 +146,93 @@ impl RedisRepository {
     }
 
     fn corrupt_entry(&self, index: usize, e: &Error) -> Error {
+        self.bad_entry(
+            index,
+            &format!("is not an XML element ({})", e.message()),
+            "remove it with LREM or LSET",
+        )
+    }
+
+    /// Entry `index` of the list `is` something it must not be; `fix` says what to do.
+    fn bad_entry(&self, index: usize, is: &str, fix: &str) -> Error {
         Error::new(
             ErrorCode::CorruptData,
             format!(
-                "the redis repository at {}: entry {index} of the list is not an XML element ({}); remove it with LREM or LSET",
-                self.location,
-                e.message()
+                "the redis repository at {}: entry {index} of the list {is}; {fix}",
+                self.location
             ),
         )
+    }
+
+    /// Reads the whole list within the limits (see [`BOUNDED_READ`]). The outer error is the
+    /// connection's; the inner one says the list is over a limit or holds something else than
+    /// text.
+    fn read_list(
+        &self,
+        c: &mut Connection,
+    ) -> std::result::Result<Result<Vec<String>>, RedisError> {
+        let reply: Value = redis::cmd("EVAL")
+            .arg(BOUNDED_READ)
+            .arg(1)
+            .arg(&self.key)
+            .arg(self.limits.element)
+            .arg(self.limits.ring)
+            .arg(ENTRY_OVERHEAD)
+            .query(c)?;
+        Ok(self.entries(reply))
+    }
+
+    /// The entries of [`BOUNDED_READ`]'s reply, or why there are none.
+    fn entries(&self, reply: Value) -> Result<Vec<String>> {
+        let Value::Array(items) = reply else {
+            return Err(Error::new(
+                ErrorCode::Internal,
+                format!(
+                    "the redis repository at {}: the list-reading script answered {reply:?}",
+                    self.location
+                ),
+            ));
+        };
+        let too_large = "remove the entries that do not belong there (LREM, LTRIM), or raise";
+        match items.as_slice() {
+            [Value::Int(-1), Value::Int(index), Value::Int(len)] => {
+                return Err(self.bad_entry(
+                    usize::try_from(*index).unwrap_or(usize::MAX),
+                    &format!(
+                        "is {len} bytes long, more than the {} bytes an element may be \
+                         (elements are a few KB)",
+                        self.limits.element
+                    ),
+                    &format!("{too_large} `max_element_bytes` if it is a real element"),
+                ));
+            }
+            [Value::Int(-2), Value::Int(index), Value::Int(_)] => {
+                return Err(Error::new(
+                    ErrorCode::CorruptData,
+                    format!(
+                        "the redis repository at {}: the list holds more than {} bytes by \
+                         entry {index} (counting {ENTRY_OVERHEAD} bytes per entry besides its \
+                         text); {too_large} `max_ring_bytes` if the ring is really that large",
+                        self.location, self.limits.ring
+                    ),
+                ));
+            }
+            _ => {}
+        }
+        items
+            .into_iter()
+            .enumerate()
+            .map(|(i, item)| match item {
+                Value::BulkString(bytes) => String::from_utf8(bytes).map_err(|_| {
+                    self.bad_entry(i, "is not UTF-8 text", "remove it with LREM or LSET")
+                }),
+                other => Err(self.bad_entry(
+                    i,
+                    &format!("is not a string ({other:?})"),
+                    "remove it with LREM or LSET",
+                )),
+            })
+            .collect()
     }
 }
 
@@ -147,7 +256,7 @@ impl Repository for RedisRepository {
     }
 
     fn load(&self) -> Result<Snapshot> {
-        let entries: Vec<String> = self.with_connection(|c| c.lrange(&self.key, 0, -1))?;
+        let entries = self.with_connection(|c| self.read_list(c))??;
         let version = digest(&entries);
         let elements = entries
             .iter()
@@ -168,7 +277,10 @@ impl Repository for RedisRepository {
 
     fn delete(&self, names: &[String]) -> Result<()> {
         self.with_connection(|c| {
-            let entries: Vec<String> = c.lrange(&self.key, 0, -1)?;
+            let entries = match self.read_list(c)? {
+                Ok(entries) => entries,
+                Err(e) => return Ok(Err(e)),
+            };
             // In the caller's order (ASP.NET deletion order): keys before their revocations.
             let mut pipe = redis::pipe();
             pipe.atomic();
@@ -179,8 +291,8 @@ impl Repository for RedisRepository {
                     }
                 }
             }
-            pipe.query::<()>(c)
-        })
+            pipe.query::<()>(c).map(Ok)
+        })?
     }
 
     fn store_conditional(&self, expected_version: &str, elements: &[Element]) -> Result<String> {
@@ -190,8 +302,12 @@ impl Repository for RedisRepository {
             .collect::<Result<Vec<_>>>()?;
         let outcome = self.with_connection(|c| {
             redis::cmd("WATCH").arg(&self.key).exec(c)?;
-            let mut entries: Vec<String> = match c.lrange(&self.key, 0, -1) {
-                Ok(entries) => entries,
+            let mut entries = match self.read_list(c) {
+                Ok(Ok(entries)) => entries,
+                Ok(Err(too_large)) => {
+                    redis::cmd("UNWATCH").exec(c)?;
+                    return Ok(Err(too_large));
+                }
                 Err(e) => {
                     let _ = redis::cmd("UNWATCH").exec(c);
                     return Err(e);
@@ -199,19 +315,19 @@ impl Repository for RedisRepository {
             };
             if digest(&entries) != expected_version {
                 redis::cmd("UNWATCH").exec(c)?;
-                return Ok(None);
+                return Ok(Ok(None));
             }
             if texts.is_empty() {
                 redis::cmd("UNWATCH").exec(c)?;
-                return Ok(Some(digest(&entries)));
+                return Ok(Ok(Some(digest(&entries))));
             }
             let applied: Option<(i64,)> =
                 redis::pipe().atomic().rpush(&self.key, &texts).query(c)?;
-            Ok(applied.map(|_| {
+            Ok(Ok(applied.map(|_| {
                 entries.extend(texts.iter().cloned());
                 digest(&entries)
-            }))
-        })?;
+            })))
+        })??;
         outcome.ok_or_else(|| {
             Error::new(
                 ErrorCode::Conflict,

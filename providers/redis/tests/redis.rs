@@ -295,3 +295,95 @@ fn rediss_with_a_private_ca_round_trips_and_refuses_an_untrusted_server() {
     assert_eq!(err.code(), ErrorCode::InvalidConfig);
     assert!(err.message().contains("rediss://"), "{}", err.message());
 }
+
+/// Every operation that reads the list, with the error each gives.
+fn every_read(repo: &RedisRepository) -> Vec<trousseau_core::Error> {
+    vec![
+        repo.load().unwrap_err(),
+        repo.delete(&["key-x".into()]).unwrap_err(),
+        repo.store_conditional("x", &[key_element(1)]).unwrap_err(),
+    ]
+}
+
+#[test]
+fn an_entry_over_the_element_ceiling_is_refused_by_every_read() {
+    let redis = Redis::start();
+    let mut con = raw(&redis);
+    let huge = format!("<key>{}</key>", "x".repeat(2 << 20));
+    let _: () = con.rpush(LIST, &[key_xml(&key_id(1)), huge]).unwrap();
+    // The default ceiling: 1 MiB per entry.
+    for err in every_read(&repo_at(&redis)) {
+        assert_eq!(err.code(), ErrorCode::CorruptData, "{err:?}");
+        let m = err.message();
+        assert!(
+            m.contains("entry 1 of the list is 2097163 bytes long")
+                && m.contains("1048576")
+                && m.contains("max_element_bytes")
+                && m.contains(LIST),
+            "{m}"
+        );
+    }
+    // Nothing was changed by the refused writes.
+    let len: usize = con.llen(LIST).unwrap();
+    assert_eq!(len, 2);
+    // A configured ceiling that admits it reads it.
+    let roomy = repo(&format!(
+        r#"{{"url":"{}","max_element_bytes":4194304}}"#,
+        redis.url()
+    ));
+    assert_eq!(roomy.load().unwrap().elements().len(), 2);
+}
+
+#[test]
+fn a_list_over_the_ring_ceiling_is_refused_whatever_its_entries_sizes() {
+    let redis = Redis::start();
+    let mut con = raw(&redis);
+    // Many small entries: 40 × (1000 + 256) bytes is over a 32 KiB ceiling.
+    let entries: Vec<String> = (0..40)
+        .map(|i| format!("<k n=\"{i}\">{}</k>", "y".repeat(986)))
+        .collect();
+    let _: () = con.rpush(LIST, &entries).unwrap();
+    let small = repo(&format!(
+        r#"{{"url":"{}","max_ring_bytes":32768,"max_element_bytes":2048}}"#,
+        redis.url()
+    ));
+    for err in every_read(&small) {
+        assert_eq!(err.code(), ErrorCode::CorruptData, "{err:?}");
+        let m = err.message();
+        assert!(
+            m.contains("more than 32768 bytes by entry 26") && m.contains("max_ring_bytes"),
+            "{m}"
+        );
+    }
+    // The default ceiling (64 MiB) also counts entries: 300,000 one-byte entries are refused.
+    let _: () = con.del(LIST).unwrap();
+    for _ in 0..3 {
+        let _: () = con.rpush(LIST, vec!["z"; 100_000]).unwrap();
+    }
+    let err = repo_at(&redis).load().unwrap_err();
+    assert!(
+        err.message().contains("more than 67108864 bytes"),
+        "{}",
+        err.message()
+    );
+}
+
+#[test]
+fn a_user_who_may_not_run_eval_is_told_which_permission_to_grant() {
+    let redis = Redis::start();
+    let _: () = redis::cmd("ACL")
+        .arg(&["SETUSER", "reader", "on", ">pw", "~*", "+@all", "-eval"])
+        .query(&mut raw(&redis))
+        .unwrap();
+    let limited = repo(&format!(
+        r#"{{"url":"{}?user=reader&pass=pw"}}"#,
+        redis.url()
+    ));
+    let err = limited.load().unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidConfig, "{err:?}");
+    assert!(
+        err.message().contains("+eval") && err.message().contains("redis.sock"),
+        "{}",
+        err.message()
+    );
+}
