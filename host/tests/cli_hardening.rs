@@ -80,6 +80,12 @@ fn exit_codes_say_whether_usage_configuration_or_the_operation_failed() {
         ),
         case(
             None,
+            &["protect", "--ttl", "9223372036854775807s", "x"],
+            2,
+            "\"9223372036854775807s\" is too long",
+        ),
+        case(
+            None,
             &["protect", "--ttl", "3000000d", PW, "x"],
             2,
             "--ttl 3000000d is out of range",
@@ -115,6 +121,12 @@ fn exit_codes_say_whether_usage_configuration_or_the_operation_failed() {
             &["protect", "x"],
             2,
             "key_lifetime_days = 10000000 is out of range",
+        ),
+        case(
+            Some(b"[data_protection]\nkey_lifetime_days = 9223372036854775807\n"),
+            &["keys", "new"],
+            2,
+            "key_lifetime_days = 9223372036854775807 is out of range",
         ),
         case(
             Some(b"[data_protection]\nkey_lifetime_days = 3\n"),
