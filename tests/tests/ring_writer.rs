@@ -524,6 +524,9 @@ fn a_kdf_that_would_stall_or_exhaust_the_node_is_not_run() {
                 "memory_kib": u32::MAX, "iterations": 2, "parallelism": 1, "version": 19}),
             serde_json::json!({"kdf": "argon2", "variant": "id", "salt": base64(&seed),
                 "memory_kib": 65536, "iterations": u32::MAX, "parallelism": 1, "version": 19}),
+            serde_json::json!({"kdf": "argon2", "variant": "id", "salt": base64(&seed),
+                "memory_kib": u32::MAX, "iterations": u32::MAX, "parallelism": u32::MAX,
+                "version": 19}),
         ];
         for (i, bomb) in bombs.iter().enumerate() {
             let kdf: KdfParams = serde_json::from_value(bomb.clone()).unwrap();

@@ -95,7 +95,8 @@ impl KdfParams {
                 memory_kib,
                 iterations,
                 ..
-            } => u64::from(*memory_kib).saturating_mul(u64::from(*iterations)) * 3 / 4,
+            } => (u64::from(*memory_kib).saturating_mul(u64::from(*iterations)) / 4)
+                .saturating_mul(3),
         }
     }
 }

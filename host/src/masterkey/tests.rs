@@ -365,3 +365,21 @@ fn enroll_then_derive_through_the_registry() {
     }];
     assert!(derive_components(&registry, &unknown, &[], &ui, "t").is_err());
 }
+
+#[test]
+fn the_work_estimate_of_the_largest_parameters_does_not_overflow() {
+    let bomb = KdfParams::Argon2 {
+        variant: Argon2Variant::Id,
+        salt: vec![0; 32],
+        memory_kib: u32::MAX,
+        iterations: u32::MAX,
+        parallelism: 1,
+        version: 0x13,
+    };
+    assert!(bomb.work_estimate() > KdfParams::new_default().work_estimate());
+    let rounds = KdfParams::AesKdf {
+        rounds: u64::MAX,
+        seed: [0; 32],
+    };
+    assert!(rounds.work_estimate() > 0);
+}
