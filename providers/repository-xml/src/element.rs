@@ -23,6 +23,9 @@ pub(crate) fn compact_stored(xml: &str) -> Result<String> {
 
 fn compact_as(xml: &str, code: ErrorCode) -> Result<String> {
     let bad = |what: &str| Error::new(code, format!("not a single XML element: {what}"));
+    // quick-xml skips a leading byte-order mark without counting it in its positions, which
+    // would shift every slice below; it is not part of the element text anyway.
+    let xml = xml.trim_start_matches('\u{feff}');
     let mut reader = Reader::from_str(xml);
     let mut out = String::with_capacity(xml.len());
     let mut depth = 0usize;
@@ -150,6 +153,15 @@ mod tests {
             compact(pretty).unwrap(),
             "<revocation version=\"1\"><revocationDate>2015-03-20T22:45:30.2616742Z</revocationDate><key id=\"bbbbbbbb-1c1c-2d2d-3e3e-444444444444\" /><reason>human-readable reason</reason></revocation>"
         );
+    }
+
+    #[test]
+    fn compact_drops_a_byte_order_mark() {
+        // Found by fuzzing: a leading BOM shifted every slice by its 3 bytes, so the stored
+        // text came out as `"?><repository` instead of the element.
+        let doc = "\u{feff}<?xml version=\"1.0\" encoding=\"utf-8\"?><repository />";
+        assert_eq!(compact(doc).unwrap(), "<repository />");
+        assert_eq!(compact("\u{feff}\u{feff}<a>x</a>").unwrap(), "<a>x</a>");
     }
 
     #[test]
