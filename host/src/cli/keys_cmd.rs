@@ -164,10 +164,10 @@ fn list(ctx: &Context, json: bool, password: &PasswordArgs) -> Result<(), CliErr
     let manager = ring::open(ctx, &password.answers()?, ring::IfMissing::Fail)?;
     let keys = manager.keys()?;
     // Listing never generates a key: resolve the default (spec §5.2) without the §5.3 step.
-    let refs = manager.candidates(keys.iter());
+    let refs: Vec<&RingKey> = keys.iter().collect();
     let trusted = |k: &RingKey| k.encryptor(manager.protection()).is_ok();
-    let default = keyring::resolve(&refs, manager.now(), &trusted).default;
     let closed = manager.protection().is_closed();
+    let default = keyring::resolve(&refs, manager.now(), &trusted, closed).default;
     let rows: Vec<serde_json::Value> = keys
         .iter()
         .map(|k| {

@@ -139,28 +139,28 @@ pub struct Resolution {
 /// consequence ASP.NET shares: while a revoked or expired key is the newest propagated one, it
 /// stays preferred, so no default resolves and callers fall back (or generate) until the
 /// replacement has propagated.
-pub fn resolve(keys: &[&RingKey], now: Timestamp, usable: &dyn Fn(&RingKey) -> bool) -> Resolution {
+///
+/// With `hide_unusable` (encrypted rings, where an unusable key is an untrusted one), keys that
+/// are not usable do not exist for the resolution: a planted key cannot even be preferred. Keys
+/// are then checked in order of preference and only until one is usable, so a ring of many
+/// keys is not authenticated key by key.
+pub fn resolve<'a>(
+    keys: &[&'a RingKey],
+    now: Timestamp,
+    usable: &dyn Fn(&RingKey) -> bool,
+    hide_unusable: bool,
+) -> Resolution {
     let cutoff = now.plus(-KEY_PROPAGATION_WINDOW);
     let skewed = now.plus(MAX_SERVER_CLOCK_SKEW);
-    let activated = || keys.iter().filter(|k| k.key.activation <= skewed);
-    let propagated = activated()
-        .filter(|k| k.key.creation <= cutoff)
-        .min_by(|a, b| {
-            b.key
-                .activation
-                .cmp(&a.key.activation)
-                .then_with(|| a.key.id.cmp(&b.key.id))
-        });
-    let preferred = propagated.or_else(|| {
-        activated()
-            .filter(|k| k.key.creation > cutoff)
-            .min_by(|a, b| {
-                a.key
-                    .activation
-                    .cmp(&b.key.activation)
-                    .then_with(|| a.key.id.cmp(&b.key.id))
-            })
-    });
+    let activated = || keys.iter().copied().filter(|k| k.key.activation <= skewed);
+    let pick = |candidates: Vec<&'a RingKey>, latest: bool| {
+        first_in_order(candidates, latest, hide_unusable.then_some(usable))
+    };
+    let preferred = pick(
+        activated().filter(|k| k.key.creation <= cutoff).collect(),
+        true,
+    )
+    .or_else(|| pick(activated().filter(|k| k.key.creation > cutoff).collect(), false));
     if let Some(p) = preferred {
         if !p.revoked && !p.is_expired(now) && usable(p) {
             return Resolution {
@@ -190,6 +190,30 @@ pub fn resolve(keys: &[&RingKey], now: Timestamp, usable: &dyn Fn(&RingKey) -> b
         default: None,
         fallback,
         should_generate: true,
+    }
+}
+
+/// The first of `candidates` by activation (the latest with `latest`, else the earliest; ties by
+/// id), or with `usable` the first usable one in that order.
+fn first_in_order<'a>(
+    mut candidates: Vec<&'a RingKey>,
+    latest: bool,
+    usable: Option<&dyn Fn(&RingKey) -> bool>,
+) -> Option<&'a RingKey> {
+    let order = |a: &&RingKey, b: &&RingKey| {
+        let by_activation = if latest {
+            b.key.activation.cmp(&a.key.activation)
+        } else {
+            a.key.activation.cmp(&b.key.activation)
+        };
+        by_activation.then_with(|| a.key.id.cmp(&b.key.id))
+    };
+    match usable {
+        None => candidates.into_iter().min_by(order),
+        Some(usable) => {
+            candidates.sort_by(order);
+            candidates.into_iter().find(|k| usable(k))
+        }
     }
 }
 
@@ -269,7 +293,7 @@ mod tests {
 
     fn run(keys: &[RingKey], now: &str) -> Resolution {
         let refs: Vec<&RingKey> = keys.iter().collect();
-        resolve(&refs, t(now), &|_| true)
+        resolve(&refs, t(now), &|_| true, false)
     }
 
     const NOW: &str = "2026-06-01T12:00:00Z";
@@ -402,13 +426,35 @@ mod tests {
     }
 
     #[test]
+    fn hidden_unusable_keys_are_never_preferred_and_trust_is_checked_lazily() {
+        let mut keys = vec![k(1, "2026-04-01", "2026-04-01", "2026-07-01", false)];
+        // A planted key that ASP.NET would prefer (propagated, latest activation).
+        keys.push(k(666, "2026-05-01", "2026-05-20", "2026-08-01", false));
+        for n in 2..1000 {
+            keys.push(k(n, "2026-03-01", "2026-03-01", "2026-07-01", false));
+        }
+        let refs: Vec<&RingKey> = keys.iter().collect();
+        let checked = std::cell::Cell::new(0);
+        let usable = |key: &RingKey| {
+            checked.set(checked.get() + 1);
+            key.key.id != Uuid::from_u128(666)
+        };
+        let open = resolve(&refs, t(NOW), &usable, false);
+        assert_eq!((open.default, open.fallback), (None, id(1)));
+        checked.set(0);
+        let closed = resolve(&refs, t(NOW), &usable, true);
+        assert_eq!((closed.default, closed.fallback), (id(1), None));
+        assert!(checked.get() <= 3, "{} keys checked", checked.get());
+    }
+
+    #[test]
     fn unusable_preferred_is_skipped() {
         let keys = [
             k(1, "2026-04-01", "2026-04-01", "2026-07-01", false),
             k(2, "2026-05-01", "2026-05-20", "2026-08-01", false),
         ];
         let refs: Vec<&RingKey> = keys.iter().collect();
-        let r = resolve(&refs, t(NOW), &|k| k.key.id != Uuid::from_u128(2));
+        let r = resolve(&refs, t(NOW), &|k| k.key.id != Uuid::from_u128(2), false);
         assert_eq!((r.default, r.fallback), (None, id(1)));
     }
 }

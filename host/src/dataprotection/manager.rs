@@ -398,16 +398,6 @@ impl KeyManager {
         Ok(ids)
     }
 
-    /// The keys default-key resolution considers: all of them in an open ring (ASP.NET's
-    /// rules, where an unusable preferred key blocks), only the authenticated ones in an
-    /// encrypted ring (an untrusted key does not exist for resolution, so a planted key cannot
-    /// even make the resolver fall back).
-    pub fn candidates<'a>(&self, keys: impl Iterator<Item = &'a RingKey>) -> Vec<&'a RingKey> {
-        let usable = self.usable();
-        let closed = self.encryption.is_closed();
-        keys.filter(|k| !closed || usable(k)).collect()
-    }
-
     fn usable(&self) -> impl Fn(&RingKey) -> bool + '_ {
         move |k: &RingKey| k.encryptor(self.encryption.as_ref()).is_ok()
     }
@@ -431,8 +421,9 @@ impl KeyManager {
                 .into_iter()
                 .map(Arc::new)
                 .collect();
-            let refs = self.candidates(keys.iter().map(Arc::as_ref));
-            let res = resolve(&refs, now, &usable);
+            let refs: Vec<&RingKey> = keys.iter().map(Arc::as_ref).collect();
+            let closed = self.encryption.is_closed();
+            let res = resolve(&refs, now, &usable, closed);
             let horizon = now.plus(hours(72));
             let mut adopted = None;
             let plan = match res
@@ -440,7 +431,7 @@ impl KeyManager {
                 .and_then(|id| keys.iter().find(|k| k.key.id == id))
             {
                 Some(def) => {
-                    let later = resolve(&refs, def.key.expiration, &usable);
+                    let later = resolve(&refs, def.key.expiration, &usable, closed);
                     let later_ok = later
                         .default
                         .and_then(|id| keys.iter().find(|k| k.key.id == id))
