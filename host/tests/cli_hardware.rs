@@ -60,9 +60,15 @@ fn init_args(h: &Home, sources: &[&str]) -> Vec<String> {
 /// `args`, so that later commands unlock with them.
 fn unlock_with(h: &Home, args: &[String]) {
     let mut toml = String::new();
-    for spec in args.windows(2).filter(|w| w[0] == "--source").map(|w| &w[1]) {
+    for spec in args
+        .windows(2)
+        .filter(|w| w[0] == "--source")
+        .map(|w| &w[1])
+    {
         let (provider, settings) = spec.split_once(':').unwrap_or((spec, ""));
-        toml.push_str(&format!("[[master_key.sources]]\nprovider = {provider:?}\n"));
+        toml.push_str(&format!(
+            "[[master_key.sources]]\nprovider = {provider:?}\n"
+        ));
         for pair in settings.split(',').filter(|p| !p.is_empty()) {
             let (k, v) = pair.split_once('=').unwrap();
             toml.push_str(&format!("{k} = {v:?}\n"));

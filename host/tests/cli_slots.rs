@@ -115,8 +115,12 @@ impl Env {
             std::fs::read_to_string(self.ring().join(format!("masterKeySlot-{id}.xml"))).unwrap();
         let start = xml.find("<sources>").unwrap() + "<sources>".len();
         let end = xml.find("</sources>").unwrap();
-        serde_json::from_str(&xml[start..end].replace("&quot;", "\"").replace("&amp;", "&"))
-            .unwrap()
+        serde_json::from_str(
+            &xml[start..end]
+                .replace("&quot;", "\"")
+                .replace("&amp;", "&"),
+        )
+        .unwrap()
     }
 
     /// The slot ids and their sources (as `--unlock` takes them), from `master-key status`.
@@ -213,7 +217,10 @@ fn password_and_keyfile_slot_then_keyfile_only_slot() {
     );
     assert_eq!(e.ok(&["--unlock", &k2, "unprotect", payload]), "hello");
     let payload2 = e.ok(&["--unlock", &k2, "protect", "again"]);
-    assert_eq!(e.ok(&["--unlock", &k2, "unprotect", payload2.trim()]), "again");
+    assert_eq!(
+        e.ok(&["--unlock", &k2, "unprotect", payload2.trim()]),
+        "again"
+    );
     // Without the key file the slot cannot be derived: the error says why.
     std::fs::remove_file(e.path("second.keyx")).unwrap();
     let err = e.fail(&["--unlock", &k2, "unprotect", payload]);

@@ -65,12 +65,16 @@ pub fn run(ctx: &Context, args: InitArgs) -> Result<(), CliError> {
         )));
     }
     let specs = slot_sources::resolve(ctx, &args.sources)?;
-    let label = args.label.unwrap_or_else(|| crate::dataprotection::slots::describe(&specs));
+    let label = args
+        .label
+        .unwrap_or_else(|| crate::dataprotection::slots::describe(&specs));
     let place = ring::location(&repo);
     match ring::create(ctx, repo, &label, &specs, &args.password.answers()?)? {
         Some(_) => {
             if ring::unlock_sources(ctx).is_empty()
-                && specs.iter().any(|s| s.config.trim() != "{}" && !s.config.trim().is_empty())
+                && specs
+                    .iter()
+                    .any(|s| s.config.trim() != "{}" && !s.config.trim().is_empty())
             {
                 eprintln!(
                     "note: this node opens the ring only with its key sources given again, \

@@ -160,9 +160,12 @@ fn rotate(
             Err(SlotFailure::Unavailable(why)) => {
                 unopened.push(format!("slot {} ({}): {why}", slot.id, slot.label))
             }
-            Err(SlotFailure::Source(e)) => {
-                unopened.push(format!("slot {} ({}): {}", slot.id, slot.label, e.message()))
-            }
+            Err(SlotFailure::Source(e)) => unopened.push(format!(
+                "slot {} ({}): {}",
+                slot.id,
+                slot.label,
+                e.message()
+            )),
         }
     }
     if !unopened.is_empty() && !drop_unopened {

@@ -160,7 +160,12 @@ pub fn resolve<'a>(
         activated().filter(|k| k.key.creation <= cutoff).collect(),
         true,
     )
-    .or_else(|| pick(activated().filter(|k| k.key.creation > cutoff).collect(), false));
+    .or_else(|| {
+        pick(
+            activated().filter(|k| k.key.creation > cutoff).collect(),
+            false,
+        )
+    });
     if let Some(p) = preferred {
         if !p.revoked && !p.is_expired(now) && usable(p) {
             return Resolution {
