@@ -135,7 +135,10 @@ fn defines_dynamic_symbol(bytes: &[u8], name: &str) -> Option<bool> {
     };
     // One section header, as (type, offset, size, link, entry size).
     let section = |i: u64| -> Option<(u32, u64, u64, u64, u64)> {
-        let at = usize::try_from(shoff.checked_add(i.checked_mul(u64::from(shentsize))?)?).ok()?;
+        let at = usize::try_from(shoff.checked_add(i.checked_mul(u64::from(shentsize))?)?)
+            .ok()
+            // Inside the file, so that `at + 56` below cannot overflow.
+            .filter(|&at| at < bytes.len())?;
         let kind = u32::try_from(r.u32(at + 4)?).ok()?;
         Some(if class64 {
             (
@@ -256,5 +259,19 @@ mod tests {
         let mut damaged = exe[..64].to_vec();
         damaged.resize(4096, 0xff);
         assert!(check_plugin_symbol(&damaged).is_err());
+    }
+
+    #[test]
+    fn section_offsets_near_the_end_of_the_address_space_are_refused() {
+        // Found with the elf fuzz target: a section header table offset near u64::MAX
+        // overflowed `at + 4` (a panic with overflow checks) when the symbol check ran on
+        // its own, without `check_complete` first.
+        let mut elf = vec![0u8; 64];
+        elf[..6].copy_from_slice(b"\x7fELF\x02\x01");
+        elf[40..48].copy_from_slice(&(u64::MAX - 1).to_le_bytes()); // e_shoff
+        elf[60..62].copy_from_slice(&1u16.to_le_bytes()); // e_shnum
+        assert!(check_plugin_symbol(&elf)
+            .unwrap_err()
+            .contains("no readable dynamic symbol table"));
     }
 }
