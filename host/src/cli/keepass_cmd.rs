@@ -68,7 +68,7 @@ pub fn run(ctx: &Context, cmd: KeepassCommand) -> Result<(), CliError> {
     // its first MiB, which holds the header, is read.
     let (file, _) = trousseau_core::open_regular_file(
         &database,
-        format_args!("the KeePass database {}", database.display()),
+        format_args!("cannot read the KeePass database {}", database.display()),
     )?;
     let mut head = Vec::new();
     file.take(1 << 20)
