@@ -55,7 +55,7 @@ pub fn interop(ctx: &Context) -> bool {
 /// The ring's elements, parsed.
 pub fn inspect(repo: &RepositoryBox) -> anyhow::Result<ParsedElements> {
     let snap = repo.load().context("cannot read the key ring")?;
-    Ok(ParsedElements::read(snap.elements())?)
+    Ok(ParsedElements::read(snap.into_elements())?)
 }
 
 /// Where the ring is, for prompts and messages.

@@ -162,6 +162,9 @@ pub fn parse_revocation(e: &XmlElement) -> Result<Revocation> {
     Ok(Revocation::Single { id, date })
 }
 
+/// The unknown top-level elements [`ParsedElements`] keeps: Trousseau's own.
+pub const KEPT_ELEMENTS: [&str; 2] = ["masterKeySlot", super::wrapping::REWRAPPED];
+
 /// A `<revocation>` read from a repository.
 #[derive(Debug, Clone)]
 pub struct RevocationElement {
@@ -183,7 +186,9 @@ pub struct ParsedElements {
     /// Revocation elements that cannot be read, with why: an open ring cannot trust any key
     /// then (ASP.NET's rule); an encrypted ring ignores them (they are not authenticated).
     pub unreadable_revocations: Vec<(String, String)>,
-    /// Other top-level elements (kept, ignored by the key ring), e.g. master-key slots.
+    /// Trousseau's own top-level elements ([`KEPT_ELEMENTS`]: master-key slots, a rotation's
+    /// re-wrapped secrets), ignored by the key ring. Other unknown elements are skipped, as
+    /// ASP.NET skips them, and not kept in memory.
     pub other: Vec<(String, XmlElement)>,
 }
 
@@ -191,10 +196,16 @@ impl ParsedElements {
     /// Reads every element: an unparsable `<key>` is skipped with a warning, an unparsable
     /// `<revocation>` is kept aside (see [`ParsedElements::into_ring_keys`]), duplicate key
     /// ids fail naming both elements.
-    pub fn read(elements: &[Element]) -> Result<ParsedElements> {
+    ///
+    /// Given owned elements (`snapshot.into_elements()`), each element's text is dropped as
+    /// soon as it is parsed, so a large ring is not held twice.
+    pub fn read<E: std::borrow::Borrow<Element>>(
+        elements: impl IntoIterator<Item = E>,
+    ) -> Result<ParsedElements> {
         let mut out = ParsedElements::default();
         let mut seen: HashMap<Uuid, String> = HashMap::new();
         for el in elements {
+            let el = el.borrow();
             let tree = match xmltree::parse(el.xml()) {
                 Ok(t) => t,
                 Err(e) => {
@@ -231,7 +242,10 @@ impl ParsedElements {
                         .unreadable_revocations
                         .push((el.name().to_string(), e.to_string())),
                 },
-                _ => out.other.push((el.name().to_string(), tree)),
+                name if KEPT_ELEMENTS.contains(&name) => {
+                    out.other.push((el.name().to_string(), tree));
+                }
+                other => tracing::debug!("ignoring element {} (<{other}>)", el.name()),
             }
         }
         Ok(out)

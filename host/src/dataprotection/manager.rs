@@ -183,7 +183,7 @@ impl KeyManager {
         let snap = self.repo.load()?;
         let version = snap.version().to_string();
         Ok(Loaded {
-            parsed: ParsedElements::read(snap.elements())?,
+            parsed: ParsedElements::read(snap.into_elements())?,
             version,
         })
     }
