@@ -323,7 +323,7 @@ pub fn read_file(path: &Path, trust: &Trust, limit: u64) -> Result<Outcome, Erro
             limit,
         }));
     }
-    read_bounded(file, limit).map_err(io_error)
+    read_bounded(file, meta.len(), limit).map_err(io_error)
 }
 
 fn refuse_kind(kind: fs::FileType) -> Option<Refusal> {
@@ -338,8 +338,10 @@ fn refuse_kind(kind: fs::FileType) -> Option<Refusal> {
     }
 }
 
-fn read_bounded(file: fs::File, limit: u64) -> io::Result<Outcome> {
-    let mut bytes = Vec::new();
+/// Reads at most `limit` + 1 bytes; `size` (the length fstat reported, at most `limit`) sizes
+/// the buffer so that a file is read in one call rather than in growing chunks.
+fn read_bounded(file: fs::File, size: u64, limit: u64) -> io::Result<Outcome> {
+    let mut bytes = Vec::with_capacity(usize::try_from(size.saturating_add(1)).unwrap_or(0));
     file.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > limit {
         return Ok(Outcome::Refused(Refusal::TooLarge {
