@@ -42,7 +42,7 @@ if [ -z "$bin" ]; then
   bin="$PWD/target/$profile/trousseau"
   if [ ! -x "$bin" ]; then
     flag=""; [ "$profile" = release ] && flag="--release"
-    cargo build -q $flag -p trousseau --bin trousseau
+    cargo build -q $flag -p trousseau-cli --bin trousseau
   fi
 fi
 [ -x "$bin" ] || { echo "no trousseau binary at $bin" >&2; exit 2; }

@@ -5,7 +5,6 @@
 //! for the architecture.
 
 pub mod builtins;
-pub mod cli;
 pub mod config;
 pub mod crypto;
 pub mod dataprotection;

@@ -4,7 +4,7 @@
 //! the package is missing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
+
 
 use std::{path::PathBuf, process::Command, sync::Arc};
 
@@ -78,7 +78,7 @@ print(protect(master, key_id, ks, hash_alg, ds, purposes, "réponse de python".e
 "#;
 
 fn python() -> PathBuf {
-    support::venv_python(".ci/install.d/dataprotection.sh")
+    trousseau_tests::venv_python(".ci/install.d/dataprotection.sh")
 }
 
 fn cross_check(algorithm: Algorithm) {

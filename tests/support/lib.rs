@@ -5,7 +5,8 @@
 //!   naming the tool and the install script), never a skip;
 //! - key-ring elements in ASP.NET Core's exact format (`fixtures`);
 //! - fixture providers (`fixture_providers`), the way to the workspace's real binaries and plugin
-//!   libraries (`workspace`), and the ABI-incompatible plugin fixture (`incompatible`).
+//!   libraries (`workspace`), the ABI-incompatible plugin fixture (`incompatible`), and the
+//!   project venv's Python for the peers written in Python (`venv_python`).
 
 // Test support: a failed setup step is a failed test, so panicking with a message is right.
 #![allow(clippy::panic, clippy::expect_used, clippy::unwrap_used)]
@@ -16,12 +17,14 @@ pub mod fixtures;
 mod http;
 pub mod incompatible;
 mod moto;
+mod python;
 mod redis;
 mod server;
 pub mod workspace;
 
 pub use azurite::Azurite;
 pub use moto::Moto;
+pub use python::venv_python;
 pub use redis::Redis;
 pub use server::{free_port, PortService, Server};
 

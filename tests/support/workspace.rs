@@ -66,7 +66,7 @@ pub fn cargo_build(args: &[&str]) {
 
 /// Builds (if needed) and returns the `trousseau` binary.
 pub fn trousseau_bin() -> PathBuf {
-    cargo_build(&["-p", "trousseau", "--bin", "trousseau"]);
+    cargo_build(&["-p", "trousseau-cli", "--bin", "trousseau"]);
     profile_dir().join(format!("trousseau{}", std::env::consts::EXE_SUFFIX))
 }
 

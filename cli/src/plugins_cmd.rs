@@ -6,7 +6,7 @@ use anyhow::anyhow;
 use clap::Subcommand;
 use serde_json::json;
 
-use crate::plugins::{admission, open_plugin, Origin};
+use trousseau::plugins::{admission, open_plugin, Origin};
 
 use super::{CliError, Context};
 

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use anyhow::anyhow;
 use clap::Args;
 
-use crate::config::ProviderConfig;
+use trousseau::config::ProviderConfig;
 
 use super::CliError;
 

@@ -14,7 +14,7 @@ use anyhow::{anyhow, Context as _};
 use clap::Subcommand;
 
 use super::{progress::with_progress, CliError, Context, TerminalInteraction};
-use crate::{
+use trousseau::{
     kdbx::{parse_header, verify_key, KdbxError, Verdict},
     masterkey::{
         composite_key, derive_components, transform_key, EverySource, KdfParams, SourceSpec,
@@ -161,8 +161,8 @@ fn describe_kdf(kdf: &KdfParams) -> String {
         } => format!(
             "Argon2{}, {} KiB, {iterations} iterations, {parallelism} lanes",
             match variant {
-                crate::masterkey::Argon2Variant::D => "d",
-                crate::masterkey::Argon2Variant::Id => "id",
+                trousseau::masterkey::Argon2Variant::D => "d",
+                trousseau::masterkey::Argon2Variant::Id => "id",
             },
             memory_kib
         ),

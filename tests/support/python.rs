@@ -1,5 +1,4 @@
-//! Helpers shared by integration tests.
-#![allow(clippy::expect_used, dead_code)]
+//! The project venv's Python, where the Python peers (pykeepass, `cryptography`) are installed.
 
 use std::path::PathBuf;
 

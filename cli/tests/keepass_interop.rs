@@ -4,7 +4,7 @@
 //! Install the peers with `.ci/install.d/keepass.sh`; these tests fail when they are missing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
+
 
 use std::{
     io::Write,
@@ -15,7 +15,7 @@ use std::{
 use base64::Engine;
 
 fn venv_python() -> PathBuf {
-    support::venv_python(".ci/install.d/keepass.sh")
+    trousseau_tests::venv_python(".ci/install.d/keepass.sh")
 }
 
 fn random_bytes(n: usize) -> Vec<u8> {

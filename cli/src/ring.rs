@@ -11,7 +11,7 @@ use super::{
     slot_sources::{self, SourceArgs},
     CliError, Context,
 };
-use crate::{
+use trousseau::{
     dataprotection::{
         at_rest::{KeyEncryption, PlainKeys},
         keyxml::ParsedElements,

@@ -8,7 +8,7 @@
 
 #[path = "support/cli.rs"]
 mod cli;
-mod support;
+
 
 use std::path::Path;
 use std::process::Command;
@@ -32,7 +32,7 @@ fn random_hex(n: usize) -> String {
 
 /// Writes `db` with pykeepass + the Python challenge-response patch; returns the KDF seed.
 fn create(home: &Home, db: &Path, kdf: &str, seed: Option<&str>) -> String {
-    let mut cmd = Command::new(support::venv_python(".ci/install.d/keepass.sh"));
+    let mut cmd = Command::new(trousseau_tests::venv_python(".ci/install.d/keepass.sh"));
     cmd.arg(SCRIPT)
         .arg(db)
         .arg(home.path("pw"))

@@ -14,7 +14,7 @@ use super::{
     slot_sources::{self, SourceArgs},
     CliError, Context,
 };
-use crate::{
+use trousseau::{
     dataprotection::{
         rotation,
         slots::{self, Slot},

@@ -1,5 +1,6 @@
 //! The `trousseau` command-line tool: argument parsing, exit codes, logging, and the shared
-//! context (configuration + registry) the subcommands use.
+//! context (configuration + registry) the subcommands use. A thin client of the engine (the
+//! `trousseau` library crate): everything it does with keys goes through the engine's API.
 //!
 //! Exit codes: 0 success, 1 the operation failed, 2 usage or configuration error. Errors are
 //! printed as one `error: …` paragraph, never as a panic or a backtrace.
@@ -20,17 +21,17 @@ mod repository_flags;
 mod ring;
 mod slot_policy;
 mod slot_sources;
-pub mod terminal;
+mod terminal;
 mod user_account_cmd;
 
 use std::{path::PathBuf, process::ExitCode};
 
 use clap::{Parser, Subcommand};
 
-pub use context::Context;
-pub use exit::CliError;
-pub use repository_flags::RepositoryFlags;
-pub use terminal::TerminalInteraction;
+use context::Context;
+use exit::CliError;
+use repository_flags::RepositoryFlags;
+use terminal::TerminalInteraction;
 
 /// Trousseau: composite master keys from pluggable key sources, and an ASP.NET Core-compatible
 /// data-protection key ring in pluggable repositories.
@@ -95,7 +96,7 @@ pub enum Command {
 }
 
 /// Runs the tool with the process arguments and returns its exit code.
-pub fn main() -> ExitCode {
+fn main() -> ExitCode {
     restore_default_sigpipe();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -116,7 +117,7 @@ pub fn main() -> ExitCode {
 }
 
 /// Runs one parsed command line.
-pub fn run(cli: Cli) -> Result<(), CliError> {
+fn run(cli: Cli) -> Result<(), CliError> {
     let mut ctx = Context::new(cli.config.as_deref(), &cli.plugin_dirs, &cli.repository)?;
     ctx.unlock_sources = cli
         .unlock

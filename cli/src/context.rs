@@ -8,7 +8,7 @@ use std::{
 use anyhow::anyhow;
 use trousseau_core::ProviderKind;
 
-use crate::{
+use trousseau::{
     config::{self, Config, ConfigError},
     dataprotection::manager::{MAX_KEY_LIFETIME_DAYS, MIN_KEY_LIFETIME_DAYS},
     masterkey::SourceSpec,

@@ -51,7 +51,7 @@ pub fn run(ctx: &Context, args: InitArgs) -> Result<(), CliError> {
     let repo = ring::repository(ctx)?;
     let parsed = ring::inspect(&repo)?;
     let (slots_, keys) = (
-        crate::dataprotection::slots::slots(&parsed),
+        trousseau::dataprotection::slots::slots(&parsed),
         parsed.keys.len(),
     );
     if !slots_.is_empty() || keys > 0 {
@@ -67,7 +67,7 @@ pub fn run(ctx: &Context, args: InitArgs) -> Result<(), CliError> {
     let specs = slot_sources::resolve(ctx, &args.sources)?;
     let label = args
         .label
-        .unwrap_or_else(|| crate::dataprotection::slots::describe(&specs));
+        .unwrap_or_else(|| trousseau::dataprotection::slots::describe(&specs));
     let place = ring::location(&repo);
     match ring::create(ctx, repo, &label, &specs, &args.password.answers()?)? {
         Some(_) => {

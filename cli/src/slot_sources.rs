@@ -8,7 +8,7 @@ use clap::Args;
 use trousseau_core::ProviderKind;
 
 use super::{CliError, Context};
-use crate::masterkey::SourceSpec;
+use trousseau::masterkey::SourceSpec;
 
 /// The provider the zero-config default uses when it is installed.
 pub const USER_ACCOUNT: &str = "user-account";

@@ -6,7 +6,7 @@ use anyhow::{anyhow, Context as _};
 use clap::Args;
 
 use super::{init_cmd::PasswordArgs, ring, CliError, Context};
-use crate::dataprotection::{
+use trousseau::dataprotection::{
     manager::checked_later, payload, timestamp::Timestamp, DataProtector, TimeLimitedProtector,
 };
 
@@ -140,7 +140,7 @@ pub fn parse_duration(text: &str) -> anyhow::Result<i64> {
         }
     };
     n.checked_mul(seconds_per_unit)
-        .and_then(|secs| secs.checked_mul(crate::dataprotection::timestamp::TICKS_PER_SECOND))
+        .and_then(|secs| secs.checked_mul(trousseau::dataprotection::timestamp::TICKS_PER_SECOND))
         .ok_or_else(|| {
             anyhow!("the duration {text:?} is too long; a payload must expire by the year 9999")
         })

@@ -5,7 +5,7 @@ use clap::{Args, Subcommand};
 use uuid::Uuid;
 
 use super::{init_cmd::PasswordArgs, ring, CliError, Context};
-use crate::dataprotection::{
+use trousseau::dataprotection::{
     keyring::{self, MasterKeySecret, RingKey},
     timestamp::Timestamp,
 };
@@ -113,7 +113,7 @@ pub fn run(ctx: &Context, cmd: KeysCommand) -> Result<(), CliError> {
         } => {
             let before = date(&expired_before)?;
             let manager = plain_manager(ctx)?;
-            let choose = |k: &crate::dataprotection::keyring::RingKey| k.key.expiration < before;
+            let choose = |k: &trousseau::dataprotection::keyring::RingKey| k.key.expiration < before;
             let (ids, _) = manager.deletion_plan(&choose)?;
             if ids.is_empty() {
                 eprintln!("no key expired before {before}");
@@ -138,13 +138,13 @@ pub fn run(ctx: &Context, cmd: KeysCommand) -> Result<(), CliError> {
 /// elements by name).
 fn plain_manager(
     ctx: &Context,
-) -> anyhow::Result<std::sync::Arc<crate::dataprotection::manager::KeyManager>> {
+) -> anyhow::Result<std::sync::Arc<trousseau::dataprotection::manager::KeyManager>> {
     let repo = ring::repository(ctx)?;
     Ok(std::sync::Arc::new(
-        crate::dataprotection::manager::KeyManager::new(
+        trousseau::dataprotection::manager::KeyManager::new(
             repo,
             ring::options(ctx),
-            std::sync::Arc::new(crate::dataprotection::at_rest::PlainKeys),
+            std::sync::Arc::new(trousseau::dataprotection::at_rest::PlainKeys),
         )?,
     ))
 }

@@ -4,7 +4,7 @@ use std::fmt;
 
 use trousseau_core::ErrorCode;
 
-use crate::{config::ConfigError, dataprotection::DataProtectionError, masterkey::MasterKeyError};
+use trousseau::{config::ConfigError, dataprotection::DataProtectionError, masterkey::MasterKeyError};
 
 /// A failed command: the error to print and the exit code (1 operation, 2 usage/config).
 pub struct CliError {

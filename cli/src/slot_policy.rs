@@ -7,7 +7,7 @@ use anyhow::anyhow;
 use trousseau_core::{ComponentKind, Error, Interaction, MessageLevel, SecretBytes};
 
 use super::{CliError, Context};
-use crate::{
+use trousseau::{
     dataprotection::{slots::Slot, timestamp::Timestamp},
     masterkey::{self, Component, EverySource, SourceInteraction, SourceSpec},
     policy::{ExpiryStatus, Policy},

@@ -8,8 +8,8 @@ use std::{cell::RefCell, path::Path};
 
 use trousseau_core::{ComponentKind, Error, Interaction, MessageLevel, SecretBytes};
 
-use super::terminal::TerminalInteraction;
-use crate::masterkey::SourceInteraction;
+use super::TerminalInteraction;
+use trousseau::masterkey::SourceInteraction;
 
 /// Secrets from a file, standard input or the terminal, asked once per command. The password
 /// file answers password sources only ([`SourceInteraction`]).

@@ -1,5 +1,0 @@
-//! The `trousseau` command-line tool.
-
-fn main() -> std::process::ExitCode {
-    trousseau::cli::main()
-}
