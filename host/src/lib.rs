@@ -1,8 +1,8 @@
 //! # trousseau — the Trousseau host runtime
 //!
 //! What a host application embeds: plugin loading and the provider registry, configuration,
-//! and the `trousseau` command-line tool built on them. See `DESIGN.md` in the repository
-//! for the architecture.
+//! and the `trousseau` command-line tool built on them. See `docs/architecture.md` in the
+//! repository for the architecture.
 
 pub mod builtins;
 pub mod config;
