@@ -61,7 +61,8 @@ pub struct LoadedKeyFile {
     pub key: SecretBytes,
     /// The detected format.
     pub format: KeyFileFormat,
-    /// Where KeePassXC reads this file differently from KeePass (spec §2.3), one sentence each.
+    /// Where KeePassXC (`src/keys/FileKey.cpp`) reads this file differently from KeePass, one
+    /// sentence each.
     pub keepassxc_differences: Vec<String>,
     /// Remarks that are not disagreements (e.g. KeePassXC's "legacy format" warning).
     pub notes: Vec<String>,
@@ -143,7 +144,9 @@ fn stream_hash(head: SecretBytes, file: std::fs::File) -> std::io::Result<Option
     }))
 }
 
-/// Interprets key-file contents (KeePass 2.x rules, spec §2.1–2.3).
+/// Interprets key-file contents by KeePass 2.x's rules (`KcpKeyFile.LoadKeyFile`): XML (v1
+/// Base64, v2 hex with a hash check), else exactly 32 bytes raw, else exactly 64 hex
+/// characters, else SHA-256 of the whole file.
 pub fn interpret(bytes: &[u8]) -> Result<LoadedKeyFile, Error> {
     let mut differences = Vec::new();
     let mut notes = Vec::new();

@@ -14,6 +14,12 @@ fn raw_of(key_hex: &str) -> String {
     hex::encode(Sha256::digest(hex::decode(key_hex).unwrap()))
 }
 
+// Known answers from KeePassXC's test data (`tests/data/FileKeyXml.key`, `FileKeyXmlV2.keyx`
+// and its broken-hash and broken-hex variants, `FileKeyXmlBrokenBase64.key`, `FileKeyHex.key`,
+// `FileKeyBinary.key`; `tests/TestKeys.cpp`): the component `key`, and `raw`, the composite key
+// that opens the matching `.kdbx`. The `vector_7_6` values follow from KeePass's detection rules
+// alone: a 65-byte file is not hex, so the key is SHA-256 of the whole file.
+
 const XML_V1: &str = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\r\n<KeyFile>\r\n\t<Meta>\r\n\t\t<Version>1.00</Version>\r\n\t</Meta>\r\n\t<Key>\r\n\t\t<Data>nhNal+U9p6h1rWAAJ5YrNkMazMTZkIWLi3WC4JQv5jk=</Data>\r\n\t</Key>\r\n</KeyFile>\r\n";
 
 fn xml_v2(hash: &str, first: &str) -> String {
@@ -108,6 +114,8 @@ fn vector_7_6_hex_with_newline_is_hashed() {
 
 #[test]
 fn writer_matches_keepass_byte_for_byte() {
+    // KeePass 2.47+'s writer (`KfxFile.Create`), byte for byte as in pykeepass's
+    // `tests/test4_keyx.keyx` and keepass-rs's `test_db_kdbx4_with_keyfile_v2_alt.keyx`.
     let key =
         hex::decode("30D73184FBE1C7C4B07EE4D6BC4F118B87577CAB5CB8846F5FD286FFF98BF9A9").unwrap();
     let expected = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<KeyFile>\n\t<Meta>\n\t\t<Version>2.0</Version>\n\t</Meta>\n\t<Key>\n\t\t<Data Hash=\"F79BE54D\">\n\t\t\t30D73184 FBE1C7C4 B07EE4D6 BC4F118B\n\t\t\t87577CAB 5CB8846F 5FD286FF F98BF9A9\n\t\t</Data>\n\t</Key>\n</KeyFile>";
@@ -130,7 +138,8 @@ fn writer_matches_keepass_byte_for_byte() {
             l.keepassxc_differences
         );
     }
-    // v1 as KeePass <= 2.46 wrote it, modulo line endings (spec §7.1).
+    // v1 as KeePass <= 2.46 wrote it, modulo line endings (KeePassXC's
+    // `tests/data/FileKeyXml.key`).
     let v1_key =
         hex::decode("9e135a97e53da7a875ad600027962b36431accc4d990858b8b7582e0942fe639").unwrap();
     let v1 = String::from_utf8(render(CreateFormat::XmlV1, &v1_key).expose().to_vec()).unwrap();

@@ -5,8 +5,7 @@
 //!   KeePassXC; enrollment creates the key (sensitive, non-extractable, labelled) or binds to an
 //!   existing one by label or id.
 //! - `yubikey-recovery`: KeePassXC's YubiKey HMAC-SHA1 challenge-response computed in software
-//!   from the slot's typed-in secret (spec §5), to open a KeePassXC-style composition without
-//!   the token.
+//!   from the slot's typed-in secret, to open a KeePassXC-style composition without the token.
 
 mod config;
 mod recovery;

@@ -1,6 +1,7 @@
 //! [`YubikeyRecoverySource`]: KeePassXC's YubiKey HMAC-SHA1 challenge-response computed in
-//! software from the token's typed-in 20-byte secret (spec §5), so that a composition
-//! enrolled with such a token can be opened without it.
+//! software from the token's typed-in 20-byte secret, so that a composition enrolled with such
+//! a token can be opened without it. The challenge and its padding are KeePassXC's
+//! (`src/keys/ChallengeResponseKey.cpp`): see [`effective_challenge`].
 
 use hmac::{Hmac, KeyInit, Mac};
 use serde::Deserialize;

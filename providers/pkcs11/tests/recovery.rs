@@ -26,7 +26,8 @@ fn rfc2202_hmac_sha1_vectors() {
 }
 
 /// KeePassXC-style: a 32-byte KDF seed is padded with 32 bytes of 0x20, and the token strips
-/// them, so the response is HMAC-SHA1(secret, seed) (spec §5; keepass-rs LocalChallenge).
+/// them, so the response is HMAC-SHA1(secret, seed) (KeePassXC `ChallengeResponseKey.cpp`;
+/// keepass-rs `LocalChallenge`).
 /// Expected values from Python's `hmac.new(secret, msg, hashlib.sha1)`.
 #[test]
 fn keepassxc_seed_vector() {

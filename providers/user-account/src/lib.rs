@@ -1,7 +1,8 @@
 //! Key source: a random per-user key kept by the OS (DPAPI, Secret Service, Keychain, or a 0600 file).
 //!
 //! The component is 64 random bytes used raw, as KeePass's "Windows user account"
-//! (`KcpUserAccount`, spec §3). Unlike KeePass, a missing or unreadable key is an error that
+//! (`KcpUserAccount`: `%APPDATA%\KeePass\ProtectedUserKey.bin`, DPAPI with a fixed entropy).
+//! Unlike KeePass, a missing or unreadable key is an error that
 //! says where it looked: only enrollment creates a key, and nothing is ever overwritten
 //! silently. Configuration (JSON, every member optional):
 //! `{"backend": "file"|"secret-service"|"dpapi"|"keychain", "path": "…", "keepass": false,

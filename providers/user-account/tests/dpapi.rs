@@ -9,7 +9,8 @@ use windows_sys::Win32::{
     Security::Cryptography::{CryptProtectData, CRYPTPROTECT_UI_FORBIDDEN, CRYPT_INTEGER_BLOB},
 };
 
-/// KeePass `KcpUserAccount` entropy, written out here independently of the crate (spec §3).
+/// KeePass `KcpUserAccount` entropy (KeePass 2.x `KeePassLib/Keys/KcpUserAccount.cs`), written
+/// out here independently of the crate.
 const KEEPASS_ENTROPY: [u8; 16] = [
     0xDE, 0x13, 0x5B, 0x5F, 0x18, 0xA3, 0x46, 0x70, 0xB2, 0x57, 0x24, 0x29, 0x69, 0x88, 0x98, 0xE6,
 ];

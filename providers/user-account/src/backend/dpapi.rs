@@ -15,7 +15,8 @@ use windows_sys::Win32::{
 use super::{file::FileStore, BackendKind, Store};
 use crate::{config::UserAccountConfig, key};
 
-/// KeePass's DPAPI optional entropy (`KcpUserAccount.m_pbEntropy`, spec §3).
+/// KeePass's DPAPI optional entropy (`KcpUserAccount.m_pbEntropy` in KeePass 2.x's
+/// `KeePassLib/Keys/KcpUserAccount.cs`).
 pub const KEEPASS_ENTROPY: [u8; 16] = [
     0xDE, 0x13, 0x5B, 0x5F, 0x18, 0xA3, 0x46, 0x70, 0xB2, 0x57, 0x24, 0x29, 0x69, 0x88, 0x98, 0xE6,
 ];
