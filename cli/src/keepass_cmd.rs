@@ -6,7 +6,8 @@
 //! A KeePassXC challenge-response key (YubiKey HMAC-SHA1) is reproduced in software by the
 //! `yubikey-recovery` source from the slot's secret, read from a file or an environment
 //! variable (never from the command line); its response to the KDF seed is appended last,
-//! before the KDF, as KeePassXC does for KDBX 4 (spec §1.3, §5).
+//! before the KDF, as KeePassXC does for KDBX 4 (`src/keys/CompositeKey.cpp`; for KDBX 3.1
+//! KeePassXC challenges the master seed instead, which is not supported here).
 
 use std::{io::Read, path::PathBuf};
 

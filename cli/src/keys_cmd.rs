@@ -163,7 +163,8 @@ fn confirm(question: &str) -> bool {
 fn list(ctx: &Context, json: bool, password: &PasswordArgs) -> Result<(), CliError> {
     let manager = ring::open(ctx, &password.answers()?, ring::IfMissing::Fail)?;
     let keys = manager.keys()?;
-    // Listing never generates a key: resolve the default (spec §5.2) without the §5.3 step.
+    // Listing never generates a key: resolve the default key as ASP.NET Core's
+    // `DefaultKeyResolver` does, without the key-ring provider's auto-generation step.
     let refs: Vec<&RingKey> = keys.iter().collect();
     let trusted = |k: &RingKey| k.encryptor(manager.protection()).is_ok();
     let closed = manager.protection().is_closed();

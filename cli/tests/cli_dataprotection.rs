@@ -320,7 +320,7 @@ fn keys_revocation_ttl_and_bad_input() {
         p(&a),
     ]);
     // Every key (the first, the 2099 key, and those generated while the revoked first key was
-    // still the preferred one, spec §5.2) expires before 2100.
+    // still the preferred one by ASP.NET Core's default-key resolution) expires before 2100.
     let listed = e.ok(&["keys", "list", "--json", "--password-file", p(&a)]);
     let all_keys = serde_json::from_str::<serde_json::Value>(&listed)
         .unwrap()

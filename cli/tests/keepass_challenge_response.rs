@@ -1,6 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! `trousseau keepass verify` with a KeePassXC challenge-response key (YubiKey HMAC-SHA1)
-//! reproduced by the software `yubikey-recovery` source (spec §1.3 KDBX 4, §5): against KDBX 4
+//! reproduced by the software `yubikey-recovery` source (KDBX 4: the challenge is the KDF seed,
+//! the response is appended before the KDF, as in KeePassXC's `CompositeKey.cpp`): against KDBX 4
 //! databases written at test time by pykeepass patched with an independent Python
 //! implementation (`support/kdbx_challenge_response.py`: Argon2d, Argon2id, AES-KDF, and a
 //! seed ending in the pad byte), and against keepass-rs's own fixture (known answer).
@@ -182,7 +183,9 @@ fn base32(bytes: &[u8]) -> String {
 #[test]
 fn a_seed_ending_in_the_pad_byte_is_shortened_as_the_token_does() {
     // KeePassXC pads the 32-byte seed with 0x20; the token strips every trailing 0x20, so the
-    // seed's own trailing 0x20 bytes are not MACed either (spec §5).
+    // seed's own trailing 0x20 bytes are not MACed either (KeePassXC's
+    // `ChallengeResponseKey.cpp`: the YubiKey takes the last byte and every equal byte before it
+    // for padding).
     let h = home();
     let db = h.path("cr.kdbx");
     let forced = format!("{}2020", random_hex(30));

@@ -7,7 +7,8 @@ consistent. An implementation independent of Trousseau's (Python's hmac and hash
     composite = SHA256(SHA256(password) || cr_k)                    (KeePassXC rawKey, KDBX 4)
 
 where the challenge is the KDF seed S, padded by KeePassXC to 64 bytes PKCS#7-style; the token
-takes every trailing byte equal to the last one for padding (spec §5).
+takes every trailing byte equal to the last one for padding (KeePassXC
+src/keys/ChallengeResponseKey.cpp).
 
 usage: kdbx_challenge_response.py DB PASSWORD_FILE SECRET_HEX_FILE {argon2d,argon2id,aes}
        [SEED_HEX]
