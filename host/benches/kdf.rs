@@ -1,6 +1,5 @@
 //! KDF speed: AES-KDF rounds per second and Argon2d time for fixed parameters (compare with
-//! KeePassXC's benchmarked rounds and argon2-cffi's `hash_secret_raw`, see the closing note
-//! of issue 3).
+//! KeePassXC's benchmarked rounds and argon2-cffi's `hash_secret_raw` on the same machine).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;

@@ -1,5 +1,6 @@
 //! Cross-check against an independent implementation: a Python program using pyca
-//! `cryptography`, written here from the spec (not from our code), unprotects our payloads and
+//! `cryptography`, written here from ASP.NET Core's documented payload format and subkey
+//! derivation (not from our code), unprotects our payloads and
 //! makes payloads we unprotect. Needs `.ci/install.d/dataprotection.sh`; fails if Python or
 //! the package is missing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]

@@ -1,4 +1,4 @@
-//! Key-ring elements in ASP.NET Core's exact format (spec §3), as the repositories store them.
+//! Key-ring elements in ASP.NET Core's exact key XML format, as the repositories store them.
 
 /// A 512-bit master key (base64), the same in every fixture.
 const MASTER_KEY: &str =
@@ -46,14 +46,15 @@ pub fn key_xml_indented(id: &str) -> String {
     key_xml(id).replace("><", ">\n  <")
 }
 
-/// A single-key `<revocation>` (spec §3.4), without formatting.
+/// A single-key `<revocation>` as ASP.NET Core's `XmlKeyManager` writes it, without formatting.
 pub fn revocation_xml(id: &str) -> String {
     format!(
         r#"<revocation version="1"><revocationDate>2026-05-01T10:00:00.1234567Z</revocationDate><key id="{id}" /><reason>compromised laptop</reason></revocation>"#
     )
 }
 
-/// A mass `<revocation>` of every key created before the date (spec §3.4), without formatting.
+/// A mass `<revocation>` of every key created before the date, as in ASP.NET Core's key-storage
+/// format documentation, without formatting.
 pub fn mass_revocation_xml() -> String {
     r#"<revocation version="1"><revocationDate>2015-03-20T15:45:45.7366491-07:00</revocationDate><!-- All keys created before the revocation date are revoked. --><key id="*" /><reason>human-readable reason</reason></revocation>"#.into()
 }

@@ -1,11 +1,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-//! Web-farm races with real processes (issue 5): 16 `trousseau` processes share one key ring in
+//! Web-farm races with real processes: 16 `trousseau` processes share one key ring in
 //! each repository (Redis, Azure Blob on Azurite, S3 on moto, a directory) and hit it in the
 //! same instant.
 //!
 //! - Cold start: against an empty ring, every node protects a distinct plaintext; afterwards the
 //!   repository holds exactly one key and every payload unprotects on every node.
-//! - Roll: the only key expires within 72 h (spec §5.3); every node protects at once; afterwards
+//! - Roll: the only key expires within 72 h (ASP.NET Core's key-ring provider then makes a
+//!   successor: 24 h refresh period + 48 h propagation); every node protects at once; afterwards
 //!   there is exactly one successor, activated when the old key expires. Both when the old key
 //!   expires in 60 h and in 1 h (inside the propagation window, where ASP.NET's resolver does
 //!   not see a fresh successor).
@@ -349,8 +350,8 @@ fn cold_start(farm: &Farm, rounds: usize, keys: KeyStorage) {
 }
 
 /// `ROLL_ROUNDS` rolls: a ring whose only key expires in `expires_in` ticks (within the 72 h
-/// of spec §5.3); `NODES` nodes protect at once → exactly one successor, activated when the
-/// old key expires.
+/// in which a successor is generated); `NODES` nodes protect at once → exactly one successor,
+/// activated when the old key expires.
 fn roll(farm: &Farm, expires_in: i64, label: &str) {
     let label = format!("expires in {label}");
     let started = Instant::now();

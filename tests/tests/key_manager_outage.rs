@@ -1,6 +1,6 @@
 //! The key manager over real, private servers: a warm cache does not touch the server (Redis's
 //! own command counter), and a server that goes away and comes back (Redis, and Azure Blob on
-//! Azurite), farm behaviour of issue 5.
+//! Azurite), as a web-farm node sees it.
 
 // Test code: a failed step is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
