@@ -1,5 +1,5 @@
-//! Algorithm names as they appear in key XML, their sizes, and their context headers
-//! (spec §2.3, §2.4).
+//! Algorithm names as they appear in key XML, their sizes, and their context headers (as in
+//! ASP.NET Core's "context headers" documentation).
 
 use aes::cipher::{
     block_padding::{NoPadding, Pkcs7},
@@ -174,7 +174,11 @@ impl Default for Algorithm {
 }
 
 impl Algorithm {
-    /// The context header of spec §2.3 (CBC + HMAC) or §2.4 (GCM).
+    /// The context header fed to every subkey derivation, computed per algorithm, never stored.
+    /// CBC + HMAC: `00 00 || BE32(key size, block size, HMAC key size, digest size) ||
+    /// AES-CBC(K_E', IV 0, "") || HMAC(K_H', "")`; GCM: `00 01 || BE32(key size, 12, 16, 16) ||
+    /// GCM tag of "" under K_E' with nonce 0`; K_E' || K_H' = SP800-108 of an empty key, label
+    /// and context.
     pub fn context_header(self) -> Vec<u8> {
         let ks = self.encryption.key_size();
         let empty = kdf::keyed_prf(b"");
@@ -393,6 +397,8 @@ mod tests {
         )
     }
 
+    // AES-192 + HMACSHA256 is ASP.NET Core's documented example; the others are computed the
+    // same way (a regression check: the same code reproduces the documented value).
     #[test]
     fn spec_2_3_cbc_headers() {
         use EncryptionAlgorithm::*;
@@ -403,6 +409,7 @@ mod tests {
         assert_eq!(header(Aes256Cbc, HmacSha512), "000000000020000000100000004000000040376E17E169255362126076F9D90392039348C1B5A269A82F77BDBB68A38939E4B9C5C51277112840AE4BA315212C956A4D1F4BD74B0CDF5057B0E2D4AE5A014F5CF059F15AE95E484742E70707DD17D9");
     }
 
+    // K_E || K_H of the documented AES-192 + HMACSHA256 example.
     #[test]
     fn spec_2_3_docs_subkeys() {
         let mut k = [0u8; 56];
@@ -410,6 +417,8 @@ mod tests {
         assert_eq!(hex::encode_upper(k), "5BB6C9831378221D8E1073CACF658EB061624271CB8321DDA04A05005BABC0A2496FA561E3E24987AA6355CD740ADAC4B7923DBF599000A9");
     }
 
+    // The headers precomputed in ASP.NET Core's `AesGcmAuthenticatedEncryptor.cs`; K_E' for
+    // AES-256 from its documentation.
     #[test]
     fn spec_2_4_gcm_headers() {
         use EncryptionAlgorithm::*;

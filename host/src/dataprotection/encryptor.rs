@@ -1,5 +1,8 @@
-//! The authenticated encryptor of one key: CBC + HMAC (spec §1.5) or GCM (spec §1.6), with
-//! subkeys derived per payload from the key's master key (spec §2).
+//! The authenticated encryptor of one key, byte-compatible with ASP.NET Core's: CBC + HMAC
+//! (`keyModifier(16) || IV(16) || AES-CBC-PKCS7 || HMAC(IV || ciphertext)`) or GCM
+//! (`keyModifier(16) || nonce(12) || ciphertext || tag(16)`, no GCM associated data), with
+//! subkeys derived per payload from the key's master key by SP800-108 (label = the payload's
+//! AAD, context = context header || key modifier).
 
 use subtle::ConstantTimeEq;
 use trousseau_core::SecretBytes;
@@ -79,7 +82,8 @@ impl AuthenticatedEncryptor {
         }
     }
 
-    /// `K_E || K_H` for one payload, in a stack buffer wiped on drop (spec §2.2).
+    /// `K_E || K_H` for one payload (label = AAD, context = context header || key modifier), in
+    /// a stack buffer wiped on drop.
     fn subkeys(&self, aad: &[u8], key_modifier: &[u8]) -> Zeroizing<[u8; MAX_SUBKEYS]> {
         let enc = self.algorithm.encryption;
         let len = if enc.is_gcm() {
@@ -229,6 +233,9 @@ mod tests {
         (e, out)
     }
 
+    // Known answers from ASP.NET Core's tests: `ManagedAuthenticatedEncryptorTests` (CBC) and
+    // `GcmAuthenticatedEncryptorTests` (GCM, whose buffer has 3 bytes before and 4 after),
+    // `Encrypt_KnownKey`: key "master key", a counting RNG, plaintext 02 03 04, AAD 06 05 04 03.
     #[test]
     fn spec_6_2_cbc_known_answer() {
         let (e, out) = kat(EncryptionAlgorithm::Aes256Cbc);

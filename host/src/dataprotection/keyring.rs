@@ -1,6 +1,5 @@
 //! The in-memory key ring: keys with their dates and revocation state, encryptors created
-//! lazily, and default-key resolution exactly as ASP.NET Core's `DefaultKeyResolver`
-//! (spec §5.2).
+//! lazily, and default-key resolution exactly as ASP.NET Core's `DefaultKeyResolver`.
 
 use std::{
     collections::HashMap,
@@ -131,8 +130,8 @@ pub struct Resolution {
     pub should_generate: bool,
 }
 
-/// `DefaultKeyResolver.FindDefaultKey`, exactly as spec §5.2 (and ASP.NET Core's source)
-/// says. `usable` says whether a key's encryptor can be created.
+/// `DefaultKeyResolver.FindDefaultKey`, exactly as ASP.NET Core's source does it. `usable`
+/// says whether a key's encryptor can be created.
 ///
 /// The preferred key is the most recently activated key old enough to have propagated to every
 /// node (created before `now − 2 days`), else the *least* recently activated newer one. A

@@ -1,4 +1,5 @@
-//! Key-ring XML (spec §3): `<key>`, `<revocation>`, reading a repository's elements into keys
+//! Key-ring XML in ASP.NET Core's key storage format: `<key>`, `<revocation>`, reading a
+//! repository's elements into keys
 //! with revocations applied, and writing elements exactly as ASP.NET Core does.
 
 use std::collections::HashMap;
@@ -384,6 +385,7 @@ mod tests {
     use super::*;
     use crate::dataprotection::at_rest::PlainKeys;
 
+    // A key as ASP.NET Core 10.0.5 writes it (unencrypted form), with a master key of 00..3F.
     pub(crate) const SPEC_KEY: &str = r#"<key id="ead9607a-7754-4369-a7f4-6696e5713ced" version="1">
   <creationDate>2026-04-16T16:40:09.6237156Z</creationDate>
   <activationDate>2026-04-16T16:40:09.6237156Z</activationDate>

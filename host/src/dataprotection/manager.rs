@@ -1,8 +1,9 @@
 //! The key manager: reads the ring from a repository, resolves and caches the default key,
 //! generates keys (conditionally when the repository can), revokes and deletes keys
-//! (spec §4 "Deletion", §5). A repository that fails during a refresh does not stop the
-//! manager: the cached ring keeps serving until its default key expires, and the repository is
-//! retried with backoff (see [`super::refresh`]).
+//! as ASP.NET Core's `XmlKeyManager` and `KeyRingProvider` do (deletion as in .NET 9's
+//! `DeleteKeys`: keys first, then the revocations they make obsolete). A repository that fails
+//! during a refresh does not stop the manager: the cached ring keeps serving until its default
+//! key expires, and the repository is retried with backoff (see [`super::refresh`]).
 
 use std::{
     collections::HashMap,
@@ -402,9 +403,9 @@ impl KeyManager {
         move |k: &RingKey| k.encryptor(self.encryption.as_ref()).is_ok()
     }
 
-    /// Builds the ring as ASP.NET's `KeyRingProvider` (spec §5.3), generating a key when
-    /// needed: read–decide–store_conditional, re-reading on conflict when the repository
-    /// supports it. Returns the ring and when it should be refreshed.
+    /// Builds the ring as ASP.NET's `KeyRingProvider.CreateCacheableKeyRingCore`, generating a
+    /// key when needed: read–decide–store_conditional, re-reading on conflict when the
+    /// repository supports it. Returns the ring and when it should be refreshed.
     pub fn build_ring(&self) -> Result<(KeyRing, Timestamp)> {
         let now = self.now();
         check_clock(now)?;

@@ -1,4 +1,5 @@
-//! The protected-payload envelope (spec §1.1–§1.4): magic header, key id in .NET GUID byte
+//! The protected-payload envelope of ASP.NET Core's `KeyRingBasedDataProtector`: magic header
+//! `09 F0 C9 F0`, key id in .NET GUID byte
 //! order, the additional authenticated data built from the purpose chain, and base64url.
 
 use base64::Engine;
@@ -25,7 +26,8 @@ pub fn write_7bit(out: &mut Vec<u8>, mut v: u32) {
     out.push(v as u8);
 }
 
-/// AAD := magic || keyId || BE32(count) || (7bitLen(utf8) || utf8)* (spec §1.3).
+/// AAD := magic || keyId || BE32(count) || (7bitLen(utf8) || utf8)*, as ASP.NET Core's
+/// `AdditionalAuthenticatedDataTemplate` (7bitLen: .NET's `Write7BitEncodedInt` of the byte count).
 pub fn aad(key_id: Uuid, purposes: &[String]) -> Vec<u8> {
     let mut out = Vec::with_capacity(24 + purposes.iter().map(|p| p.len() + 2).sum::<usize>());
     out.extend_from_slice(&MAGIC);
@@ -75,6 +77,8 @@ pub fn from_base64url(text: &str) -> Result<Vec<u8>> {
 mod tests {
     use super::*;
 
+    // A real ASP.NET Core key id and its payload bytes; the sample payload of ASP.NET Core's
+    // "authenticated encryption details" documentation.
     #[test]
     fn guid_layout_matches_spec() {
         let id: Uuid = "ead9607a-7754-4369-a7f4-6696e5713ced".parse().unwrap();
@@ -92,6 +96,7 @@ mod tests {
         );
     }
 
+    // From ASP.NET Core's `AdditionalAuthenticatedDataTemplateTests.cs`.
     #[test]
     fn spec_6_5_aad_template() {
         let purposes: Vec<String> = ["my sample string", "©®±µ¶", "my other sample string",
@@ -102,6 +107,7 @@ mod tests {
             "CfDJ8AAAAAAAAAAAAAAAAAAAAAAAAAAFEG15IHNhbXBsZSBzdHJpbmcKwqnCrsKxwrXCthZteSBvdGhlciBzYW1wbGUgc3RyaW5nmwFDZkRKOEg1b0hfZnAxUU5CbXZzLU9XWHhzVm9WMzBoclhlSTQtUEk0cDFWWnl0anNnZDBEVHN0TWR0VFpiRnRtMmRLSHZzQmxEQ3Y3VGlFV0t6dFpmOGZiNDhwVWdCZ1VFMlNlWVYzZU9VWHZTZk5XVTBEOFNtSEx5NUtFbndLS2taS3F1ZERoQ25qUVNJVTdtaERsaUpKTjFlNAEu");
     }
 
+    // The AAD as ASP.NET Core's `KeyRingBasedDataProtectorTests.cs` builds it.
     #[test]
     fn spec_6_4_aad_structure() {
         let id: Uuid = "ba73c9ce-d322-4e45-af90-341307e11c38".parse().unwrap();

@@ -1,5 +1,6 @@
 //! `IDataProtector`: protect/unprotect with a purpose chain over a key ring, the string API,
-//! and the time-limited protector (spec §1, §1.3 "time-limited").
+//! and the time-limited protector (ASP.NET Core's `TimeLimitedDataProtector`: one more purpose,
+//! and the expiry as 8 big-endian bytes of .NET ticks before the plaintext).
 
 use std::sync::Arc;
 
@@ -393,6 +394,7 @@ mod tests {
         ));
     }
 
+    // As in ASP.NET Core's `TimeLimitedDataProtectorTests.cs`.
     #[test]
     fn spec_6_7_time_limited() {
         let base = protector(A, false, "app").create_protector("new purpose");

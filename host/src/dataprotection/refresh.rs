@@ -1,7 +1,8 @@
 //! The key manager's cache of the key ring, and what it does when the repository fails.
 //!
 //! A ring is served from the cache until its refresh time (24 hours less up to 20 % jitter, or
-//! the default key's expiration if sooner; spec §5.3). When a refresh fails, as ASP.NET's
+//! the default key's expiration if sooner, as ASP.NET Core's `CacheableKeyRing`). When a refresh
+//! fails, as ASP.NET's
 //! `KeyRingProvider` does:
 //!
 //! - if the cached ring's default key has not expired, the failure is logged (`warn`, naming

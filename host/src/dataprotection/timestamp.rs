@@ -1,5 +1,5 @@
 //! UTC instants as .NET ticks (100 ns since 0001-01-01T00:00Z), with the xs:dateTime text form
-//! ASP.NET writes in key XML (spec §3.5).
+//! ASP.NET writes in key XML (`XmlConvert`: 0–7 fractional digits, `Z` or an offset).
 
 use std::fmt;
 
@@ -229,6 +229,7 @@ impl fmt::Display for Timestamp {
 mod tests {
     use super::*;
 
+    // 630822816000000000 ticks, the expiry in ASP.NET Core's time-limited protector tests.
     #[test]
     fn y2000_is_the_spec_tick_count() {
         assert_eq!(
