@@ -23,6 +23,9 @@ fn pw(p: &str) -> String {
     hex::encode(Sha256::digest(p.as_bytes()))
 }
 
+// Known answers from KeePassXC's test data (`tests/data/`: FileKeyXml.key, FileKeyXmlV2.keyx,
+// FileKeyHex.key, FileKeyBinary.key, FileKeyHashed.key, KeyFileProtected*.key with their
+// `.kdbx` files): the key-file component and the composite key that opens the database.
 #[test]
 fn spec_7_key_file_only_vectors() {
     for (key, raw) in [
