@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what the user-account and pkcs11 provider tests need (issue 6): SoftHSM2 + OpenSC for
+# Installs what the user-account and pkcs11 provider tests need: SoftHSM2 + OpenSC for
 # PKCS#11, gnome-keyring + libsecret-tools + dbus for the Secret Service backend, and, best effort,
 # the Windows leg (Rust target x86_64-pc-windows-gnu, MinGW, Wine) for the DPAPI backend.
 # Idempotent: installs only what is missing, runs apt-get update at most once.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what the repository-provider tests need (issue 5): redis-server, Azurite (npm),
+# Installs what the repository-provider tests need: redis-server, Azurite (npm),
 # moto[server] (pip venv), and — best effort — the Windows leg (rust target x86_64-pc-windows-gnu,
 # MinGW, wine64). Idempotent: installs only what is missing; apt-get update at most once.
 set -euo pipefail

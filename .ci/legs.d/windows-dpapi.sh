@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The Windows leg of the user-account provider: the DPAPI backend, cross-compiled for
-# x86_64-pc-windows-gnu and run under Wine (spec test-environment.md §6), with a stand-in
+# x86_64-pc-windows-gnu and run under Wine (docs/test-environment.md), with a stand-in
 # bcryptprimitives.dll (Wine 8 lacks ProcessPrng, which Rust's std imports).
 # When the toolchain pieces are missing it says LOUDLY that the leg did NOT run, and exits 0;
 # a test failure exits non-zero.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The Windows leg: cross-compiles trousseau-registry for x86_64-pc-windows-gnu and runs its tests
-# under Wine (spec/test-environment.md §6). Install its tools with .ci/install.d/repositories.sh.
+# under Wine (docs/test-environment.md). Install its tools with .ci/install.d/repositories.sh.
 # When the Windows target, MinGW or Wine is missing, it says loudly that the leg did NOT run.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
