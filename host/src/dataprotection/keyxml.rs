@@ -1,6 +1,6 @@
 //! Key-ring XML in ASP.NET Core's key storage format: `<key>`, `<revocation>`, reading a
-//! repository's elements into keys
-//! with revocations applied, and writing elements exactly as ASP.NET Core does.
+//! repository's elements into keys with revocations applied, and writing elements exactly as
+//! ASP.NET Core does.
 
 use std::collections::HashMap;
 

@@ -1,6 +1,6 @@
 //! The protected-payload envelope of ASP.NET Core's `KeyRingBasedDataProtector`: magic header
-//! `09 F0 C9 F0`, key id in .NET GUID byte
-//! order, the additional authenticated data built from the purpose chain, and base64url.
+//! `09 F0 C9 F0`, key id in .NET GUID byte order, the additional authenticated data built from
+//! the purpose chain, and base64url.
 
 use base64::Engine;
 use uuid::Uuid;

@@ -2,8 +2,7 @@
 //!
 //! A ring is served from the cache until its refresh time (24 hours less up to 20 % jitter, or
 //! the default key's expiration if sooner, as ASP.NET Core's `CacheableKeyRing`). When a refresh
-//! fails, as ASP.NET's
-//! `KeyRingProvider` does:
+//! fails, as ASP.NET's `KeyRingProvider` does:
 //!
 //! - if the cached ring's default key has not expired, the failure is logged (`warn`, naming
 //!   the repository and the error) and the cached ring keeps serving;
