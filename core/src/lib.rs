@@ -69,6 +69,8 @@ mod plugin;
 mod repository;
 mod secret;
 mod source;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 
 pub use error::{Error, ErrorCode, Result};
 pub use file::{open_regular_file, read_regular_file, read_to_limit};
