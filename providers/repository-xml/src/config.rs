@@ -12,6 +12,16 @@ pub fn parse<T: DeserializeOwned>(provider: &str, json: &str) -> Result<T> {
     } else {
         json
     };
+    // serde would read a struct from a JSON array too (`[]` as all defaults): refuse anything
+    // but an object, so that a mistaken configuration never silently means the defaults.
+    if !json.starts_with('{') {
+        return Err(Error::new(
+            ErrorCode::InvalidConfig,
+            format!(
+                "the {provider} repository configuration is not a JSON object ({{\"key\": value, …}}); see `trousseau plugins inspect {provider}` for its keys"
+            ),
+        ));
+    }
     serde_json::from_str(json).map_err(|e| {
         Error::new(
             ErrorCode::InvalidConfig,
@@ -53,6 +63,15 @@ mod tests {
         assert_eq!(e.code(), ErrorCode::InvalidConfig);
         assert!(e.message().contains("ulr"), "{}", e.message());
         assert!(e.message().contains("redis"), "{}", e.message());
+    }
+
+    #[test]
+    fn only_an_object_is_a_configuration() {
+        for json in ["[]", "[\"x\"]", "42", "\"url\""] {
+            let e = parse::<Conf>("redis", json).unwrap_err();
+            assert_eq!(e.code(), ErrorCode::InvalidConfig, "{json}");
+            assert!(e.message().contains("not a JSON object"), "{}", e.message());
+        }
     }
 
     #[test]
