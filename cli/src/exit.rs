@@ -4,7 +4,12 @@ use std::fmt;
 
 use trousseau_core::ErrorCode;
 
-use trousseau::{config::ConfigError, dataprotection::DataProtectionError, masterkey::MasterKeyError};
+use trousseau::{
+    config::ConfigError,
+    dataprotection::DataProtectionError,
+    masterkey::MasterKeyError,
+    ring::{Hint, RingError},
+};
 
 /// A failed command: the error to print and the exit code (1 operation, 2 usage/config).
 pub struct CliError {
@@ -62,7 +67,36 @@ impl CliError {
                 parts.push(part);
             }
         }
-        parts.join(": ")
+        let mut message = parts.join(": ");
+        let hint = self
+            .error
+            .chain()
+            .find_map(|cause| cause.downcast_ref::<RingError>()?.hint());
+        if let Some(hint) = hint {
+            message.push_str(render(hint));
+        }
+        message
+    }
+}
+
+/// The engine's hint as this tool's words: the command or setting that fixes it.
+fn render(hint: Hint) -> &'static str {
+    match hint {
+        Hint::CreateRing => "; create one with `trousseau init` or `trousseau protect`",
+        Hint::EnableInteropOrRestoreSlots => {
+            ": set `interop = true` in [data_protection] if every writer of this repository is \
+             trusted; otherwise restore the slot elements from a backup"
+        }
+        Hint::ChangeMasterKey => "\nhint: run `trousseau master-key change` to replace it",
+        Hint::ConfigureUnlockSources => {
+            "\nhint: this node takes its key sources from --unlock or [[master_key.sources]], \
+             never from the key ring"
+        }
+        Hint::UnlockOrDropSlots => {
+            "; give their sources with --unlock, or pass --drop-unopened to remove them"
+        }
+        Hint::ListProviders => " (plugins are listed by `trousseau plugins list`)",
+        _ => "",
     }
 }
 
@@ -74,6 +108,9 @@ pub fn is_configuration_error(error: &anyhow::Error) -> bool {
     error.chain().any(|cause| {
         if cause.is::<ConfigError>() {
             return true;
+        }
+        if let Some(e) = cause.downcast_ref::<RingError>() {
+            return e.is_configuration();
         }
         let code = if let Some(e) = cause.downcast_ref::<trousseau_core::Error>() {
             Some(e.code())

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::anyhow;
 use clap::Args;
+use trousseau::ring::Creation;
 
 use super::{
     password::SecretAnswers,
@@ -69,8 +70,11 @@ pub fn run(ctx: &Context, args: InitArgs) -> Result<(), CliError> {
         .label
         .unwrap_or_else(|| trousseau::dataprotection::slots::describe(&specs));
     let place = ring::location(&repo);
-    match ring::create(ctx, repo, &label, &specs, &args.password.answers()?)? {
-        Some(_) => {
+    match ring::opener(ctx, specs.clone())?.create(repo, &label, &specs, &args.password.answers()?)? {
+        Creation::Created(opened) => {
+            if let Some(created) = &opened.created {
+                ring::announce(created);
+            }
             if ring::unlock_sources(ctx).is_empty()
                 && specs
                     .iter()
@@ -85,7 +89,7 @@ pub fn run(ctx: &Context, args: InitArgs) -> Result<(), CliError> {
             }
             Ok(())
         }
-        None => Err(CliError::failed(anyhow!(
+        _ => Err(CliError::failed(anyhow!(
             "another process created the {place} at the same time; nothing was changed"
         ))),
     }

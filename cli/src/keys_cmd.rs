@@ -1,5 +1,6 @@
 //! `trousseau keys`: list, create, revoke and delete keys.
 
+use trousseau::ring::IfMissing;
 use anyhow::anyhow;
 use clap::{Args, Subcommand};
 use uuid::Uuid;
@@ -75,7 +76,7 @@ pub fn run(ctx: &Context, cmd: KeysCommand) -> Result<(), CliError> {
             password,
         } => {
             let activation = activate_at.as_deref().map(date).transpose()?;
-            let manager = ring::open(ctx, &password.answers()?, ring::IfMissing::Fail)?;
+            let manager = ring::open(ctx, &password.answers()?, IfMissing::Fail)?;
             let now = manager.now();
             let activation = activation.unwrap_or(now);
             let expiration = manager
@@ -87,7 +88,7 @@ pub fn run(ctx: &Context, cmd: KeysCommand) -> Result<(), CliError> {
         }
         KeysCommand::Revoke(a) => {
             let before = a.all_created_before.as_deref().map(date).transpose()?;
-            let manager = ring::open(ctx, &a.password.answers()?, ring::IfMissing::Fail)?;
+            let manager = ring::open(ctx, &a.password.answers()?, IfMissing::Fail)?;
             match (a.id, before) {
                 (Some(id), None) => {
                     let id = Uuid::parse_str(&id)
@@ -161,7 +162,7 @@ fn confirm(question: &str) -> bool {
 }
 
 fn list(ctx: &Context, json: bool, password: &PasswordArgs) -> Result<(), CliError> {
-    let manager = ring::open(ctx, &password.answers()?, ring::IfMissing::Fail)?;
+    let manager = ring::open(ctx, &password.answers()?, IfMissing::Fail)?;
     let keys = manager.keys()?;
     // Listing never generates a key: resolve the default key as ASP.NET Core's
     // `DefaultKeyResolver` does, without the key-ring provider's auto-generation step.

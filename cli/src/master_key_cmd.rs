@@ -10,17 +10,16 @@ use super::{
     init_cmd::PasswordArgs,
     password::SecretAnswers,
     ring,
-    slot_policy::Expired,
     slot_sources::{self, SourceArgs},
     CliError, Context,
 };
 use trousseau::{
     dataprotection::{
-        rotation,
         slots::{self, Slot},
-        unlock::{Composition, Opened, SlotFailure, Unlocker},
+        unlock::Opened,
     },
     masterkey::SourceInteraction,
+    ring::Expired,
 };
 
 /// Options of the new slot in `add-slot` and `change`.
@@ -113,6 +112,7 @@ fn add_slot(
     expired: Expired,
 ) -> Result<(Opened, Slot), CliError> {
     let specs = slot_sources::resolve(ctx, &new.sources)?;
+    let opener = ring::opener(ctx, specs.clone())?;
     let repo = ring::repository(ctx)?;
     let parsed = ring::inspect(&repo)?;
     if slots::slots(&parsed).is_empty() {
@@ -120,17 +120,16 @@ fn add_slot(
             "the key ring has no master-key slot; run `trousseau init` first"
         )));
     }
-    let opened = ring::open_w(ctx, &repo, &parsed, &password.answers()?, expired)?;
+    let opened = opener.open_w(&repo, &parsed, &password.answers()?, expired)?;
     let label = label.unwrap_or_else(|| slots::describe(&specs));
-    let slot = ring::new_slot(ctx, &repo, &opened.w, &label, &specs, &new.answers()?)?;
+    let slot = opener.new_slot(&repo, &opened.w, &label, &specs, &new.answers()?)?;
     slots::add_slot(&repo, &slot)?;
     eprintln!("added master-key slot {} ({label})", slot.id);
     Ok((opened, slot))
 }
 
-/// Rotates W after `opened` opened it: the opened slot and every other slot of the current
-/// generation that this node's sources open are re-wrapped; the others are dropped only with
-/// `drop_unopened`.
+/// Rotates W after `opened` opened it (see [`trousseau::ring::RingOpener::rotate`]) and says
+/// what changed.
 fn rotate(
     ctx: &Context,
     opened: &Opened,
@@ -138,44 +137,8 @@ fn rotate(
     drop_unopened: bool,
 ) -> Result<(), CliError> {
     let repo = ring::repository(ctx)?;
-    let parsed = ring::inspect(&repo)?;
-    let local = ring::unlock_sources(ctx);
-    let unlocker = Unlocker::new(
-        &ctx.registry,
-        &local,
-        ctx.config.master_key.kdf_limits,
-        ring::location(&repo),
-    );
-    let mut keep = vec![(opened.slot.clone(), opened.kek.clone())];
-    let mut unopened = Vec::new();
-    for slot in slots::current(&slots::slots(&parsed)) {
-        if slot.id == opened.slot.id {
-            continue;
-        }
-        match unlocker.kek(&slot, Composition::ByProvider, ui) {
-            Ok(kek) if slot.unwrap_with(&kek).is_some_and(|w| opened.w.same_as(&w)) => {
-                keep.push((slot, kek));
-            }
-            Ok(_) => unopened.push(format!("slot {} ({}): wrong key", slot.id, slot.label)),
-            Err(SlotFailure::Unavailable(why)) => {
-                unopened.push(format!("slot {} ({}): {why}", slot.id, slot.label))
-            }
-            Err(SlotFailure::Source(e)) => unopened.push(format!(
-                "slot {} ({}): {}",
-                slot.id,
-                slot.label,
-                e.message()
-            )),
-        }
-    }
-    if !unopened.is_empty() && !drop_unopened {
-        return Err(CliError::failed(anyhow!(
-            "these slots cannot be opened here, so they cannot be re-wrapped: {}; give their \
-             sources with --unlock, or pass --drop-unopened to remove them",
-            unopened.join("; ")
-        )));
-    }
-    let done = rotation::rotate(&repo, &opened.w, &keep)?;
+    let report = ring::opener(ctx, Vec::new())?.rotate(&repo, opened, ui, drop_unopened)?;
+    let (done, unopened) = (report.rotated, report.dropped);
     eprintln!(
         "rotated the ring-wrapping key to generation {}: {} key(s) and {} revocation(s) \
          re-wrapped, {} slot(s) re-wrapped",
@@ -241,10 +204,11 @@ pub fn run(ctx: &Context, cmd: MasterKeyCommand) -> Result<(), CliError> {
         } => {
             let id = Uuid::parse_str(&id)
                 .map_err(|e| CliError::usage(anyhow!("invalid slot id {id:?}: {e}")))?;
+            let opener = ring::opener(ctx, Vec::new())?;
             let repo = ring::repository(ctx)?;
             let parsed = ring::inspect(&repo)?;
             let ui = password.answers()?;
-            let opened = ring::open_w(ctx, &repo, &parsed, &ui, Expired::Refuse)?;
+            let opened = opener.open_w(&repo, &parsed, &ui, Expired::Refuse)?;
             slots::remove_slot(&repo, id)?;
             eprintln!("removed master-key slot {id}");
             if rotation.rotate {
@@ -265,7 +229,8 @@ pub fn run(ctx: &Context, cmd: MasterKeyCommand) -> Result<(), CliError> {
                 )));
             }
             let ui = password.answers()?;
-            let opened = ring::open_w(ctx, &repo, &parsed, &ui, Expired::Refuse)?;
+            let opened =
+                ring::opener(ctx, Vec::new())?.open_w(&repo, &parsed, &ui, Expired::Refuse)?;
             rotate(ctx, &opened, &ui, drop_unopened)
         }
     }

@@ -1,5 +1,6 @@
 //! `trousseau protect` and `trousseau unprotect`.
 
+use trousseau::ring::IfMissing;
 use std::io::{Read, Write};
 
 use anyhow::{anyhow, Context as _};
@@ -62,7 +63,7 @@ impl PurposeArgs {
     fn protector(
         &self,
         ctx: &Context,
-        missing: ring::IfMissing,
+        missing: IfMissing,
     ) -> Result<DataProtector, CliError> {
         let manager = ring::open(ctx, &self.password.answers()?, missing)?;
         Ok(ring::protector(
@@ -165,7 +166,7 @@ pub fn protect(ctx: &Context, args: ProtectArgs) -> Result<(), CliError> {
         limit,
         &format!("over the payload limit of {limit} bytes"),
     )?;
-    let p = args.common.protector(ctx, ring::IfMissing::Create)?;
+    let p = args.common.protector(ctx, IfMissing::Create)?;
     let out = match expiration {
         Some(at) => p.time_limited().protect(&data, at)?,
         None => p.protect(&data)?,
@@ -195,7 +196,7 @@ pub fn unprotect(ctx: &Context, args: UnprotectArgs) -> Result<(), CliError> {
     )?;
     let text = String::from_utf8(text)
         .map_err(|_| anyhow!("the payload is not text; pass the base64url string"))?;
-    let p = args.common.protector(ctx, ring::IfMissing::Fail)?;
+    let p = args.common.protector(ctx, IfMissing::Fail)?;
     let out = if args.lines {
         unprotect_lines(&p, &args, &text)?
     } else {

@@ -3,17 +3,9 @@
 //! else the zero-config default (`user-account` when that provider is installed, else
 //! `password`).
 
-use anyhow::anyhow;
 use clap::Args;
-use trousseau_core::ProviderKind;
-
-use super::{CliError, Context};
+use super::{spec, CliError, Context};
 use trousseau::masterkey::SourceSpec;
-
-/// The provider the zero-config default uses when it is installed.
-pub const USER_ACCOUNT: &str = "user-account";
-/// The fallback of the zero-config default.
-pub const PASSWORD: &str = "password";
 
 /// `--source` for the commands that create a slot.
 #[derive(Debug, Args, Clone, Default)]
@@ -29,109 +21,29 @@ pub struct SourceArgs {
     pub sources: Vec<String>,
 }
 
-/// Parses one `--source` value into a spec (no public parameters yet).
+/// How `--source` is written, for error messages.
+const SOURCE_FLAG: spec::Flag = spec::Flag {
+    name: "--source",
+    example: "keyfile:path=/k.keyx",
+};
+
+/// Parses one `--source` value into a spec (no public parameters yet); the syntax is
+/// [`spec::parse`]'s, every value a string.
 pub fn parse_source(text: &str) -> anyhow::Result<SourceSpec> {
-    let (provider, settings) = text.split_once(':').unwrap_or((text, ""));
-    let provider = provider.trim();
-    if provider.is_empty() {
-        return Err(anyhow!(
-            "--source {text:?} names no provider; use PROVIDER or PROVIDER:KEY=VALUE,…"
-        ));
-    }
-    let mut config = serde_json::Map::new();
-    for pair in settings.split(',').filter(|p| !p.is_empty()) {
-        let (key, value) = pair.split_once('=').ok_or_else(|| {
-            anyhow!("--source {text:?}: {pair:?} is not KEY=VALUE (e.g. keyfile:path=/k.keyx)")
-        })?;
-        insert_dotted(&mut config, key.trim(), value)
-            .map_err(|why| anyhow!("--source {text:?}: {key:?} {why}"))?;
-    }
+    let parsed = spec::parse(text, SOURCE_FLAG, spec::Values::Strings)?;
     Ok(SourceSpec {
-        provider: provider.to_string(),
-        config: serde_json::Value::Object(config).to_string(),
+        provider: parsed.provider,
+        config: serde_json::Value::Object(parsed.settings).to_string(),
         public_params: String::new(),
     })
-}
-
-/// Sets `key` (dotted for nested tables: `pin.env`) to the string `value` in `config`; says
-/// why not when the key is empty, given twice or both a value and a table.
-fn insert_dotted(
-    config: &mut serde_json::Map<String, serde_json::Value>,
-    key: &str,
-    value: &str,
-) -> Result<(), &'static str> {
-    let (head, rest) = match key.split_once('.') {
-        Some((head, rest)) => (head.trim(), Some(rest.trim())),
-        None => (key, None),
-    };
-    if head.is_empty() || rest.is_some_and(str::is_empty) {
-        return Err("has an empty name");
-    }
-    match rest {
-        None if config.contains_key(head) => Err("is given twice"),
-        None => {
-            config.insert(head.to_string(), value.into());
-            Ok(())
-        }
-        Some(rest) => match config
-            .entry(head.to_string())
-            .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()))
-        {
-            serde_json::Value::Object(inner) => insert_dotted(inner, rest, value),
-            _ => Err("is both a value and a table"),
-        },
-    }
 }
 
 /// A spec in `--source`/`--unlock` syntax (`keyfile:path=/k.keyx`, nested settings dotted), so
 /// that what `master-key status` shows can be given back to `--unlock`.
 pub fn format_source(spec: &SourceSpec) -> String {
-    fn flatten(prefix: &str, value: &serde_json::Value, out: &mut Vec<String>) {
-        match value {
-            serde_json::Value::Object(map) => {
-                for (k, v) in map {
-                    let key = if prefix.is_empty() {
-                        k.clone()
-                    } else {
-                        format!("{prefix}.{k}")
-                    };
-                    flatten(&key, v, out);
-                }
-            }
-            serde_json::Value::String(s) => out.push(format!("{prefix}={s}")),
-            other => out.push(format!("{prefix}={other}")),
-        }
-    }
-    let mut settings = Vec::new();
-    if let Ok(value) = serde_json::from_str::<serde_json::Value>(&spec.config) {
-        flatten("", &value, &mut settings);
-    }
-    if settings.is_empty() {
-        spec.provider.clone()
-    } else {
-        format!("{}:{}", spec.provider, settings.join(","))
-    }
-}
-
-fn spec(provider: &str, config: String) -> SourceSpec {
-    SourceSpec {
-        provider: provider.to_string(),
-        config,
-        public_params: String::new(),
-    }
-}
-
-/// The zero-config sources: `[user-account]` when that key source is in the registry, else
-/// `[password]`.
-pub fn default_sources(ctx: &Context) -> Vec<SourceSpec> {
-    let user_account = ctx
-        .registry
-        .provider(USER_ACCOUNT)
-        .is_some_and(|p| p.kind() == ProviderKind::KeySource);
-    vec![spec(
-        if user_account { USER_ACCOUNT } else { PASSWORD },
-        "{}".to_string(),
-    )]
+    let settings =
+        serde_json::from_str::<serde_json::Value>(&spec.config).unwrap_or(serde_json::Value::Null);
+    spec::format(&spec.provider, &settings, spec::Values::Strings)
 }
 
 /// `[[master_key.sources]]` as specs (empty when not configured).
@@ -140,65 +52,36 @@ pub fn configured(ctx: &Context) -> Vec<SourceSpec> {
         .master_key
         .sources
         .iter()
-        .map(|p| spec(&p.provider, p.settings_json()))
+        .map(|p| SourceSpec::with_config(&p.provider, &p.settings_json()))
         .collect()
 }
 
-/// The sources of a new slot (command line, configuration or default), each checked to be a
-/// key source in the registry. Unknown providers are usage errors naming what is available.
+/// The sources of a new slot: `--source`, else the engine's choice for new rings (`--unlock`,
+/// else `[[master_key.sources]]`, else the zero-configuration default). Unknown providers are
+/// usage errors naming what is available.
 pub fn resolve(ctx: &Context, args: &SourceArgs) -> Result<Vec<SourceSpec>, CliError> {
-    let (specs, origin) = if !args.sources.is_empty() {
-        let specs = args
-            .sources
-            .iter()
-            .map(|s| parse_source(s))
-            .collect::<anyhow::Result<Vec<_>>>()
-            .map_err(CliError::usage)?;
-        (specs, "--source")
-    } else if !ctx.unlock_sources.is_empty() {
-        (ctx.unlock_sources.clone(), "--unlock")
-    } else if !ctx.config.master_key.sources.is_empty() {
-        (configured(ctx), "[[master_key.sources]]")
-    } else {
-        return Ok(default_sources(ctx));
-    };
-    check_key_sources(ctx, &specs, origin)?;
+    if args.sources.is_empty() {
+        return Ok(super::ring::opener(ctx, Vec::new())?.new_ring_sources());
+    }
+    let specs = args
+        .sources
+        .iter()
+        .map(|s| parse_source(s))
+        .collect::<anyhow::Result<Vec<_>>>()
+        .map_err(CliError::usage)?;
+    check_key_sources(ctx, &specs, "--source")?;
     Ok(specs)
 }
 
-/// Checks that every spec names a key source of the registry; otherwise a usage error saying
-/// where it was named (`origin`: `--source`, `--unlock`, `[[master_key.sources]]`) and which
-/// key sources are available.
+/// Checks that every spec names an installed key source; otherwise a usage error saying where
+/// it was named (`origin`: `--source`, `--unlock`, `[[master_key.sources]]`) and which key
+/// sources are available.
 pub fn check_key_sources(
     ctx: &Context,
     specs: &[SourceSpec],
     origin: &str,
 ) -> Result<(), CliError> {
-    for s in specs {
-        match ctx.registry.provider(&s.provider) {
-            Some(p) if p.kind() == ProviderKind::KeySource => {}
-            found => {
-                let available: Vec<&str> = ctx
-                    .registry
-                    .providers()
-                    .filter(|p| p.kind() == ProviderKind::KeySource)
-                    .map(|p| p.id())
-                    .collect();
-                return Err(CliError::usage(anyhow!(
-                    "{origin}: {:?} is {}; available key sources: {} (plugins are listed by \
-                     `trousseau plugins list`)",
-                    s.provider,
-                    if found.is_some() {
-                        "not a key source"
-                    } else {
-                        "unknown"
-                    },
-                    available.join(", ")
-                )));
-            }
-        }
-    }
-    Ok(())
+    trousseau::ring::check_key_sources(&ctx.registry, specs, origin).map_err(CliError::usage)
 }
 
 #[cfg(test)]

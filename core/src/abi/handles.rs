@@ -55,6 +55,13 @@ impl RepositoryBox {
         RepositoryBox { object }
     }
 
+    /// Wraps a repository written in the host's own process (no plugin, no registry), guarded
+    /// like every provider: a panic in it becomes an [`crate::ErrorCode::Internal`] error
+    /// naming `origin`.
+    pub fn in_process(origin: &'static str, repository: Box<dyn crate::Repository>) -> Self {
+        RepositoryBox::new(super::module::repository_object(origin, repository))
+    }
+
     /// See [`crate::Repository::describe`].
     pub fn describe(&self) -> Result<RepositoryDescription, Error> {
         self.object.describe().into_result()

@@ -107,13 +107,14 @@ pub fn create_repository(
         let Factory::Repository(make) = provider.factory else {
             return Err(Error::new(ErrorCode::Internal, "provider kind mismatch"));
         };
-        let inner = make(config)?;
-        Ok(RepositoryAbi_TO::from_value(
-            GuardedRepository {
-                inner,
-                origin: provider.id,
-            },
-            TD_Opaque,
-        ))
+        Ok(repository_object(provider.id, make(config)?))
     })
+}
+
+/// `inner` behind the ABI, every call guarded and naming `origin`.
+pub(crate) fn repository_object(
+    origin: &'static str,
+    inner: Box<dyn crate::Repository>,
+) -> RepositoryObject {
+    RepositoryAbi_TO::from_value(GuardedRepository { inner, origin }, TD_Opaque)
 }

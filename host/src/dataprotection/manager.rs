@@ -162,6 +162,11 @@ impl KeyManager {
         })
     }
 
+    /// The repository, given back (e.g. to open a ring another process created first).
+    pub fn into_repository(self) -> RepositoryBox {
+        self.repo
+    }
+
     /// The repository.
     pub fn repository(&self) -> &RepositoryBox {
         &self.repo

@@ -21,6 +21,22 @@ pub struct SourceSpec {
     pub public_params: String,
 }
 
+impl SourceSpec {
+    /// A source of `provider` with its default settings (`{}`), not enrolled yet.
+    pub fn new(provider: &str) -> SourceSpec {
+        SourceSpec::with_config(provider, "{}")
+    }
+
+    /// A source of `provider` with `config` (the provider's JSON settings), not enrolled yet.
+    pub fn with_config(provider: &str, config: &str) -> SourceSpec {
+        SourceSpec {
+            provider: provider.to_string(),
+            config: config.to_string(),
+            public_params: String::new(),
+        }
+    }
+}
+
 /// The host's side of the dialogue with key sources: the [`Interaction`] each source gets,
 /// chosen by the source's kind, so that an answer meant for one kind of source (the
 /// `--password-file` of the command line answers the password source) is never handed to

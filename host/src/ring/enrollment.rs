@@ -1,26 +1,19 @@
-//! The `[policy]` applied to master-key slots: the rules a new slot must meet (password length
-//! and quality, required and forbidden sources), and expiry counted from a slot's creation.
+//! Enrolling the sources of a new master-key slot under the `[policy]`: the rules a new slot
+//! must meet (password length and quality, required and forbidden sources) are checked before
+//! anything is created. Every password-like source passes the same check, built-in or plugin:
+//! the password is seen where it is answered (through the host's [`Interaction`]), or read
+//! back from the built-in password source's configured file or variable.
 
 use std::cell::RefCell;
 
-use anyhow::anyhow;
 use trousseau_core::{ComponentKind, Error, Interaction, MessageLevel, SecretBytes};
 
-use super::{CliError, Context};
-use trousseau::{
-    dataprotection::{slots::Slot, timestamp::Timestamp},
+use super::RingError;
+use crate::{
     masterkey::{self, Component, EverySource, SourceInteraction, SourceSpec},
-    policy::{ExpiryStatus, Policy},
+    plugins::Registry,
+    policy::Policy,
 };
-
-/// The checked `[policy]`; its warnings are logged. A contradictory policy is a usage error.
-pub fn load(ctx: &Context) -> Result<Policy, CliError> {
-    let policy = Policy::from_config(&ctx.config.policy).map_err(CliError::usage)?;
-    for w in &policy.warnings {
-        tracing::warn!("[policy] {w}");
-    }
-    Ok(policy)
-}
 
 /// An [`Interaction`] that passes everything through and keeps the last secret it handed
 /// out, so that a new password can be checked against the policy (the password source itself
@@ -67,13 +60,14 @@ impl Interaction for Recorder<'_> {
 
 /// The password of a built-in `password` source configured with `env` or `file` (those never
 /// ask the [`Interaction`], so the [`Recorder`] does not see them).
+#[cfg(feature = "password")]
 fn configured_password(
     spec: &SourceSpec,
     location: &str,
     ui: &dyn Interaction,
 ) -> Option<SecretBytes> {
     use trousseau_password::{PasswordConfig, PasswordInput};
-    if spec.provider != super::slot_sources::PASSWORD {
+    if spec.provider != super::PASSWORD {
         return None;
     }
     match PasswordConfig::parse(&spec.config).ok()?.into_input() {
@@ -82,26 +76,36 @@ fn configured_password(
     }
 }
 
+/// Without the built-in password source, no configured password can be read back.
+#[cfg(not(feature = "password"))]
+fn configured_password(_: &SourceSpec, _: &str, _: &dyn Interaction) -> Option<SecretBytes> {
+    None
+}
+
 /// Enrolls `specs` for a new slot under the policy, so that nothing is created (a key file, a
 /// token key) for a slot the policy refuses: the sources' kinds are checked first (required and
 /// forbidden sources), then password sources are enrolled and their password checked (length,
 /// quality), then the other sources are enrolled. Components and stored specs come back in
 /// `specs` order. Messages name every broken rule and by how much.
-pub fn enroll_checked(
-    ctx: &Context,
+pub(crate) fn enroll_checked(
+    registry: &Registry,
     policy: &Policy,
     specs: &[SourceSpec],
     challenge: &[u8],
     ui: &dyn SourceInteraction,
     location: &str,
-) -> anyhow::Result<(Vec<Component>, Vec<SourceSpec>)> {
+) -> Result<(Vec<Component>, Vec<SourceSpec>), RingError> {
     let kinds = specs
         .iter()
         .map(|s| {
-            let source = ctx.registry.key_source(&s.provider, &s.config)?;
-            Ok(source.describe()?.kind())
+            let fail = |error| masterkey::MasterKeyError::Source {
+                label: format!("{} source", s.provider),
+                error,
+            };
+            let source = registry.key_source(&s.provider, &s.config).map_err(fail)?;
+            Ok(source.describe().map_err(fail)?.kind())
         })
-        .collect::<Result<Vec<ComponentKind>, Error>>()?;
+        .collect::<Result<Vec<ComponentKind>, masterkey::MasterKeyError>>()?;
     policy.check_new_master_key(&kinds, None)?;
     let mut order: Vec<usize> = (0..specs.len()).collect();
     order.sort_by_key(|&i| kinds[i] != ComponentKind::Password);
@@ -110,7 +114,7 @@ pub fn enroll_checked(
         let source_ui = ui.for_source(kinds[i]);
         let recorder = Recorder::new(source_ui);
         let (c, s) = masterkey::enroll_components(
-            &ctx.registry,
+            registry,
             std::slice::from_ref(&specs[i]),
             challenge,
             &EverySource(&recorder),
@@ -120,58 +124,15 @@ pub fn enroll_checked(
             let password = recorder
                 .take()
                 .or_else(|| configured_password(&specs[i], location, source_ui))
-                .ok_or_else(|| {
-                    anyhow!(
-                        "the policy sets a minimum password length or quality, but the \
-                         password of the {} source cannot be read back to check it; use the \
-                         built-in password source",
-                        specs[i].provider
-                    )
+                .ok_or_else(|| RingError::PasswordUnchecked {
+                    provider: specs[i].provider.clone(),
                 })?;
-            let text = std::str::from_utf8(password.expose())
-                .map_err(|_| anyhow!("the new password is not valid UTF-8"))?;
+            let text = std::str::from_utf8(password.expose()).map_err(|_| {
+                crate::policy::PolicyViolation(vec!["the new password is not valid UTF-8".into()])
+            })?;
             policy.check_new_master_key(&kinds, Some(text))?;
         }
         enrolled[i] = c.into_iter().zip(s).next();
     }
     Ok(enrolled.into_iter().flatten().unzip())
-}
-
-/// Whether a command is allowed on a ring opened through a slot whose change the policy
-/// forces.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Expired {
-    /// Refuse (every command but `master-key change`).
-    Refuse,
-    /// Allow: this command replaces the slot.
-    Allow,
-}
-
-/// Applies the expiry rules to the slot that opened the ring: recommend → a warning on stderr;
-/// force → an error saying to run `trousseau master-key change` (unless `expired` allows it).
-pub fn check_expiry(policy: &Policy, slot: &Slot, expired: Expired) -> anyhow::Result<()> {
-    let (Some(created), Some(now)) = (
-        slot.creation.to_offset_date_time(),
-        Timestamp::now().to_offset_date_time(),
-    ) else {
-        return Ok(());
-    };
-    match policy.expiry(created, now) {
-        ExpiryStatus::Current => Ok(()),
-        ExpiryStatus::Recommended(why) => {
-            eprintln!(
-                "warning: {why}: master-key slot {} ({}) was created {}; run `trousseau master-key change`",
-                slot.id, slot.label, slot.creation
-            );
-            Ok(())
-        }
-        ExpiryStatus::Forced(why) if expired == Expired::Refuse => Err(anyhow!(
-            "{why}: master-key slot {} ({}) was created {}; run `trousseau master-key change` \
-             to replace it (nothing else is allowed until then)",
-            slot.id,
-            slot.label,
-            slot.creation
-        )),
-        ExpiryStatus::Forced(_) => Ok(()),
-    }
 }
