@@ -333,6 +333,7 @@ fn calibration_picks_usable_parameters() {
 }
 
 #[test]
+#[cfg(all(feature = "password", feature = "keyfile"))]
 fn enroll_then_derive_through_the_registry() {
     let registry = crate::plugins::Registry::with_builtins(None).unwrap();
     let dir = tempfile::tempdir().unwrap();

@@ -1,17 +1,18 @@
 //! The provider registry: built-ins (collected with `inventory`) and dynamic plugins, presented
 //! as one set keyed by provider id, instantiated through the same ABI objects.
 
-use std::{
-    collections::BTreeMap,
-    fmt,
-    path::{Path, PathBuf},
-};
+#[cfg(feature = "dynamic-plugins")]
+use std::path::Path;
+use std::{collections::BTreeMap, fmt, path::PathBuf};
 
+#[cfg(feature = "dynamic-plugins")]
+use trousseau_core::abi::DynamicPlugin;
 use trousseau_core::{
-    abi::{self, DynamicPlugin, KeySourceBox, RepositoryBox},
+    abi::{self, KeySourceBox, RepositoryBox},
     Error, ErrorCode, PluginDef, PluginInfo, ProviderInfo, ProviderKind,
 };
 
+#[cfg(feature = "dynamic-plugins")]
 use super::{admission, search::DirSource};
 
 /// Where a provider comes from.
@@ -35,6 +36,7 @@ impl fmt::Display for Origin {
 #[derive(Clone, Copy)]
 enum Backend {
     Builtin(&'static PluginDef),
+    #[cfg(feature = "dynamic-plugins")]
     Dynamic(DynamicPlugin),
 }
 
@@ -129,13 +131,16 @@ pub enum RegistryError {
 pub struct Registry {
     entries: BTreeMap<String, ProviderEntry>,
     refusals: Vec<Refusal>,
+    #[cfg(feature = "dynamic-plugins")]
     pins: Option<Vec<String>>,
 }
 
 impl Registry {
     /// A registry with every built-in provider linked into this binary and no plugins.
-    /// `pins`, when set, restricts which plugin files may be loaded later.
+    /// `pins`, when set, restricts which plugin files may be loaded later (without the
+    /// `dynamic-plugins` feature no plugin file is ever loaded, and `pins` is not read).
     pub fn with_builtins(pins: Option<&[String]>) -> Result<Registry, RegistryError> {
+        #[cfg(feature = "dynamic-plugins")]
         let pins = pins
             .map(|ps| {
                 ps.iter()
@@ -144,9 +149,12 @@ impl Registry {
             })
             .transpose()
             .map_err(RegistryError::Pin)?;
+        #[cfg(not(feature = "dynamic-plugins"))]
+        let _ = pins;
         let mut registry = Registry {
             entries: BTreeMap::new(),
             refusals: Vec::new(),
+            #[cfg(feature = "dynamic-plugins")]
             pins,
         };
         for def in trousseau_core::builtin_plugins() {
@@ -173,6 +181,7 @@ impl Registry {
     /// written by someone else, every library in it is refused with that reason. Each entry is
     /// then admitted by [`admission::admit_entry`] (regular files only; symbolic links only
     /// into safe directories).
+    #[cfg(feature = "dynamic-plugins")]
     pub fn load_dir(&mut self, dir: &Path, source: DirSource) -> Result<(), RegistryError> {
         let read = match std::fs::read_dir(dir) {
             Ok(r) => r,
@@ -215,12 +224,14 @@ impl Registry {
 
     /// Loads one plugin file named explicitly and registers its providers (all or none). The
     /// file is checked by [`admission::admit`]; its directory is not (see [`Self::load_dir`]).
+    #[cfg(feature = "dynamic-plugins")]
     pub fn load_file(&mut self, path: &Path) -> Result<PluginInfo, Refusal> {
         let admitted = admission::admit(path, self.pins.as_deref()).map_err(refusal(path))?;
         self.register(path, admitted)
     }
 
     /// Loads one entry of a checked plugin directory ([`admission::admit_entry`]).
+    #[cfg(feature = "dynamic-plugins")]
     fn load_entry(&mut self, entry: &Path) -> Result<PluginInfo, Refusal> {
         let admitted =
             admission::admit_entry(entry, self.pins.as_deref()).map_err(refusal(entry))?;
@@ -228,6 +239,7 @@ impl Registry {
     }
 
     /// Loads an admitted file and registers its providers under `path` (all or none).
+    #[cfg(feature = "dynamic-plugins")]
     fn register(
         &mut self,
         path: &Path,
@@ -334,6 +346,7 @@ impl Registry {
             Backend::Builtin(def) => abi::create_key_source(def, id, config)
                 .into_result()
                 .map(KeySourceBox::new),
+            #[cfg(feature = "dynamic-plugins")]
             Backend::Dynamic(plugin) => plugin.create_key_source(id, config),
         }
     }
@@ -345,12 +358,14 @@ impl Registry {
             Backend::Builtin(def) => abi::create_repository(def, id, config)
                 .into_result()
                 .map(RepositoryBox::new),
+            #[cfg(feature = "dynamic-plugins")]
             Backend::Dynamic(plugin) => plugin.create_repository(id, config),
         }
     }
 }
 
 /// Checks and loads one plugin file; the refusal reason is one line.
+#[cfg(feature = "dynamic-plugins")]
 pub fn open_plugin(
     path: &Path,
     pins: Option<&[String]>,
@@ -361,6 +376,7 @@ pub fn open_plugin(
 
 /// Hands an admitted file to the dynamic loader and asks the plugin to describe itself.
 /// `path` is the name the file is reported under.
+#[cfg(feature = "dynamic-plugins")]
 fn load_admitted(
     path: &Path,
     admitted: admission::AdmittedFile,
@@ -376,6 +392,7 @@ fn load_admitted(
 }
 
 /// Makes a [`Refusal`] of `path` from a one-line reason.
+#[cfg(feature = "dynamic-plugins")]
 fn refusal(path: &Path) -> impl Fn(String) -> Refusal + '_ {
     move |reason| Refusal {
         path: path.to_path_buf(),

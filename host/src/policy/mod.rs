@@ -98,6 +98,8 @@ fn kind_from_name(name: &str) -> Option<ComponentKind> {
 }
 
 /// Estimated strength in bits: log2 of zxcvbn's guess count (0 for the empty password).
+/// Needs the `password-quality` cargo feature.
+#[cfg(feature = "password-quality")]
 pub fn estimated_bits(password: &str) -> f64 {
     if password.is_empty() {
         return 0.0;
@@ -156,6 +158,14 @@ impl Policy {
                 }
             }
         }
+        if config.minimum_quality.is_some() && !cfg!(feature = "password-quality") {
+            // Refused rather than ignored: a policy the engine cannot check must not pass.
+            return Err(PolicyConfigError(
+                "minimum_quality is set but this build cannot estimate password quality: \
+                 build trousseau with its `password-quality` feature, or remove minimum_quality"
+                    .to_string(),
+            ));
+        }
         Ok(Policy {
             minimum_length: config.minimum_length,
             minimum_quality: config.minimum_quality,
@@ -201,6 +211,7 @@ impl Policy {
                     min - length
                 ));
             }
+            #[cfg(feature = "password-quality")]
             if let Some(min) = self.minimum_quality {
                 let bits = estimated_bits(pw);
                 if bits < f64::from(min) {

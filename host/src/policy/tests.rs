@@ -99,6 +99,15 @@ fn readable_require_and_forbid() {
 }
 
 #[test]
+#[cfg(not(feature = "password-quality"))]
+fn minimum_quality_is_refused_without_an_estimator() {
+    let config: PolicyConfig = toml::from_str("minimum_quality = 60").unwrap();
+    let e = Policy::from_config(&config).unwrap_err();
+    assert!(e.0.contains("`password-quality` feature"), "{e}");
+}
+
+#[test]
+#[cfg(feature = "password-quality")]
 fn length_and_quality_say_by_how_much() {
     let p = policy("minimum_length = 12\nminimum_quality = 60");
     let e = p

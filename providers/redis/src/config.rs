@@ -123,6 +123,14 @@ impl RedisConfig {
                 scheme
             )));
         }
+        if scheme == "rediss" && !cfg!(feature = "tls") {
+            return Err(invalid(
+                "the redis repository `url` is rediss:// (TLS) but this build of trousseau-redis \
+                 has no TLS: build it with its `tls` feature (the engine's `redis-tls`), or use \
+                 redis:// or redis+unix://"
+                    .into(),
+            ));
+        }
         let info = self.url.as_str().into_connection_info().map_err(|e| {
             invalid(format!(
                 "the redis repository `url` cannot be parsed ({:?}): use redis://[user[:password]@]host[:port][/db]",
@@ -226,12 +234,22 @@ mod tests {
     fn unix_and_tls_urls() {
         let t = target(r#"{"url":"redis+unix:///tmp/x/redis.sock","key":"k"}"#).unwrap();
         assert_eq!(t.location, "redis+unix:///tmp/x/redis.sock?db=0 list k");
-        let t = target(r#"{"url":"rediss://h:7000"}"#).unwrap();
-        assert!(
-            t.location.starts_with("rediss://h:7000/0"),
-            "{}",
-            t.location
-        );
+        #[cfg(feature = "tls")]
+        {
+            let t = target(r#"{"url":"rediss://h:7000"}"#).unwrap();
+            assert!(
+                t.location.starts_with("rediss://h:7000/0"),
+                "{}",
+                t.location
+            );
+        }
+        #[cfg(not(feature = "tls"))]
+        {
+            let Err(e) = target(r#"{"url":"rediss://h:7000"}"#) else {
+                panic!("rediss:// accepted without TLS");
+            };
+            assert!(e.message().contains("`tls` feature"), "{}", e.message());
+        }
     }
 
     #[test]

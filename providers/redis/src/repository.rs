@@ -3,7 +3,7 @@
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use redis::{Client, Commands, Connection, RedisError, TlsCertificates, Value};
+use redis::{Client, Commands, Connection, RedisError, Value};
 use sha2::{Digest, Sha256};
 use trousseau_core::{
     Capabilities, Element, Error, ErrorCode, Repository, RepositoryDescription, Result, Snapshot,
@@ -73,21 +73,7 @@ impl RedisRepository {
             ca_pem,
             limits,
         } = config.target()?;
-        if matches!(info.addr(), redis::ConnectionAddr::TcpTls { .. }) {
-            // rustls needs a process-wide crypto provider; another crate may have installed one.
-            let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-        }
-        let client = match ca_pem {
-            None => Client::open(info),
-            Some(root_cert) => Client::build_with_tls(
-                info,
-                TlsCertificates {
-                    client_tls: None,
-                    root_cert: Some(root_cert),
-                },
-            ),
-        }
-        .map_err(|e| errors::map(&e, &location))?;
+        let client = open_client(info, ca_pem).map_err(|e| errors::map(&e, &location))?;
         Ok(RedisRepository {
             client,
             key: config.key,
@@ -234,6 +220,40 @@ impl RedisRepository {
             })
             .collect()
     }
+}
+
+/// The client for `info`, trusting `ca_pem` (the `tls_ca_file`) instead of the public roots
+/// when given.
+#[cfg(feature = "tls")]
+fn open_client(
+    info: redis::ConnectionInfo,
+    ca_pem: Option<Vec<u8>>,
+) -> std::result::Result<Client, RedisError> {
+    if matches!(info.addr(), redis::ConnectionAddr::TcpTls { .. }) {
+        // rustls needs a process-wide crypto provider; another crate may have installed one.
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    }
+    match ca_pem {
+        None => Client::open(info),
+        Some(root_cert) => Client::build_with_tls(
+            info,
+            redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(root_cert),
+            },
+        ),
+    }
+}
+
+/// The client for `info`. Without the `tls` feature the configuration has already refused
+/// rediss:// urls, and with them `tls_ca_file`, so `ca_pem` is always `None`.
+#[cfg(not(feature = "tls"))]
+fn open_client(
+    info: redis::ConnectionInfo,
+    ca_pem: Option<Vec<u8>>,
+) -> std::result::Result<Client, RedisError> {
+    debug_assert!(ca_pem.is_none());
+    Client::open(info)
 }
 
 /// The version token: SHA-256 over every entry, each preceded by its length.

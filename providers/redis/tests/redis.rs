@@ -252,6 +252,7 @@ fn elements_that_are_not_xml_are_refused_before_anything_is_written() {
 }
 
 #[test]
+#[cfg(feature = "tls")]
 fn rediss_with_a_private_ca_round_trips_and_refuses_an_untrusted_server() {
     let redis = Redis::start_tls();
     let config = |extra: &str| format!(r#"{{"url":"{}"{extra}}}"#, redis.tls_url());
