@@ -5,6 +5,8 @@
 //! Exit codes: 0 success, 1 the operation failed, 2 usage or configuration error. Errors are
 //! printed as one `error: …` paragraph, never as a panic or a backtrace.
 
+#![deny(unsafe_code)]
+
 mod context;
 mod exit;
 mod init_cmd;

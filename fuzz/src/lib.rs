@@ -2,6 +2,8 @@
 //! `docs/fuzzing.md`). Everything here is fixed and deterministic, so that a crash found once
 //! reproduces from its input file alone.
 
+#![forbid(unsafe_code)]
+
 use std::{collections::HashMap, sync::Arc};
 
 use trousseau::dataprotection::{

@@ -1,6 +1,8 @@
 //! Data-protection benchmarks: protect/unprotect by payload size, and a 10,000-key ring's load
 //! time and unprotect time against a 1-key ring. `bench/compare-openssl.sh` puts the 1 MiB
 //! figures next to `openssl speed`.
+
+#![forbid(unsafe_code)]
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::{collections::HashMap, hint::black_box, sync::Arc};

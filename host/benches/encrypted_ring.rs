@@ -2,6 +2,8 @@
 //! with one revocation from a filesystem repository (a fresh `KeyManager` each iteration: read,
 //! parse, authenticate, resolve the default key; not the slot KDF), and protect/unprotect of
 //! 64 bytes once the ring is built.
+
+#![forbid(unsafe_code)]
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::{hint::black_box, path::Path, sync::Arc};

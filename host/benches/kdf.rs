@@ -1,5 +1,7 @@
 //! KDF speed: AES-KDF rounds per second and Argon2d time for fixed parameters (compare with
 //! KeePassXC's benchmarked rounds and argon2-cffi's `hash_secret_raw` on the same machine).
+
+#![forbid(unsafe_code)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;

@@ -22,10 +22,13 @@
 //! | `dynamic-plugins` | loading plugin files from directories (`plugins::admission`, `plugins::elf`, `plugins::search`, `Registry::load_dir`) |
 //! | `kdbx` | the `kdbx` module: reading KeePass database headers and checking a key against them |
 //! | `password-quality` | the policy's `minimum_quality` (zxcvbn); without it such a policy is refused |
+//! | `parallel-kdf` *(default)* | Argon2 lanes on threads (rayon); the same key without it, slower |
 //! | `full` | all of the above (what the `trousseau` command-line tool uses) |
 //!
 //! Without a provider's feature its id is simply unknown to the registry ("unknown key-source
 //! provider"), as if it were a plugin that is not installed.
+
+#![deny(unsafe_code)]
 
 pub mod builtins;
 pub mod config;

@@ -3,6 +3,7 @@
 //!
 //! `cargo bench -p trousseau-tests --bench dispatch`
 
+#![forbid(unsafe_code)]
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::hint::black_box;

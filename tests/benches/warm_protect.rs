@@ -5,6 +5,7 @@
 //!
 //! `cargo bench -p trousseau-tests --bench warm_protect`
 
+#![forbid(unsafe_code)]
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::{hint::black_box, sync::Arc, time::Instant};

@@ -2,4 +2,5 @@
 //! where the crates' generic paths are too slow.
 
 #[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
 pub mod aes_ni;

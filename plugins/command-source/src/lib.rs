@@ -9,6 +9,8 @@
 //! unless `direct_key` is set. Enrollment stores a key check value, so that a program that
 //! later prints a different key is reported as such instead of silently giving another key.
 
+#![deny(unsafe_code)]
+
 mod config;
 mod run;
 

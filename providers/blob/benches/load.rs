@@ -1,5 +1,7 @@
 //! Load time of a 1,000-element key ring from Azurite and from moto (S3). Each iteration loads
 //! through a fresh repository (no ETag cache), then through a warm one (304 Not Modified).
+
+#![forbid(unsafe_code)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use criterion::{criterion_group, criterion_main, Criterion};

@@ -12,6 +12,8 @@
 //! body is read, and the body is streamed and dropped as soon as it grows past the ceiling, so
 //! whoever can write the blob cannot make a node exhaust its memory.
 
+#![forbid(unsafe_code)]
+
 mod config;
 mod errors;
 mod repository;

@@ -1,2 +1,4 @@
 //! `trousseau-filesystem` as a loadable plugin.
+
+#![deny(unsafe_code)]
 trousseau_core::export_plugin!(trousseau_filesystem::PLUGIN);

@@ -208,6 +208,7 @@ impl DirLock {
 }
 
 impl Drop for DirLock {
+    #[allow(unsafe_code)]
     fn drop(&mut self) {
         // SAFETY: the descriptor is owned by self.dir and valid until it is closed after this.
         unsafe {
@@ -217,6 +218,7 @@ impl Drop for DirLock {
 }
 
 /// Locks the directory (creating it first when it is private), after checking it is trusted.
+#[allow(unsafe_code)]
 pub fn lock(dir: &Path, trust: &Trust) -> Result<DirLock, Error> {
     ensure_dir(dir, trust)?;
     let f = fs::File::open(dir).map_err(|e| Error::from_io(&e, dir.display()))?;

@@ -245,6 +245,7 @@ fn remove_logged(path: &Path) {
 /// Test hook: with [`FAILPOINT_ENV`] set to `step`, the process kills itself with SIGKILL here
 /// (-1: after the first temp file; 0: after the journal; n: after the n-th rename).
 #[cfg(debug_assertions)]
+#[allow(unsafe_code)]
 fn failpoint(step: i64) {
     let armed = std::env::var(FAILPOINT_ENV)
         .ok()

@@ -55,6 +55,8 @@
 //! after the N-th rename (`0`: after writing the journal, before any rename; `-1`: after the
 //! first temp file, before the journal). Release builds do not contain it.
 
+#![deny(unsafe_code)]
+
 mod dir;
 mod journal;
 mod trust;

@@ -380,12 +380,14 @@ fn kind_name(kind: u32) -> &'static str {
     }
 }
 
+#[allow(unsafe_code)]
 fn current_euid() -> u32 {
     // SAFETY: geteuid has no preconditions and cannot fail.
     unsafe { libc::geteuid() }
 }
 
 /// The id of the group called `name`, or `None` when there is no such group.
+#[allow(unsafe_code)]
 fn group_id(name: &str) -> io::Result<Option<u32>> {
     let cname = CString::new(name).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
     let mut buf: Vec<libc::c_char> = vec![0; 1024];

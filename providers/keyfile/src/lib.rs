@@ -17,6 +17,8 @@
 //! `check` is [`key_check`]; a file that no longer matches gives [`ErrorCode::WrongKey`]
 //! ("this is not the key file this master key was created with").
 
+#![forbid(unsafe_code)]
+
 mod check;
 mod create;
 mod format;

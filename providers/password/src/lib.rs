@@ -17,6 +17,8 @@
 //!   refused. Only a regular file of at most 1 MiB is read: a FIFO, pipe or device is refused
 //!   without being read (use `env` or the prompt to pass a password through a pipe).
 
+#![forbid(unsafe_code)]
+
 mod secret_input;
 
 use sha2::{Digest, Sha256};

@@ -1,6 +1,8 @@
 //! One `derive` of each source as the host calls it: `yubikey-recovery` (secret read from an
 //! environment variable, parsed, HMAC-SHA1) and `pkcs11` against a private SoftHSM2 token
 //! (module open, token lookup, login with the PIN from a file, key lookup, HMAC-SHA256 sign).
+
+#![forbid(unsafe_code)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "../tests/support/mod.rs"]

@@ -1,4 +1,6 @@
 //! The software YubiKey response (HMAC-SHA1 over a padded 32-byte seed).
+
+#![forbid(unsafe_code)]
 #![allow(clippy::unwrap_used)]
 
 use criterion::{criterion_group, criterion_main, Criterion};

@@ -7,6 +7,8 @@
 //! - `yubikey-recovery`: KeePassXC's YubiKey HMAC-SHA1 challenge-response computed in software
 //!   from the slot's typed-in secret, to open a KeePassXC-style composition without the token.
 
+#![forbid(unsafe_code)]
+
 mod config;
 mod recovery;
 mod secret_input;

@@ -1,4 +1,6 @@
 //! Load time of a 1,000-element key ring from a private redis-server (unix socket).
+
+#![forbid(unsafe_code)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use criterion::{criterion_group, criterion_main, Criterion};

@@ -18,6 +18,8 @@
 //! only a few integers. The Redis user therefore needs `EVAL` (ACL `+eval`, or `@scripting`)
 //! besides the list commands.
 
+#![forbid(unsafe_code)]
+
 mod config;
 mod errors;
 mod repository;

@@ -1,2 +1,4 @@
 //! `trousseau-registry` as a loadable plugin.
+
+#![deny(unsafe_code)]
 trousseau_core::export_plugin!(trousseau_registry::PLUGIN);

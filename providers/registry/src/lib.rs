@@ -8,6 +8,8 @@
 //! On other systems the provider is still listed; creating it checks the configuration and every
 //! call then says that it is available on Windows only.
 
+#![forbid(unsafe_code)]
+
 mod config;
 #[cfg(not(windows))]
 mod unsupported;

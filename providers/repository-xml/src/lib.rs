@@ -6,6 +6,8 @@
 //! - [`document`]: the Azure Blob layout, one `<repository>` document holding every element.
 //! - [`config`]: provider configuration from its JSON document, with clear errors.
 
+#![forbid(unsafe_code)]
+
 pub mod config;
 pub mod document;
 pub mod element;

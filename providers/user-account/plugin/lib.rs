@@ -1,2 +1,4 @@
 //! `trousseau-user-account` as a loadable plugin.
+
+#![deny(unsafe_code)]
 trousseau_core::export_plugin!(trousseau_user_account::PLUGIN);

@@ -8,6 +8,8 @@
 //! `{"backend": "file"|"secret-service"|"dpapi"|"keychain", "path": "…", "keepass": false,
 //! "service": "trousseau", "account": "user-account"}`.
 
+#![deny(unsafe_code)]
+
 mod backend;
 mod config;
 mod key;

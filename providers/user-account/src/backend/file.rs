@@ -189,6 +189,7 @@ fn check_owner_and_mode(path: &Path, forbidden: u32, what: &str) -> Result<()> {
 
 /// Refuses `path` if it is not owned by the current user or has any `forbidden` mode bit.
 #[cfg(unix)]
+#[allow(unsafe_code)]
 fn check_owner_and_mode_meta(
     path: &Path,
     meta: &fs::Metadata,

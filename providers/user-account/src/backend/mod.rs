@@ -1,6 +1,7 @@
 //! Where the user key is kept: one module per backend, and the automatic choice between them.
 
 #[cfg(windows)]
+#[allow(unsafe_code)]
 mod dpapi;
 mod file;
 #[cfg(target_os = "macos")]
