@@ -60,13 +60,13 @@ pw="--password-file=$work/pw"
 # An encrypted ring (one password slot, Argon2id 64 MiB: its KDF is the baseline of every
 # command that opens it).
 enc="$work/enc"
-"$bin" --repository-dir "$enc" init --source password "$pw" >/dev/null 2>&1
+"$bin" --repository "filesystem:directory=$enc" init --source password "$pw" >/dev/null 2>&1
 # An interop ring (no KDF), for the ring shapes: what is measured is reading them.
 interop_config="$work/interop.toml"
 printf '[data_protection]\ninterop = true\n' >"$interop_config"
 ring() { # $1 = name: a fresh interop ring with its first key
   local dir="$work/$1"
-  "$bin" --config "$interop_config" --repository-dir "$dir" protect x >/dev/null 2>&1
+  "$bin" --config "$interop_config" --repository "filesystem:directory=$dir" protect x >/dev/null 2>&1
   echo "$dir"
 }
 plant() { # $1 = ring dir, $2 = file name; the content on stdin
@@ -156,30 +156,30 @@ keepass_password() {
   printf 'pw\n'
 }
 
-measure "baseline: keys list" 128 1 /dev/null --repository-dir "$enc" keys list "$pw"
-measure "deep XML element" 128 1 /dev/null --config "$interop_config" --repository-dir "$deep" keys list
-measure "wide XML element" 128 1 /dev/null --config "$interop_config" --repository-dir "$wide_el" keys list
-measure "wide ring (60k elements)" 128 1 /dev/null --config "$interop_config" --repository-dir "$wide" keys list
-measure "ring over 64 MiB" 128 1 /dev/null --config "$interop_config" --repository-dir "$over" keys list
-measure "1 GiB element file" 128 1 /dev/null --config "$interop_config" --repository-dir "$huge" keys list
-measure "1 MiB element of text" 128 1 /dev/null --config "$interop_config" --repository-dir "$big_el" keys list
+measure "baseline: keys list" 128 1 /dev/null --repository "filesystem:directory=$enc" keys list "$pw"
+measure "deep XML element" 128 1 /dev/null --config "$interop_config" --repository "filesystem:directory=$deep" keys list
+measure "wide XML element" 128 1 /dev/null --config "$interop_config" --repository "filesystem:directory=$wide_el" keys list
+measure "wide ring (60k elements)" 128 1 /dev/null --config "$interop_config" --repository "filesystem:directory=$wide" keys list
+measure "ring over 64 MiB" 128 1 /dev/null --config "$interop_config" --repository "filesystem:directory=$over" keys list
+measure "1 GiB element file" 128 1 /dev/null --config "$interop_config" --repository "filesystem:directory=$huge" keys list
+measure "1 MiB element of text" 128 1 /dev/null --config "$interop_config" --repository "filesystem:directory=$big_el" keys list
 measure "FIFO: keyfile inspect" 64 1 /dev/null keyfile inspect "$work/fifo"
-measure "FIFO: init --source keyfile" 64 1 /dev/null --repository-dir "$work/r1" init --source "keyfile:path=$work/fifo"
-measure "FIFO: --password-file" 64 1 /dev/null --repository-dir "$enc" keys list --password-file "$work/fifo"
+measure "FIFO: init --source keyfile" 64 1 /dev/null --repository "filesystem:directory=$work/r1" init --source "keyfile:path=$work/fifo"
+measure "FIFO: --password-file" 64 1 /dev/null --repository "filesystem:directory=$enc" keys list --password-file "$work/fifo"
 measure "FIFO: keepass database" 64 1 /dev/null keepass verify --no-password --keyfile /dev/null "$work/fifo"
 measure "/dev/zero: keyfile inspect" 64 1 /dev/null keyfile inspect /dev/zero
-measure "/dev/zero: init --source" 64 1 /dev/null --repository-dir "$work/r2" init --source keyfile:path=/dev/zero
+measure "/dev/zero: init --source" 64 1 /dev/null --repository "filesystem:directory=$work/r2" init --source keyfile:path=/dev/zero
 # Standard input: 1 GiB of zeros through a pipe (head exits when trousseau stops reading).
 exec 3< <(giant 1073741824)
-measure "1 GiB stdin: protect" 80 1 /dev/fd/3 --repository-dir "$enc" protect "$pw"
+measure "1 GiB stdin: protect" 80 1 /dev/fd/3 --repository "filesystem:directory=$enc" protect "$pw"
 exec 3<&-
 exec 3< <(giant 1073741824)
-measure "1 GiB stdin: unprotect" 80 1 /dev/fd/3 --repository-dir "$enc" unprotect "$pw"
+measure "1 GiB stdin: unprotect" 80 1 /dev/fd/3 --repository "filesystem:directory=$enc" unprotect "$pw"
 exec 3<&-
 exec 3< <(giant 1073741824)
-measure "1 GiB stdin: unprotect --lines" 80 1 /dev/fd/3 --repository-dir "$enc" unprotect --lines "$pw"
+measure "1 GiB stdin: unprotect --lines" 80 1 /dev/fd/3 --repository "filesystem:directory=$enc" unprotect --lines "$pw"
 exec 3<&-
-measure "slot with a KDF bomb" 128 1 /dev/null --repository-dir "$bomb" keys list "$pw"
+measure "slot with a KDF bomb" 128 1 /dev/null --repository "filesystem:directory=$bomb" keys list "$pw"
 exec 3< <(keepass_password)
 measure "KDBX: 2^64 AES-KDF rounds" 64 - /dev/fd/3 keepass verify --password-stdin "$kdbx"
 exec 3<&-

@@ -15,7 +15,7 @@ use trousseau::{
     plugins::{search_path, Registry},
 };
 
-use super::{CliError, RepositoryFlags};
+use super::{CliError, RepositoryArg};
 
 /// Configuration and registry, built once per invocation.
 #[derive(Debug)]
@@ -33,14 +33,14 @@ pub struct Context {
 }
 
 impl Context {
-    /// Reads the configuration, applies the repository flags over its `[repository]` table,
+    /// Reads the configuration, applies `--repository` over its `[repository]` table,
     /// and loads plugins. Configuration problems, including a plugin directory named by a flag,
     /// `TROUSSEAU_PLUGIN_PATH` or the file that cannot be read, are usage errors (exit 2);
     /// individual bad plugin files are recorded as refusals and logged, and loading carries on.
     pub fn new(
         config_file: Option<&Path>,
         plugin_dirs: &[PathBuf],
-        repository: &RepositoryFlags,
+        repository: &RepositoryArg,
     ) -> Result<Context, CliError> {
         let (mut config, config_path) = Config::load(config_file).map_err(|e| match e {
             ConfigError::Read { path, source } if source.kind() == ErrorKind::InvalidData => {
@@ -69,7 +69,7 @@ impl Context {
         Ok(Context {
             config,
             config_path,
-            repository_from_flag: repository.provider.is_some(),
+            repository_from_flag: repository.spec.is_some(),
             registry,
             unlock_sources: Vec::new(),
         })

@@ -19,10 +19,10 @@ mod password;
 mod plugins_cmd;
 mod progress;
 mod protect_cmd;
-mod repository_flags;
+mod repository_arg;
 mod ring;
-mod slot_policy;
 mod slot_sources;
+mod spec;
 mod terminal;
 mod user_account_cmd;
 
@@ -32,7 +32,7 @@ use clap::{Parser, Subcommand};
 
 use context::Context;
 use exit::CliError;
-use repository_flags::RepositoryFlags;
+use repository_arg::RepositoryArg;
 use terminal::TerminalInteraction;
 
 /// Trousseau: composite master keys from pluggable key sources, and an ASP.NET Core-compatible
@@ -62,7 +62,7 @@ pub struct Cli {
 
     /// The key-ring repository (overriding the configuration file's [repository] table).
     #[command(flatten)]
-    pub repository: RepositoryFlags,
+    pub repository: RepositoryArg,
 
     /// What to do.
     #[command(subcommand)]

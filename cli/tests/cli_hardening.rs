@@ -197,8 +197,8 @@ fn exit_codes_say_whether_usage_configuration_or_the_operation_failed() {
         case(
             None,
             &[
-                "--repository-dir",
-                "{home}/fifo-ring",
+                "--repository",
+                "filesystem:directory={home}/fifo-ring",
                 "init",
                 "--source",
                 "keyfile:path={home}/fifo",

@@ -149,6 +149,11 @@ impl Redis {
             .sum()
     }
 
+    /// The type of `key` (`list`, `string`, … or `none` when it does not exist).
+    pub fn key_type(&self, key: &str) -> String {
+        self.command(&["TYPE", key])
+    }
+
     /// Sends one command over RESP and returns its bulk-string or status reply.
     fn command(&self, args: &[&str]) -> String {
         let mut stream = UnixStream::connect(self.socket())

@@ -1,5 +1,6 @@
-//! The `trousseau` binary with the repository chosen on the command line (`--repository`,
-//! `--redis-url`, …) against a real private redis-server, and the usage errors of bad flags.
+//! The `trousseau` binary with the repository chosen on the command line (`--repository
+//! PROVIDER[:KEY=VALUE,…]`) against a real private redis-server, how the spec combines with the
+//! configuration file's `[repository]` table, and the usage errors of bad specs.
 
 // Test code: a failed step is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -15,16 +16,25 @@ use trousseau_tests::{workspace, Redis};
 fn home() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("cfg/trousseau")).unwrap();
-    std::fs::write(
-        dir.path().join("cfg/trousseau/config.toml"),
-        "[[master_key.sources]]\nprovider = \"password\"\n",
-    )
-    .unwrap();
+    write_config(dir.path(), "");
     std::fs::write(dir.path().join("pw"), "a password for the farm\n").unwrap();
     dir
 }
 
+/// The configuration file: `repository` (TOML) followed by the password source.
+fn write_config(home: &Path, repository: &str) {
+    std::fs::write(
+        home.join("cfg/trousseau/config.toml"),
+        format!("{repository}\n[[master_key.sources]]\nprovider = \"password\"\n"),
+    )
+    .unwrap();
+}
+
 fn trousseau(home: &Path, args: &[&str]) -> Output {
+    trousseau_env(home, args, &[])
+}
+
+fn trousseau_env(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(workspace::trousseau_bin())
         .args(args)
         .env("HOME", home)
@@ -33,6 +43,7 @@ fn trousseau(home: &Path, args: &[&str]) -> Output {
         .env_remove("TROUSSEAU_CONFIG")
         .env_remove("TROUSSEAU_PLUGIN_PATH")
         .env_remove("TROUSSEAU_LOG")
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .output()
         .expect("run trousseau")
@@ -42,17 +53,14 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-#[test]
-fn protect_and_unprotect_in_two_processes_through_redis_flags() {
-    let redis = Redis::start();
-    let home = home();
-    let pw = home.path().join("pw");
+/// `protect --password-file pw TEXT` then `unprotect` in a second process, each with `before`
+/// (the global options) first; returns the payload.
+fn round_trip(home: &Path, before: &[&str], env: &[(&str, &str)]) -> String {
+    let pw = home.join("pw");
     let pw = pw.to_str().unwrap();
-    let url = redis.url();
-    let flags = ["--repository", "redis", "--redis-url", url.as_str()];
     let run = |args: &[&str]| {
-        let all: Vec<&str> = flags.iter().chain(args).copied().collect();
-        let out = trousseau(home.path(), &all);
+        let all: Vec<&str> = before.iter().chain(args).copied().collect();
+        let out = trousseau_env(home, &all, env);
         assert!(
             out.status.success(),
             "{all:?} failed: {}",
@@ -60,7 +68,6 @@ fn protect_and_unprotect_in_two_processes_through_redis_flags() {
         );
         text(&out.stdout).trim().to_string()
     };
-    let before = redis.command_calls();
     let payload = run(&[
         "protect",
         "--password-file",
@@ -70,14 +77,6 @@ fn protect_and_unprotect_in_two_processes_through_redis_flags() {
         "shared secret",
     ]);
     assert!(payload.starts_with("CfDJ8"), "{payload}");
-    assert!(
-        redis.command_calls() > before,
-        "the ring was not written to redis"
-    );
-    assert!(
-        !home.path().join("data/trousseau/key-ring").exists(),
-        "the default filesystem ring was used instead of redis"
-    );
     let plain = run(&[
         "unprotect",
         "--password-file",
@@ -87,75 +86,189 @@ fn protect_and_unprotect_in_two_processes_through_redis_flags() {
         &payload,
     ]);
     assert_eq!(plain, "shared secret");
+    payload
+}
+
+/// The number of `key-*` files in `dir`.
+fn keys_in(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter(|e| {
+            let name = e.as_ref().unwrap().file_name();
+            name.to_string_lossy().starts_with("key-")
+        })
+        .count()
 }
 
 #[test]
-fn bad_repository_flags_are_usage_errors_saying_what_to_do() {
+fn protect_and_unprotect_in_two_processes_through_a_redis_spec() {
+    let redis = Redis::start();
     let home = home();
-    let out = trousseau(home.path(), &["--repository", "mongo", "protect", "x"]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    // A string, a number and the list key: the spec is the [repository] table's settings.
+    let spec = format!(
+        "redis:url={},key=Farm-Keys,connect_timeout_ms=2000",
+        redis.url()
+    );
+    let before = redis.command_calls();
+    round_trip(home.path(), &["--repository", &spec], &[]);
+    assert!(
+        redis.command_calls() > before,
+        "the ring was not written to redis"
+    );
+    assert_eq!(
+        redis.key_type("Farm-Keys"),
+        "list",
+        "the spec's key was not used"
+    );
+    assert_eq!(redis.key_type("DataProtection-Keys"), "none");
+    assert!(
+        !home.path().join("data/trousseau/key-ring").exists(),
+        "the default filesystem ring was used instead of redis"
+    );
+}
+
+#[test]
+fn the_redis_password_comes_from_the_environment_variable_the_spec_names() {
+    let redis = Redis::start_with_password("s3cret farm password");
+    let home = home();
+    let spec = format!("redis:url={},password_env=FARM_REDIS_PASSWORD", redis.url());
+    round_trip(
+        home.path(),
+        &["--repository", &spec],
+        &[("FARM_REDIS_PASSWORD", "s3cret farm password")],
+    );
+    assert_eq!(redis.key_type("DataProtection-Keys"), "list");
+    // Without the variable the server refuses, and the error names the variable.
+    let out = trousseau(home.path(), &["--repository", &spec, "keys", "list"]);
+    assert!(!out.status.success());
     let err = text(&out.stderr);
+    assert!(err.contains("FARM_REDIS_PASSWORD"), "{err}");
+}
+
+#[test]
+fn a_spec_of_the_files_provider_merges_its_keys_over_the_files_settings() {
+    let redis = Redis::start();
+    let home = home();
+    write_config(
+        home.path(),
+        &format!(
+            "[repository]\nprovider = \"redis\"\nurl = \"{}\"\nkey = \"From-File\"\n",
+            redis.url()
+        ),
+    );
+    // Same provider: the file's url is kept, the spec's key wins.
+    round_trip(home.path(), &["--repository", "redis:key=From-Spec"], &[]);
+    assert_eq!(redis.key_type("From-Spec"), "list");
+    assert_eq!(redis.key_type("From-File"), "none");
+    // The provider alone keeps every setting of the file.
+    round_trip(home.path(), &["--repository", "redis"], &[]);
+    assert_eq!(redis.key_type("From-File"), "list");
+}
+
+#[test]
+fn a_spec_of_another_provider_replaces_the_files_table() {
+    let home = home();
+    let dir = home.path().join("spec-ring");
+    // The file's redis server does not exist: nothing of its table may be used.
+    write_config(
+        home.path(),
+        "[repository]\nprovider = \"redis\"\nurl = \"redis://127.0.0.1:1/\"\n",
+    );
+    let spec = format!("filesystem:directory={}", dir.display());
+    round_trip(home.path(), &["--repository", &spec], &[]);
+    assert_eq!(
+        keys_in(&dir),
+        1,
+        "one key in the directory given by the spec"
+    );
+}
+
+#[test]
+fn a_filesystem_spec_overrides_the_configured_directory() {
+    let home = home();
+    let configured = home.path().join("configured");
+    let flagged = home.path().join("flagged");
+    write_config(
+        home.path(),
+        &format!(
+            "[repository]\nprovider = \"filesystem\"\ndirectory = \"{}\"\n",
+            configured.display()
+        ),
+    );
+    let spec = format!("filesystem:directory={}", flagged.display());
+    round_trip(home.path(), &["--repository", &spec], &[]);
+    assert_eq!(
+        keys_in(&flagged),
+        1,
+        "one key in the directory given by the spec"
+    );
+    assert!(!configured.exists(), "the configured directory was used");
+}
+
+#[test]
+fn bad_repository_specs_are_usage_errors_saying_what_to_do() {
+    let home = home();
+    let usage_error = |args: &[&str]| {
+        let out = trousseau(home.path(), args);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+        err
+    };
+    let err = usage_error(&["--repository", "mongo:url=mongodb://h/", "protect", "x"]);
     assert!(
         err.contains("--repository \"mongo\" is unknown; available repositories:"),
         "{err}"
     );
     assert!(err.contains("redis") && err.contains("filesystem"), "{err}");
 
-    let out = trousseau(
-        home.path(),
-        &[
-            "--repository",
-            "filesystem",
-            "--redis-url",
-            "redis://127.0.0.1:1/",
-            "protect",
-            "x",
-        ],
-    );
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    let err = text(&out.stderr);
+    let err = usage_error(&["--repository", "password", "protect", "x"]);
     assert!(
-        err.contains(
-            "--redis-url applies to the redis repository, but the repository is filesystem"
-        ) && err.contains("pass --repository redis"),
+        err.contains("\"password\" is a key-source, not a repository"),
         "{err}"
     );
-    assert!(!err.contains("panicked"), "{err}");
+
+    let err = usage_error(&["--repository", "redis:url", "protect", "x"]);
+    assert!(
+        err.contains(
+            "--repository \"redis:url\": \"url\" is not KEY=VALUE; use PROVIDER:KEY=VALUE,…"
+        ),
+        "{err}"
+    );
+    let err = usage_error(&["--repository", ":directory=/k", "protect", "x"]);
+    assert!(
+        err.contains("names no provider; use PROVIDER or PROVIDER:KEY=VALUE,…"),
+        "{err}"
+    );
+
+    // A setting the provider does not know is refused by the provider, as in the file.
+    let out = trousseau(
+        home.path(),
+        &["--repository", "filesystem:directroy=/k", "keys", "list"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("directroy"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // The per-provider flags are gone.
+    let err = usage_error(&["--redis-url", "redis://127.0.0.1:1/", "protect", "x"]);
+    assert!(err.contains("--redis-url"), "{err}");
 }
 
 #[test]
-fn repository_dir_overrides_the_configured_directory() {
+fn the_help_shows_the_spec_syntax_and_where_secrets_go() {
     let home = home();
-    let configured = home.path().join("configured");
-    let flagged = home.path().join("flagged");
-    std::fs::write(
-        home.path().join("cfg/trousseau/config.toml"),
-        format!(
-            "[repository]\nprovider = \"filesystem\"\ndirectory = \"{}\"\n\n[[master_key.sources]]\nprovider = \"password\"\n",
-            configured.display()
-        ),
-    )
-    .unwrap();
-    let pw = home.path().join("pw");
-    let out = trousseau(
-        home.path(),
-        &[
-            "--repository-dir",
-            flagged.to_str().unwrap(),
-            "protect",
-            "--password-file",
-            pw.to_str().unwrap(),
-            "x",
-        ],
-    );
+    let out = trousseau(home.path(), &["help", "protect"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let keys = std::fs::read_dir(&flagged)
-        .unwrap()
-        .filter(|e| {
-            let name = e.as_ref().unwrap().file_name();
-            name.to_string_lossy().starts_with("key-")
-        })
-        .count();
-    assert_eq!(keys, 1, "one key in the directory given by the flag");
-    assert!(!configured.exists(), "the configured directory was used");
+    let help = text(&out.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(help.contains("--repository <SPEC>"), "{help}");
+    assert!(help.contains("`PROVIDER[:KEY=VALUE,…]`"), "{help}");
+    assert!(help.contains("password_env=REDIS_PASSWORD"), "{help}");
+    assert!(!help.contains("--redis-url"), "{help}");
 }
