@@ -1,12 +1,12 @@
 //! `trousseau plugins list | inspect`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::anyhow;
 use clap::Subcommand;
 use serde_json::json;
 
-use trousseau::plugins::{admission, open_plugin, Origin};
+use trousseau::plugins::{admission, open_plugin, Origin, ProviderEntry};
 
 use super::{CliError, Context};
 
@@ -20,10 +20,13 @@ pub enum PluginsCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Show what a plugin file offers, or why it is refused.
+    /// Show what a plugin file offers, or why it is refused; or, given a provider id (built-in
+    /// or from a loaded plugin), its kind, origin and configuration help.
     Inspect {
-        /// The plugin library.
-        file: PathBuf,
+        /// The plugin library, or a provider id such as `password` or `redis`. An existing
+        /// path is inspected as a file; anything else is looked up as a provider id.
+        #[arg(value_name = "FILE|ID")]
+        target: PathBuf,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -34,7 +37,27 @@ pub enum PluginsCommand {
 pub fn run(ctx: &Context, cmd: PluginsCommand) -> Result<(), CliError> {
     match cmd {
         PluginsCommand::List { json } => list(ctx, json),
-        PluginsCommand::Inspect { file, json } => inspect(ctx, &file, json),
+        PluginsCommand::Inspect { target, json } => {
+            // An existing path (a dangling link included: inspecting it says what is wrong)
+            // is a file; otherwise a provider id of the registry.
+            if target.symlink_metadata().is_ok() {
+                return inspect(ctx, &target, json);
+            }
+            let provider = target.to_str().and_then(|id| ctx.registry.provider(id));
+            match provider {
+                Some(p) => inspect_provider(p, json),
+                None => Err(CliError::usage(anyhow!(
+                    "{:?} is neither a plugin file (there is no such file) nor a provider id; \
+                     provider ids: {} (`trousseau plugins list` shows where each comes from)",
+                    target.display().to_string(),
+                    ctx.registry
+                        .providers()
+                        .map(|p| p.id())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))),
+            }
+        }
     }
 }
 
@@ -96,7 +119,38 @@ fn list(ctx: &Context, as_json: bool) -> Result<(), CliError> {
     }
 }
 
-fn inspect(ctx: &Context, file: &std::path::Path, as_json: bool) -> Result<(), CliError> {
+/// `plugins inspect ID`: one provider of the registry.
+fn inspect_provider(p: &ProviderEntry, as_json: bool) -> Result<(), CliError> {
+    if as_json {
+        let doc = json!({
+            "id": p.id(),
+            "kind": p.kind().as_str(),
+            "summary": p.summary(),
+            "plugin": p.plugin_name(),
+            "version": p.version(),
+            "origin": origin_string(p.origin()),
+            "builtin": *p.origin() == Origin::Builtin,
+            "config_help": p.config_help(),
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&doc).map_err(CliError::failed)?
+        );
+    } else {
+        println!("{} ({}): {}", p.id(), p.kind().as_str(), p.summary());
+        println!("origin: {}", origin_string(p.origin()));
+        println!("plugin: {} {}", p.plugin_name(), p.version());
+        if !p.config_help().trim().is_empty() {
+            println!("\nconfiguration:");
+            for line in p.config_help().lines() {
+                println!("    {line}");
+            }
+        }
+    }
+    Ok(())
+}
+
+fn inspect(ctx: &Context, file: &Path, as_json: bool) -> Result<(), CliError> {
     let pins = ctx
         .config
         .plugins
