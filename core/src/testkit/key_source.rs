@@ -18,8 +18,8 @@
 //! 6. **untrusted public parameters**: derive with garbage public parameters (not JSON, the
 //!    wrong shape, unknown members) either succeeds or fails with a typed error, never an
 //!    internal one (a panic);
-//! 7. **bad configurations**: `{` (not JSON) and those the test adds are refused with a typed
-//!    error (by the factory, or by the first enroll), never a panic.
+//! 7. **bad configurations**: `{` (not JSON), `[]` (not an object) and those the test adds are
+//!    refused with a typed error (by the factory, or by the first enroll), never a panic.
 
 use super::{assert_typed, report_opt_out, Plugin, ScriptedInteraction};
 use crate::{
@@ -61,7 +61,10 @@ impl KeySourceContract {
         KeySourceContract {
             plugin,
             provider_id: provider_id.to_string(),
-            bad_configs: vec![("{".to_string(), ErrorCode::InvalidConfig)],
+            bad_configs: vec![
+                ("{".to_string(), ErrorCode::InvalidConfig),
+                ("[]".to_string(), ErrorCode::InvalidConfig),
+            ],
             opt_outs: Vec::new(),
             ui: ScriptedInteraction::new(),
         }

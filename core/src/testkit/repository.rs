@@ -22,6 +22,9 @@
 //! 7. **bad configurations**: `{` (not JSON), `[]` (not an object) and those the test adds are
 //!    refused with a typed error (by the factory or the first load), never a panic.
 //!
+//! [`RepositoryContract::check_unsupported`] checks a provider on a platform it does not
+//! support: configuration still checked, every operation refused as unsupported.
+//!
 //! [`RepositoryContract::check_two_processes`] races conditional stores between two real
 //! processes that loaded the same version: exactly one wins, the other gets
 //! [`ErrorCode::Conflict`], and the repository holds the winner's element only.
@@ -252,6 +255,49 @@ impl RepositoryContract {
         self.check_delete(&repo, caps, &mut expected);
 
         // 7. bad configurations
+        self.check_bad_configs();
+    }
+
+    /// For a provider that is listed everywhere but works only on some platforms (the
+    /// registry off Windows): the repository `config` makes still describes itself and its
+    /// configuration is still checked ([`RepositoryContract::bad_config`]), but every load,
+    /// store, deletion and conditional store is refused with [`ErrorCode::Unsupported`] and a
+    /// message, never a panic or another code.
+    pub fn check_unsupported(&self, config: &str) {
+        let id = self.provider_id.as_str();
+        let repo = self.open(config);
+        let d = self.ok("describe", repo.describe());
+        assert_eq!(
+            d.provider_id(),
+            id,
+            "contract: describe() names another provider"
+        );
+        self.assert_no_secret(d.location(), "the location in describe()");
+        let element = key(1);
+        let results = [
+            ("load", repo.load().map(|_| ())),
+            ("store", repo.store(&element)),
+            ("delete", repo.delete(&[element.name().to_string()])),
+            (
+                "store_conditional",
+                repo.store_conditional("", std::slice::from_ref(&element))
+                    .map(|_| ()),
+            ),
+        ];
+        for (what, result) in results {
+            let err = result.err().unwrap_or_else(|| {
+                panic!(
+                    "contract: {id}: {what} succeeded on a platform the provider does not support"
+                )
+            });
+            self.assert_typed(&err, &format!("{what} on an unsupported platform"));
+            assert_eq!(
+                err.code(),
+                ErrorCode::Unsupported,
+                "contract: {id}: {what} on an unsupported platform must be refused as \
+                 unsupported: {err:?}"
+            );
+        }
         self.check_bad_configs();
     }
 
