@@ -27,6 +27,15 @@ impl PasswordConfig {
         } else {
             config
         };
+        // serde would read the struct from a JSON array too (`[]` as "prompt"): only an object
+        // is a configuration.
+        if !config.trim_start().starts_with('{') {
+            return Err(Error::new(
+                ErrorCode::InvalidConfig,
+                "password source configuration is not a JSON object; expected {}, \
+                 {\"env\": \"NAME\"} or {\"file\": \"PATH\"}",
+            ));
+        }
         let parsed: PasswordConfig = serde_json::from_str(config).map_err(|e| {
             Error::new(
                 ErrorCode::InvalidConfig,
