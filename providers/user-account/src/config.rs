@@ -36,6 +36,15 @@ impl UserAccountConfig {
         if json.trim().is_empty() {
             return Ok(Self::default());
         }
+        // serde would read the struct from a JSON array too (`[]` as all defaults, i.e. the
+        // automatic backend): only an object is a configuration.
+        if !json.trim_start().starts_with('{') {
+            return Err(Error::new(
+                ErrorCode::InvalidConfig,
+                "invalid user-account configuration: not a JSON object; expected e.g. \
+                 {\"backend\": \"file\", \"path\": \"/home/me/.local/share/trousseau/user-account.key\"}",
+            ));
+        }
         serde_json::from_str(json).map_err(|e| {
             Error::new(
                 ErrorCode::InvalidConfig,
