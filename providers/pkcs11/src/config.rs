@@ -66,6 +66,14 @@ impl Pkcs11Config {
         if json.trim().is_empty() {
             return Ok(Self::default());
         }
+        // serde would read the struct from a JSON array too: only an object is a configuration.
+        if !json.trim_start().starts_with('{') {
+            return Err(Error::new(
+                ErrorCode::InvalidConfig,
+                "invalid pkcs11 configuration: not a JSON object; expected e.g. {\"module\": \
+                 \"/usr/lib/softhsm/libsofthsm2.so\", \"token_label\": \"mytoken\"}",
+            ));
+        }
         serde_json::from_str(json).map_err(|e| {
             Error::new(
                 ErrorCode::InvalidConfig,

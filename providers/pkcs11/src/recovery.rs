@@ -49,6 +49,15 @@ impl YubikeyRecoverySource {
         if json.trim().is_empty() {
             return Ok(Self::new(RecoveryConfig::default()));
         }
+        // serde would read the struct from a JSON array too (`[]` as "ask"): only an object is
+        // a configuration.
+        if !json.trim_start().starts_with('{') {
+            return Err(Error::new(
+                ErrorCode::InvalidConfig,
+                "invalid yubikey-recovery configuration: not a JSON object; expected e.g. \
+                 {\"secret\": {\"env\": \"YK_SECRET\"}}",
+            ));
+        }
         serde_json::from_str(json).map(Self::new).map_err(|e| {
             Error::new(
                 ErrorCode::InvalidConfig,
