@@ -31,7 +31,12 @@ fn create(config: &str) -> Result<Box<dyn Repository>> {
     #[cfg(windows)]
     return Ok(Box::new(windows::RegistryRepository::new(&config)?));
     #[cfg(not(windows))]
-    return Ok(Box::new(unsupported::Unsupported::new(&config)));
+    {
+        // The same configuration errors as on Windows (a bad hive, `{SID}` left in), so that
+        // a configuration checked here does not fail there for another reason.
+        config.split()?;
+        Ok(Box::new(unsupported::Unsupported::new(&config)))
+    }
 }
 
 /// The providers of this crate.
