@@ -30,13 +30,20 @@
 
 #![deny(unsafe_code)]
 
+mod builder;
 pub mod builtins;
 pub mod config;
 pub mod crypto;
 pub mod dataprotection;
+mod engine;
 #[cfg(feature = "kdbx")]
 pub mod kdbx;
 pub mod masterkey;
+pub mod memory;
 pub mod plugins;
 pub mod policy;
+pub mod providers;
 pub mod ring;
+
+pub use builder::Builder;
+pub use engine::Trousseau;

@@ -26,7 +26,7 @@ pub mod workspace;
 
 pub use azurite::Azurite;
 pub use moto::Moto;
-pub use python::venv_python;
+pub use python::{venv_python, ASPNET_PEER};
 pub use redis::Redis;
 pub use server::{free_port, PortService, Server};
 

@@ -89,6 +89,15 @@ pub fn fixture_plugin() -> PathBuf {
         .join(dylib_name("trousseau_fixture_plugin"))
 }
 
+/// Builds (if needed) and returns the engine's example program `name` (`host/examples/`), with
+/// every feature of the engine, as the workspace's own build has them.
+pub fn engine_example(name: &str) -> PathBuf {
+    cargo_build(&["-p", "trousseau", "--features", "full", "--example", name]);
+    profile_dir()
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
+}
+
 /// `libNAME.so` / `libNAME.dylib` / `NAME.dll`.
 pub fn dylib_name(stem: &str) -> String {
     format!(

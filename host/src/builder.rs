@@ -1,0 +1,310 @@
+//! [`Builder`]: wiring a [`Trousseau`] by code, in the spirit of ASP.NET Core's
+//! `AddDataProtection().PersistKeysTo…().ProtectKeysWith…()`.
+
+use std::{path::Path, sync::Arc};
+
+use trousseau_core::{abi::RepositoryBox, Interaction, NoInteraction, Repository};
+
+use crate::{
+    config::Config,
+    dataprotection::{algorithms::Algorithm, protector::DEFAULT_MAX_PAYLOAD},
+    masterkey::{EverySource, KdfLimits, SourceSpec},
+    memory::{MemoryRepository, MEMORY_PROVIDER},
+    plugins::Registry,
+    policy::Policy,
+    providers::RepositorySpec,
+    ring::{IfMissing, RingError, RingOpener, RingSettings},
+    Trousseau,
+};
+
+/// Where the ring lives.
+#[derive(Debug)]
+enum Store {
+    /// A provider of the registry, by id and settings.
+    Provider(RepositorySpec),
+    /// A repository object of the host.
+    InProcess(RepositoryBox),
+}
+
+/// Builds a [`Trousseau`]: the repository, the key sources that open the ring, and the
+/// data-protection settings. Everything has a default: the filesystem repository in
+/// `$XDG_DATA_HOME/trousseau/key-ring`, the application name `trousseau`, keys of 90 days
+/// generated when needed, AES-256-CBC + HMAC-SHA256, and a ring created on first use.
+///
+/// ```
+/// use trousseau::{providers::Password, Trousseau};
+///
+/// # let dir = tempfile::tempdir().unwrap();
+/// # std::env::set_var("RING_PASSWORD", "correct horse battery staple");
+/// let tr = Trousseau::builder()
+///     .application_name("shop")
+///     .repository(trousseau::providers::Filesystem::at(dir.path()))
+///     .unlock_with(Password::from_env("RING_PASSWORD"))
+///     .build()?;
+/// let cookies = tr.protector("cookies");
+/// let token = cookies.protect(b"session 42")?;
+/// assert_eq!(cookies.unprotect(&token)?, b"session 42");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Builder {
+    application_name: String,
+    store: Store,
+    settings: RingSettings,
+    interaction: Arc<dyn Interaction + Send + Sync>,
+    missing: IfMissing,
+    max_payload: usize,
+    registry: Option<Registry>,
+    #[cfg(feature = "dynamic-plugins")]
+    plugin_dirs: Vec<std::path::PathBuf>,
+}
+
+impl std::fmt::Debug for Builder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Builder")
+            .field("application_name", &self.application_name)
+            .field("store", &self.store)
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder {
+            application_name: "trousseau".to_string(),
+            store: Store::Provider(RepositorySpec::new("filesystem")),
+            settings: RingSettings::default(),
+            interaction: Arc::new(NoInteraction),
+            missing: IfMissing::Create,
+            max_payload: DEFAULT_MAX_PAYLOAD,
+            registry: None,
+            #[cfg(feature = "dynamic-plugins")]
+            plugin_dirs: Vec::new(),
+        }
+    }
+}
+
+impl Builder {
+    /// The application name: the first purpose of every protector, so that applications
+    /// sharing a ring cannot read each other's payloads (ASP.NET `SetApplicationName`). An
+    /// empty name means no implicit purpose.
+    pub fn application_name(mut self, name: impl Into<String>) -> Self {
+        self.application_name = name.into();
+        self
+    }
+
+    /// The repository the ring is kept in (see [`crate::providers`]).
+    pub fn repository(mut self, repository: RepositorySpec) -> Self {
+        self.store = Store::Provider(repository);
+        self
+    }
+
+    /// A repository written in the application itself (any [`Repository`]: a table of the
+    /// application's own database, a secrets service); `name` is what messages call it.
+    pub fn repository_in_process(
+        mut self,
+        name: &'static str,
+        repository: impl Repository + 'static,
+    ) -> Self {
+        self.store = Store::InProcess(RepositoryBox::in_process(name, Box::new(repository)));
+        self
+    }
+
+    /// An ephemeral ring in this process's memory: keys are made on first use and gone when
+    /// the process ends. For tests, and for data that never outlives the process.
+    pub fn ephemeral(mut self) -> Self {
+        self.store = Store::InProcess(RepositoryBox::in_process(
+            MEMORY_PROVIDER,
+            Box::new(MemoryRepository::new()),
+        ));
+        // Nothing outside this process can write the ring: its keys need no master key.
+        self.settings.interop = true;
+        self
+    }
+
+    /// A key source that opens the ring (repeatable, in order; see [`crate::providers`]).
+    /// Where a key file or token is comes only from here, never from the ring. A ring created
+    /// by this process is protected by exactly these sources; without any, by the
+    /// `user-account` source when installed, else a password.
+    pub fn unlock_with(mut self, source: SourceSpec) -> Self {
+        self.settings.unlock_sources.push(source);
+        self
+    }
+
+    /// How the key sources ask for what they need (a password, a PIN): a terminal, a dialog.
+    /// Default: nothing is asked, so a source that must ask fails (a service has nobody to
+    /// ask).
+    pub fn interaction(mut self, interaction: impl Interaction + Send + Sync + 'static) -> Self {
+        self.interaction = Arc::new(interaction);
+        self
+    }
+
+    /// The lifetime of new keys in days (7 to 36 500; default 90).
+    pub fn key_lifetime_days(mut self, days: i64) -> Self {
+        self.settings.options.new_key_lifetime_days = days;
+        self
+    }
+
+    /// Whether keys are generated when the ring has no usable key (default true). Off: only an
+    /// operator makes keys ([`crate::dataprotection::manager::KeyManager::create_key`]).
+    pub fn auto_generate_keys(mut self, on: bool) -> Self {
+        self.settings.options.auto_generate_keys = on;
+        self
+    }
+
+    /// The algorithm of new keys (default AES-256-CBC with HMAC-SHA256, as ASP.NET Core).
+    pub fn algorithm(mut self, algorithm: Algorithm) -> Self {
+        self.settings.options.algorithm = algorithm;
+        self
+    }
+
+    /// Interop mode: keys are written unencrypted exactly as ASP.NET Core on Linux does, so
+    /// .NET applications can share the ring, and a ring without master-key slots is trusted.
+    /// Only for repositories that nobody untrusted can write.
+    pub fn interop(mut self, on: bool) -> Self {
+        self.settings.interop = on;
+        self
+    }
+
+    /// Whether a missing ring is created (default) or [`RingError::NoRing`] is returned.
+    pub fn create_if_missing(mut self, create: bool) -> Self {
+        self.missing = if create {
+            IfMissing::Create
+        } else {
+            IfMissing::Fail
+        };
+        self
+    }
+
+    /// The largest plaintext protected or payload unprotected, in bytes (default 16 MiB).
+    pub fn max_payload(mut self, bytes: usize) -> Self {
+        self.max_payload = bytes;
+        self
+    }
+
+    /// Ceilings on the KDF parameters of slots read from the ring.
+    pub fn kdf_limits(mut self, limits: KdfLimits) -> Self {
+        self.settings.kdf_limits = limits;
+        self
+    }
+
+    /// The master-key policy new slots must meet, and slot expiry.
+    pub fn policy(mut self, policy: Policy) -> Self {
+        self.settings.policy = policy;
+        self
+    }
+
+    /// A registry of providers of the host's own making (by default: the built-in providers
+    /// of the enabled features, plus plugins from [`Builder::plugin_dir`]).
+    pub fn registry(mut self, registry: Registry) -> Self {
+        self.registry = Some(registry);
+        self
+    }
+
+    /// Loads the plugins of `dir` (checked like every plugin directory: owner, permissions,
+    /// exported symbol) into the default registry.
+    #[cfg(feature = "dynamic-plugins")]
+    pub fn plugin_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.plugin_dirs.push(dir.into());
+        self
+    }
+
+    /// The builder a configuration file describes (see [`crate::config`]): `[repository]`,
+    /// `[[master_key.sources]]` (the unlock sources), `[data_protection]`, `[policy]`,
+    /// `[master_key.kdf_limits]` and, with `dynamic-plugins`, `[plugins] dirs`.
+    pub fn from_config(config: &Config) -> Result<Builder, RingError> {
+        let dp = &config.data_protection;
+        let mut b = Builder::default()
+            .key_lifetime_days(dp.key_lifetime_days.unwrap_or(90))
+            .auto_generate_keys(dp.auto_generate_keys.unwrap_or(true))
+            .interop(dp.interop.unwrap_or(false))
+            .max_payload(dp.max_payload_size.unwrap_or(DEFAULT_MAX_PAYLOAD))
+            .kdf_limits(config.master_key.kdf_limits)
+            .policy(Policy::from_config(&config.policy)?);
+        if let Some(name) = &dp.application_name {
+            b = b.application_name(name);
+        }
+        if let Some(repo) = &config.repository {
+            let mut spec = RepositorySpec::new(&repo.provider);
+            for (key, value) in &repo.settings {
+                let value = serde_json::to_value(value).map_err(|e| {
+                    crate::config::ConfigError::Parse {
+                        path: "[repository]".into(),
+                        line: 0,
+                        column: 0,
+                        message: format!("{key}: {e}"),
+                    }
+                })?;
+                spec = spec.with(key, value);
+            }
+            b = b.repository(spec);
+        }
+        for source in &config.master_key.sources {
+            b = b.unlock_with(SourceSpec::with_config(
+                &source.provider,
+                &source.settings_json(),
+            ));
+        }
+        #[cfg(feature = "dynamic-plugins")]
+        for dir in &config.plugins.dirs {
+            b = b.plugin_dir(dir);
+        }
+        Ok(b)
+    }
+
+    /// Reads the configuration file at `path` and calls [`Builder::from_config`].
+    pub fn from_config_file(path: impl AsRef<Path>) -> Result<Builder, RingError> {
+        let (config, _) = Config::load(Some(path.as_ref()))?;
+        Builder::from_config(&config)
+    }
+
+    /// Opens the ring (creating it when missing, unless told not to) and returns the engine.
+    /// Opening an encrypted ring runs its slot's KDF (tens of milliseconds to seconds): build
+    /// once at start-up and share the result.
+    pub fn build(self) -> Result<Trousseau, RingError> {
+        let registry = match self.registry {
+            Some(registry) => registry,
+            None => default_registry(
+                #[cfg(feature = "dynamic-plugins")]
+                &self.plugin_dirs,
+            )?,
+        };
+        let repository = match self.store {
+            Store::InProcess(repository) => repository,
+            Store::Provider(spec) => {
+                crate::ring::check_provider(
+                    &registry,
+                    spec.provider(),
+                    trousseau_core::ProviderKind::Repository,
+                    "repository",
+                )?;
+                registry
+                    .repository(spec.provider(), &spec.settings_json())
+                    .map_err(|error| RingError::Repository {
+                        provider: spec.provider().to_string(),
+                        error,
+                    })?
+            }
+        };
+        let opener = RingOpener::new(&registry, self.settings)?;
+        let opened = opener.open(repository, &EverySource(&*self.interaction), self.missing)?;
+        Ok(Trousseau::new(
+            opened,
+            self.application_name,
+            self.max_payload,
+        ))
+    }
+}
+
+/// The built-in providers, plus the plugins of `dirs`.
+fn default_registry(
+    #[cfg(feature = "dynamic-plugins")] dirs: &[std::path::PathBuf],
+) -> Result<Registry, RingError> {
+    #[allow(unused_mut)]
+    let mut registry = Registry::with_builtins(None)?;
+    #[cfg(feature = "dynamic-plugins")]
+    for dir in dirs {
+        registry.load_dir(dir, crate::plugins::DirSource::ConfigFile)?;
+    }
+    Ok(registry)
+}
