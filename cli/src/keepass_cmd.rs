@@ -1,25 +1,23 @@
 //! `trousseau keepass verify DB.kdbx`: does this composition of sources open a KeePass
-//! database? Reads the KDBX 3.1/4 header, derives the components, composes them, runs the
-//! database's own KDF and checks the header HMAC (KDBX 4) or the stream start bytes (KDBX 3.1).
-//! Entries are never decrypted.
+//! database? The check is the engine's [`trousseau::kdbx::verify_database`] (header, the
+//! database's own KDF, header HMAC or stream start bytes; entries are never decrypted); this
+//! command turns its options into key sources, shows progress while the KDF runs and prints
+//! the verdict.
 //!
-//! A KeePassXC challenge-response key (YubiKey HMAC-SHA1) is reproduced in software by the
-//! `yubikey-recovery` source from the slot's secret, read from a file or an environment
-//! variable (never from the command line); its response to the KDF seed is appended last,
-//! before the KDF, as KeePassXC does for KDBX 4 (`src/keys/CompositeKey.cpp`; for KDBX 3.1
-//! KeePassXC challenges the master seed instead, which is not supported here).
+//! A KeePassXC challenge-response key (YubiKey HMAC-SHA1) is reproduced in software from the
+//! slot's secret, read from a file or an environment variable (never from the command line).
 
-use std::{io::Read, path::PathBuf};
+use std::path::PathBuf;
 
-use anyhow::{anyhow, Context as _};
+use anyhow::anyhow;
 use clap::Subcommand;
 
 use super::{progress::with_progress, CliError, Context, TerminalInteraction};
 use trousseau::{
-    kdbx::{parse_header, verify_key, KdbxError, Verdict},
-    masterkey::{
-        composite_key, derive_components, transform_key, EverySource, KdfParams, SourceSpec,
+    kdbx::{
+        keepass_sources, verify_database, ChallengeResponseSecret, KdbxError, KdfRunner, Verdict,
     },
+    masterkey::{EverySource, KdfParams},
 };
 
 /// `trousseau keepass …`
@@ -55,6 +53,15 @@ pub enum KeepassCommand {
     },
 }
 
+/// Runs the KDF with a spinner on stderr when it takes a while.
+struct Spinner;
+
+impl KdfRunner for Spinner {
+    fn run(&self, params: &KdfParams, kdf: &mut (dyn FnMut() + Send)) {
+        with_progress(&format!("running {}", describe_kdf(params)), || kdf());
+    }
+}
+
 /// Runs a `keepass` subcommand.
 pub fn run(ctx: &Context, cmd: KeepassCommand) -> Result<(), CliError> {
     let KeepassCommand::Verify {
@@ -65,88 +72,45 @@ pub fn run(ctx: &Context, cmd: KeepassCommand) -> Result<(), CliError> {
         challenge_response_secret_file,
         challenge_response_secret_env,
     } = cmd;
-    // Only a regular file is opened (a FIFO named like a database must not block), and only
-    // its first MiB, which holds the header, is read.
-    let (file, _) = trousseau_core::open_regular_file(
-        &database,
-        format_args!("cannot read the KeePass database {}", database.display()),
-    )?;
-    let mut head = Vec::new();
-    file.take(1 << 20)
-        .read_to_end(&mut head)
-        .with_context(|| format!("cannot read {}", database.display()))?;
-    let header = parse_header(&head).map_err(|e| anyhow!("{}: {e}", database.display()))?;
-    let mut specs = Vec::new();
-    if !no_password {
-        specs.push(SourceSpec {
-            provider: "password".into(),
-            config: "{}".into(),
-            public_params: String::new(),
-        });
-    }
-    if let Some(kf) = &keyfile {
-        specs.push(SourceSpec {
-            provider: "keyfile".into(),
-            config: serde_json::json!({ "path": kf }).to_string(),
-            public_params: String::new(),
-        });
-    }
     let secret = match (
         challenge_response_secret_file,
         challenge_response_secret_env,
     ) {
-        (Some(file), _) => Some(serde_json::json!({ "file": file })),
-        (None, Some(var)) => Some(serde_json::json!({ "env": var })),
+        (Some(file), _) => Some(ChallengeResponseSecret::File(file)),
+        (None, Some(var)) => Some(ChallengeResponseSecret::Env(var)),
         (None, None) => None,
     };
-    if let Some(secret) = secret {
-        if header.major < 4 {
-            return Err(CliError::failed(anyhow!(
-                "{}: challenge-response keys of KDBX {}.{} databases are applied after the KDF \
-                 to the master seed, which this check does not do; only KDBX 4 is supported",
-                database.display(),
-                header.major,
-                header.minor
-            )));
-        }
-        specs.push(SourceSpec {
-            provider: trousseau_pkcs11::RECOVERY_PROVIDER_ID.into(),
-            config: serde_json::json!({ "secret": secret }).to_string(),
-            public_params: String::new(),
-        });
-    }
+    let specs = keepass_sources(!no_password, keyfile.as_deref(), secret.as_ref());
     if specs.is_empty() {
         return Err(CliError::usage(anyhow!(
             "--no-password needs another source, e.g. --keyfile FILE"
         )));
     }
     let ui = TerminalInteraction::new(password_stdin);
-    let location = database.display().to_string();
-    let components = derive_components(
-        &ctx.registry,
+    let in_database = |e| anyhow!("{}: {e}", database.display());
+    let checked = match verify_database(
+        &database,
         &specs,
-        header.kdf.seed(),
+        &ctx.registry,
         &EverySource(&ui),
-        &location,
-    )?;
-    let composite = composite_key(components)?;
-    let kdf_label = describe_kdf(&header.kdf);
-    let transformed = with_progress(&format!("running {kdf_label}"), || {
-        transform_key(&composite, &header.kdf)
-    })?;
-    let format = format!("KDBX {}.{}", header.major, header.minor);
-    match verify_key(&header, &transformed) {
-        Ok(Verdict::Opens) => {
+        &Spinner,
+    ) {
+        Ok(checked) => checked,
+        Err(KdbxError::Read(e)) => return Err(CliError::failed(e)),
+        Err(KdbxError::Key(e)) => return Err(CliError::failed(e)),
+        Err(e) => return Err(CliError::failed(in_database(e))),
+    };
+    let format = format!("KDBX {}.{}", checked.major, checked.minor);
+    let kdf_label = describe_kdf(&checked.kdf);
+    match checked.verdict {
+        Verdict::Opens => {
             println!("OK: this composition opens {} ({format}, {kdf_label})", database.display());
             Ok(())
         }
-        Ok(Verdict::DoesNotOpen) => Err(CliError::failed(anyhow!(
+        Verdict::DoesNotOpen => Err(CliError::failed(anyhow!(
             "this composition does NOT open {} ({format}, {kdf_label}): wrong password, wrong key file, wrong challenge-response secret, or a missing or extra component",
             database.display()
         ))),
-        Err(e @ (KdbxError::Corrupt(_) | KdbxError::Unsupported(_) | KdbxError::MasterKey(_))) => {
-            Err(CliError::failed(anyhow!("{}: {e}", database.display())))
-        }
     }
 }
 
