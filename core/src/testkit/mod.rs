@@ -223,6 +223,8 @@ impl TempDir {
         let mut builder = std::fs::DirBuilder::new();
         #[cfg(unix)]
         std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        #[cfg(not(unix))]
+        let builder = builder;
         builder
             .create(&path)
             .unwrap_or_else(|e| panic!("cannot create {}: {e}", path.display()));
