@@ -1,8 +1,42 @@
-//! # trousseau — the Trousseau host runtime
+//! # trousseau — the Trousseau engine
 //!
-//! What a host application embeds: plugin loading and the provider registry, configuration,
-//! and the `trousseau` command-line tool built on them. See `docs/architecture.md` in the
-//! repository for the architecture.
+//! Composite master keys from pluggable key sources (KeePass-compatible), and an ASP.NET Core
+//! Data Protection-compatible key ring kept in a pluggable repository, as a library. The
+//! `trousseau` command-line tool (crate `trousseau-cli`) is a thin client of it.
+//!
+//! ## Quick start
+//!
+//! ```
+//! use trousseau::{providers::{Filesystem, Password}, Trousseau};
+//!
+//! # let dir = tempfile::tempdir()?;
+//! # std::env::set_var("SHOP_RING_PASSWORD", "a long passphrase");
+//! let tr = Trousseau::builder()
+//!     .application_name("shop")
+//!     .repository(Filesystem::at(dir.path()))
+//!     .unlock_with(Password::from_env("SHOP_RING_PASSWORD"))
+//!     .build()?;
+//! let cookies = tr.protector("cookies");
+//! let token = cookies.protect_str("session 42")?;
+//! assert_eq!(cookies.unprotect_str(&token)?, "session 42");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Or from a configuration file: [`Trousseau::from_config_file`]; for tests,
+//! [`Trousseau::ephemeral`]. The ring is created on first use; an encrypted ring (the default)
+//! is opened only through a master-key slot made of the key sources this process names, and
+//! nothing a writer of the repository puts there without the master key is used
+//! (`docs/threat-model.md`).
+//!
+//! ## Layers
+//!
+//! - [`Trousseau`] and [`Builder`]: what most applications need.
+//! - [`ring`]: opening, creating and rotating a ring from a [`Registry`] and settings.
+//! - [`dataprotection`]: the key manager, key ring, protectors and the ASP.NET Core formats.
+//! - [`masterkey`]: composite keys and KDFs; [`policy`]: master-key rules.
+//! - [`plugins`]: the provider registry (built-ins, and plugin files with `dynamic-plugins`).
+//!
+//! See `docs/architecture.md` in the repository for the architecture.
 //!
 //! ## Cargo features
 //!
@@ -31,9 +65,9 @@
 #![deny(unsafe_code)]
 
 mod builder;
-pub mod builtins;
+mod builtins;
 pub mod config;
-pub mod crypto;
+mod crypto;
 pub mod dataprotection;
 mod engine;
 #[cfg(feature = "kdbx")]
@@ -47,3 +81,19 @@ pub mod ring;
 
 pub use builder::Builder;
 pub use engine::Trousseau;
+
+// The types an application meets first, at the crate root.
+pub use config::{Config, ConfigError};
+pub use dataprotection::{
+    algorithms::{Algorithm, EncryptionAlgorithm, ValidationAlgorithm},
+    manager::{KeyManagementOptions, KeyManager},
+    timestamp::Timestamp,
+    DataProtectionError, DataProtector, TimeLimitedProtector,
+};
+pub use masterkey::{KdfLimits, MasterKeyError, SourceSpec};
+pub use memory::MemoryRepository;
+pub use plugins::Registry;
+pub use policy::Policy;
+pub use providers::RepositorySpec;
+pub use ring::{Hint, RingError};
+pub use trousseau_core::{Interaction, MessageLevel, NoInteraction, Repository};

@@ -5,6 +5,7 @@ use uuid::Uuid;
 /// Why a protect/unprotect or key-ring operation failed. Every message says what was wrong
 /// and what to do.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum DataProtectionError {
     /// The text is not unpadded base64url.
     #[error("the protected payload is not valid base64url ({0}); pass the text exactly as `protect` printed it")]

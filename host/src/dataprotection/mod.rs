@@ -4,9 +4,9 @@
 pub mod algorithms;
 pub mod at_rest;
 mod binding;
-pub mod encryptor;
+pub(crate) mod encryptor;
 pub mod error;
-pub mod kdf;
+pub(crate) mod kdf;
 pub mod keyring;
 pub mod keyxml;
 pub mod manager;

@@ -4,6 +4,7 @@ use trousseau_core::ErrorCode;
 
 /// Why a master key could not be derived or composed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum MasterKeyError {
     /// A key source failed (wrong key, missing file, no PIN…); `error` keeps its code.
     #[error("{label}: {error}")]

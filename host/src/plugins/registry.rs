@@ -107,6 +107,7 @@ impl fmt::Display for Refusal {
 
 /// Errors that stop the registry from being built at all.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum RegistryError {
     /// A plugin directory named explicitly does not exist or cannot be read.
     #[error("plugin directory {path} (from {source_name}): {reason}")]

@@ -8,6 +8,7 @@ use crate::{
     config::ConfigError,
     dataprotection::{timestamp::Timestamp, DataProtectionError},
     masterkey::MasterKeyError,
+    plugins::RegistryError,
     policy::{PolicyConfigError, PolicyViolation},
 };
 
@@ -122,6 +123,10 @@ pub enum RingError {
         /// The provider.
         provider: String,
     },
+    /// The provider registry could not be built (a plugin directory named explicitly cannot
+    /// be read).
+    #[error(transparent)]
+    Plugins(#[from] RegistryError),
     /// The configuration could not be read.
     #[error(transparent)]
     Config(#[from] ConfigError),
@@ -155,7 +160,10 @@ impl RingError {
     /// to an operation that failed.
     pub fn is_configuration(&self) -> bool {
         match self {
-            RingError::Provider { .. } | RingError::PolicyConfig(_) | RingError::Config(_) => true,
+            RingError::Provider { .. }
+            | RingError::PolicyConfig(_)
+            | RingError::Config(_)
+            | RingError::Plugins(_) => true,
             RingError::Repository { error, .. } => error.code() == ErrorCode::InvalidConfig,
             RingError::MasterKey(e) => e.code() == ErrorCode::InvalidConfig,
             RingError::DataProtection(DataProtectionError::Repository(e)) => {
