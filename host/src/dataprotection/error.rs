@@ -8,7 +8,7 @@ use uuid::Uuid;
 #[non_exhaustive]
 pub enum DataProtectionError {
     /// The text is not unpadded base64url.
-    #[error("the protected payload is not valid base64url ({0}); pass the text exactly as `protect` printed it")]
+    #[error("the protected payload is not valid base64url ({0}); pass the text exactly as it was produced")]
     Base64(String),
     /// The payload is larger than the configured limit.
     #[error("the payload is {size} bytes, over the limit of {limit} bytes; raise data_protection.max_payload_size if this is expected")]

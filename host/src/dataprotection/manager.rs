@@ -492,7 +492,7 @@ impl KeyManager {
                     if self.options.auto_generate_keys {
                         "the key ring has no usable key".into()
                     } else {
-                        "the key ring has no usable key and automatic key generation is disabled; create one with `trousseau keys new`".into()
+                        "the key ring has no usable key and automatic key generation is disabled; create a key".into()
                     },
                 ));
             };
@@ -503,7 +503,7 @@ impl KeyManager {
             };
             if def.revoked {
                 return Err(DataProtectionError::NoDefaultKey(format!(
-                    "the default key {chosen} is revoked; create a new key with `trousseau keys new`"
+                    "the default key {chosen} is revoked; create a new key"
                 )));
             }
             let mut jitter = [0u8; 2];

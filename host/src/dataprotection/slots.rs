@@ -229,7 +229,7 @@ pub fn remove_slot(repo: &RepositoryBox, id: Uuid) -> Result<()> {
     let live = current(&all);
     if !all.iter().any(|(_, s)| s.id == id) {
         return Err(DataProtectionError::InvalidInput(format!(
-            "there is no master-key slot {id}; `trousseau master-key status` lists them"
+            "there is no master-key slot {id} in the key ring"
         )));
     }
     if live.len() == 1 && live[0].id == id {

@@ -156,7 +156,7 @@ impl<'a> Unlocker<'a> {
                 .is_none_or(|p| p.kind() != ProviderKind::KeySource)
             {
                 return Err(SlotFailure::Unavailable(format!(
-                    "key source {} is not installed (`trousseau plugins list` shows what is)",
+                    "key source {} is not installed",
                     recorded.provider
                 )));
             }

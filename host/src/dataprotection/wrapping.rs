@@ -209,8 +209,8 @@ impl RingWrappingKey {
                 let opened = open(self.expose(), LEGACY_KEY_AAD, &sealed)?;
                 self.warn_once(
                     format!("key {}", key.id),
-                    "its secret was written before secrets were bound to their key; run \
-                     `trousseau master-key rotate` to bind it",
+                    "its secret was written before secrets were bound to their key; a \
+                     rotation of the ring-wrapping key binds it",
                 );
                 Some(opened)
             }

@@ -321,7 +321,7 @@ impl Registry {
             );
             if !self.refusals.is_empty() {
                 msg.push_str(&format!(
-                    " ({} plugin file(s) were refused; see `trousseau plugins list`)",
+                    " ({} plugin file(s) were refused when loaded)",
                     self.refusals.len()
                 ));
             }
