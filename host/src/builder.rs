@@ -195,7 +195,8 @@ impl Builder {
     }
 
     /// A registry of providers of the host's own making (by default: the built-in providers
-    /// of the enabled features, plus plugins from [`Builder::plugin_dir`]).
+    /// of the enabled features, plus plugins from `Builder::plugin_dir` with the
+    /// `dynamic-plugins` feature).
     pub fn registry(mut self, registry: Registry) -> Self {
         self.registry = Some(registry);
         self

@@ -63,6 +63,8 @@
 //! provider"), as if it were a plugin that is not installed.
 
 #![deny(unsafe_code)]
+#![deny(missing_docs)]
+#![warn(rustdoc::broken_intra_doc_links, rustdoc::private_intra_doc_links, rustdoc::bare_urls)]
 
 mod builder;
 mod builtins;

@@ -1,8 +1,8 @@
 //! The built-in providers as plain Rust values, for [`crate::Builder`]: a repository
-//! ([`Filesystem`], [`Redis`], or any provider by id with [`RepositorySpec`]) and the key
-//! sources that open the ring ([`Password`], [`KeyFile`], [`UserAccount`], [`Pkcs11`], or any
+//! (`Filesystem`, `Redis`, or any provider by id with [`RepositorySpec`]) and the key
+//! sources that open the ring (`Password`, `KeyFile`, `UserAccount`, `Pkcs11`, or any
 //! key source by id with [`SourceSpec::with_config`]). Each is available when its cargo
-//! feature is on.
+//! feature is on (`filesystem`, `redis`, `password`, `keyfile`, `user-account`, `pkcs11`).
 //!
 //! ```
 //! use trousseau::providers::{Password, RepositorySpec};
@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 pub use crate::masterkey::SourceSpec;
 
 /// A repository: a provider id and its settings. Built-in providers have typed constructors
-/// ([`Filesystem`], [`Redis`]); a plugin's repository is named by id with [`RepositorySpec::new`].
+/// (`Filesystem`, `Redis`); a plugin's repository is named by id with [`RepositorySpec::new`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct RepositorySpec {
     provider: String,
@@ -33,8 +33,9 @@ impl RepositorySpec {
         }
     }
 
-    /// Sets one of the provider's settings (see `trousseau plugins inspect ID` or the
-    /// provider's documentation for the names).
+    /// Sets one of the provider's settings (see the provider's documentation, or its
+    /// [`ProviderEntry::config_help`](crate::plugins::registry::ProviderEntry::config_help) in
+    /// the [`Registry`](crate::Registry), for the names).
     pub fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
         self.settings.insert(key.to_string(), value.into());
         self

@@ -3,11 +3,12 @@
 //! - Each key's master key is sealed under W with AES-256-GCM
 //!   (`<encryptedSecret decryptorType="Trousseau…RingKeyDecryptor"><encryptedKey binding="2">`),
 //!   the associated data binding it to the key's id, dates and algorithm
-//!   ([`super::binding::key_binding`]). Secrets written before binding existed (no `binding`
-//!   attribute) are read with the old constant associated data; `trousseau master-key rotate`
-//!   rewrites them bound.
+//!   (the crate-private `binding::key_binding`). Secrets written before binding existed (no
+//!   `binding` attribute) are read with the old constant associated data; a rotation
+//!   ([`super::rotation::rotate`]) seals them again, bound.
 //! - Each revocation written in an encrypted ring carries `<mac>`: HMAC-SHA256 under a key
-//!   derived from W over [`super::binding::revocation`]. ASP.NET Core ignores the extra child.
+//!   derived from W over the revocation's canonical fields (`binding::revocation`). ASP.NET
+//!   Core ignores the extra child.
 //! - A rotation (see [`super::rotation`]) writes one `<rewrappedSecrets generation="g">`
 //!   element: every key secret sealed again under the new W and every revocation MACed again,
 //!   so that the existing `<key>` and `<revocation>` elements need not be rewritten (a
