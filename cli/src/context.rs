@@ -90,35 +90,13 @@ impl Context {
             );
             format!("{file}: [repository] provider")
         };
-        let available = |kind: ProviderKind| {
-            let ids: Vec<&str> = self
-                .registry
-                .providers()
-                .filter(|p| p.kind() == kind)
-                .map(|p| p.id())
-                .collect();
-            if ids.is_empty() {
-                "none".to_string()
-            } else {
-                ids.join(", ")
-            }
-        };
-        match self.registry.provider(&repo.provider) {
-            Some(p) if p.kind() == ProviderKind::Repository => Ok(()),
-            Some(p) => Err(CliError::usage(anyhow!(
-                "{setting} {:?} is a {}, not a repository; available \
-                 repositories: {}",
-                repo.provider,
-                p.kind().as_str(),
-                available(ProviderKind::Repository)
-            ))),
-            None => Err(CliError::usage(anyhow!(
-                "{setting} {:?} is unknown; available repositories: {} \
-                 (plugins are listed by `trousseau plugins list`)",
-                repo.provider,
-                available(ProviderKind::Repository)
-            ))),
-        }
+        trousseau::ring::check_provider(
+            &self.registry,
+            &repo.provider,
+            ProviderKind::Repository,
+            &setting,
+        )
+        .map_err(CliError::usage)
     }
 }
 

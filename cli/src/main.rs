@@ -127,7 +127,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
         .map(|s| slot_sources::parse_source(s))
         .collect::<anyhow::Result<_>>()
         .map_err(CliError::usage)?;
-    slot_sources::check_key_sources(&ctx, &ctx.unlock_sources, "--unlock")?;
+    slot_sources::check_key_sources(&ctx, &ctx.unlock_sources, "--unlock:")?;
     if matches!(cli.command, Command::Plugins(_)) {
         // The plugin commands are the diagnostic tools: a configuration naming a missing
         // provider must not stop them, so it is only a warning there.

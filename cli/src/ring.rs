@@ -68,7 +68,7 @@ pub fn opener(ctx: &Context, new_ring_sources: Vec<SourceSpec>) -> Result<RingOp
     let unlock = unlock_sources(ctx);
     if ctx.unlock_sources.is_empty() {
         // --unlock was checked when the command line was read.
-        ring::check_key_sources(&ctx.registry, &unlock, "[[master_key.sources]]")?;
+        ring::check_key_sources(&ctx.registry, &unlock, "[[master_key.sources]]:")?;
     }
     let mut settings = RingSettings::default();
     settings.options = options(ctx);

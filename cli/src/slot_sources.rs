@@ -69,7 +69,7 @@ pub fn resolve(ctx: &Context, args: &SourceArgs) -> Result<Vec<SourceSpec>, CliE
         .map(|s| parse_source(s))
         .collect::<anyhow::Result<Vec<_>>>()
         .map_err(CliError::usage)?;
-    check_key_sources(ctx, &specs, "--source")?;
+    check_key_sources(ctx, &specs, "--source:")?;
     Ok(specs)
 }
 

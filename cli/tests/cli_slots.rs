@@ -312,7 +312,7 @@ fn expiry_recommend_warns_and_force_allows_only_change() {
     e.ok(&["init", "--password-file", &pw]);
     let (_, err) = e.ok_with(&["protect", "--password-file", &pw, "x"], None);
     assert!(
-        err.contains("warning: the policy recommends a new master key")
+        err.contains("WARN the policy recommends a new master key")
             && err.contains("change the master key"),
         "{err}"
     );

@@ -277,7 +277,7 @@ impl Builder {
                     &registry,
                     spec.provider(),
                     trousseau_core::ProviderKind::Repository,
-                    "repository",
+                    "the repository provider",
                 )?;
                 registry
                     .repository(spec.provider(), &spec.settings_json())

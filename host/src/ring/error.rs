@@ -2,7 +2,7 @@
 //! structured [`Hint`] saying what would fix it, for a host to render in its own words (a
 //! command-line tool as a command, a service as a log line).
 
-use trousseau_core::ErrorCode;
+use trousseau_core::{ErrorCode, ProviderKind};
 
 use crate::{
     config::ConfigError,
@@ -86,16 +86,16 @@ pub enum RingError {
     },
     /// A provider named by the configuration or the caller is not installed, or is not of
     /// the kind it is used as.
-    #[error("{origin}: {provider:?} is {}; available {wanted}: {}", problem(.wrong_kind), list(.available))]
+    #[error("{origin} {provider:?} is {}; available {}: {}", problem(.found, .wanted), plural(.wanted), list(.available))]
     Provider {
         /// Where it was named (`[[master_key.sources]]`, `[repository] provider`, …).
         origin: String,
         /// The provider id.
         provider: String,
-        /// Whether it exists but is of another kind.
-        wrong_kind: bool,
-        /// What kind was wanted (`key sources`, `repositories`).
-        wanted: &'static str,
+        /// The kind of the provider of that id, if there is one (then not the kind wanted).
+        found: Option<ProviderKind>,
+        /// The kind wanted.
+        wanted: ProviderKind,
         /// The installed providers of that kind.
         available: Vec<String>,
     },
@@ -174,11 +174,17 @@ impl RingError {
     }
 }
 
-fn problem(wrong_kind: &bool) -> &'static str {
-    if *wrong_kind {
-        "of another kind"
-    } else {
-        "unknown"
+fn problem(found: &Option<ProviderKind>, wanted: &ProviderKind) -> String {
+    match found {
+        Some(kind) => format!("a {}, not a {}", kind.as_str(), wanted.as_str()),
+        None => "unknown".to_string(),
+    }
+}
+
+fn plural(kind: &ProviderKind) -> &'static str {
+    match kind {
+        ProviderKind::KeySource => "key sources",
+        ProviderKind::Repository => "repositories",
     }
 }
 

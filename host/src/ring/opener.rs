@@ -102,8 +102,8 @@ pub struct RingOpener<'a> {
 impl<'a> RingOpener<'a> {
     /// An opener; checks that the unlock and new-ring sources name installed key sources.
     pub fn new(registry: &'a Registry, settings: RingSettings) -> Result<Self, RingError> {
-        sources::check_key_sources(registry, &settings.unlock_sources, "unlock sources")?;
-        sources::check_key_sources(registry, &settings.new_ring_sources, "new-ring sources")?;
+        sources::check_key_sources(registry, &settings.unlock_sources, "unlock sources:")?;
+        sources::check_key_sources(registry, &settings.new_ring_sources, "new-ring sources:")?;
         Ok(RingOpener { registry, settings })
     }
 
@@ -136,7 +136,7 @@ impl<'a> RingOpener<'a> {
         specs: &[SourceSpec],
         ui: &dyn SourceInteraction,
     ) -> Result<Slot, RingError> {
-        sources::check_key_sources(self.registry, specs, "slot sources")?;
+        sources::check_key_sources(self.registry, specs, "slot sources:")?;
         let kdf = KdfParams::new_default();
         let (components, stored) = enrollment::enroll_checked(
             self.registry,

@@ -24,7 +24,8 @@ pub fn default_sources(registry: &Registry) -> Vec<SourceSpec> {
 }
 
 /// Checks that `id` names a provider of `kind` in the registry; otherwise an error saying
-/// where it was named (`origin`, e.g. `[[master_key.sources]]`) and what is available.
+/// where it was named (`origin`, e.g. `[[master_key.sources]]:` or `[repository] provider`,
+/// written just before the id) and what is available.
 pub fn check_provider(
     registry: &Registry,
     id: &str,
@@ -36,11 +37,8 @@ pub fn check_provider(
         found => Err(RingError::Provider {
             origin: origin.to_string(),
             provider: id.to_string(),
-            wrong_kind: found.is_some(),
-            wanted: match kind {
-                ProviderKind::KeySource => "key sources",
-                ProviderKind::Repository => "repositories",
-            },
+            found: found.map(|p| p.kind()),
+            wanted: kind,
             available: registry
                 .providers()
                 .filter(|p| p.kind() == kind)
