@@ -35,3 +35,40 @@ npm_install() {
   mkdir -p "$TROUSSEAU_NODE"
   npm install --silent --no-audit --no-fund --prefix "$TROUSSEAU_NODE" "$@" >/dev/null
 }
+
+# --- Windows legs under Wine (.ci/legs.d/windows-*.sh; docs/test-environment.md) ---
+
+WINDOWS_TARGET=x86_64-pc-windows-gnu
+WINE=/usr/lib/wine/wine64
+
+# windows_leg_not_run WHAT REASON — says LOUDLY that the leg did NOT run, and exits 0.
+windows_leg_not_run() {
+  echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!" >&2
+  echo "!!! WINDOWS $1 LEG DID NOT RUN: $2" >&2
+  echo "!!! (this is not a pass)" >&2
+  echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!" >&2
+  exit 0
+}
+
+# wine_setup WHAT — checks the Rust target, MinGW and Wine (else the leg did not run), makes a
+# fresh Wine prefix (removed on exit) with the stand-in bcryptprimitives.dll (Wine 8 lacks
+# ProcessPrng, which Rust's std imports), and exports WINEPREFIX, WINEDEBUG and cargo's runner
+# for the target, so that `cargo test --target $WINDOWS_TARGET` runs the tests under Wine.
+wine_setup() {
+  local what=$1
+  command -v rustup >/dev/null || windows_leg_not_run "$what" "rustup not found"
+  rustup target list --installed 2>/dev/null | grep -qx "$WINDOWS_TARGET" \
+    || windows_leg_not_run "$what" "Rust target $WINDOWS_TARGET is not installed (run .ci/install.d/hwsources.sh)"
+  command -v x86_64-w64-mingw32-gcc >/dev/null \
+    || windows_leg_not_run "$what" "MinGW (gcc-mingw-w64-x86-64) is missing"
+  [ -x "$WINE" ] || windows_leg_not_run "$what" "Wine (wine64) is missing"
+
+  WINE_WORK=$(mktemp -d)
+  trap 'WINEPREFIX="$WINE_WORK/prefix" /usr/lib/wine/wineserver -k >/dev/null 2>&1 || true; rm -rf "$WINE_WORK"' EXIT
+  export WINEPREFIX="$WINE_WORK/prefix" WINEDEBUG=-all
+  "$WINE" wineboot --init >/dev/null 2>&1 || true
+  [ -d "$WINEPREFIX/drive_c/windows/system32" ] || { echo "wineboot did not create a prefix" >&2; exit 1; }
+  x86_64-w64-mingw32-gcc -O2 -shared -o "$WINEPREFIX/drive_c/windows/system32/bcryptprimitives.dll" \
+    .ci/windows/bcryptprimitives.c -ladvapi32
+  export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER="$WINE"
+}

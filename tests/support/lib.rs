@@ -20,6 +20,8 @@ mod http;
 pub mod incompatible;
 mod moto;
 mod python;
+// A private redis-server on a unix socket: Unix only.
+#[cfg(unix)]
 mod redis;
 mod server;
 pub mod workspace;
@@ -27,6 +29,7 @@ pub mod workspace;
 pub use azurite::Azurite;
 pub use moto::Moto;
 pub use python::{venv_python, ASPNET_PEER};
+#[cfg(unix)]
 pub use redis::Redis;
 pub use server::{free_port, PortService, Server};
 

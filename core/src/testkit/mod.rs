@@ -220,11 +220,10 @@ impl TempDir {
             "trousseau-testkit-{label}-{}-{n}-{nanos}",
             std::process::id()
         ));
+        #[cfg_attr(not(unix), allow(unused_mut))]
         let mut builder = std::fs::DirBuilder::new();
         #[cfg(unix)]
         std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        #[cfg(not(unix))]
-        let builder = builder;
         builder
             .create(&path)
             .unwrap_or_else(|e| panic!("cannot create {}: {e}", path.display()));

@@ -60,6 +60,8 @@ impl AdmittedFile {
         }
         #[cfg(not(target_os = "linux"))]
         {
+            // The loader opens the path; the handle stays open all the same, as on Linux.
+            std::mem::forget(self.file);
             self.path
         }
     }
@@ -238,7 +240,8 @@ fn check_owner_and_mode(
     Ok(())
 }
 
-#[cfg(test)]
+// Modes and owners: the Unix checks.
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;

@@ -1,13 +1,14 @@
 //! Directory operations: the checked listing of the ring, atomic single-file writes through
 //! temp files, deletion, the advisory lock, directory `fsync`.
 
+#[cfg(unix)]
+use std::os::unix::{
+    fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt},
+    io::AsRawFd,
+};
 use std::{
     fs,
     io::{self, Write},
-    os::unix::{
-        fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt},
-        io::AsRawFd,
-    },
     path::{Path, PathBuf},
 };
 
@@ -24,8 +25,23 @@ pub const MAX_ELEMENT_BYTES: u64 = 1 << 20;
 /// The most bytes of element files one load reads; a larger ring is an error.
 pub const MAX_RING_BYTES: u64 = 64 << 20;
 
+/// `%LOCALAPPDATA%\Trousseau\key-ring`, or with `aspnet` ASP.NET Core's Windows default
+/// `%LOCALAPPDATA%\ASP.NET\DataProtection-Keys`.
+#[cfg(windows)]
+pub fn default_directory(aspnet: bool) -> Option<PathBuf> {
+    let local = std::env::var_os("LOCALAPPDATA")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)?;
+    Some(if aspnet {
+        local.join("ASP.NET").join("DataProtection-Keys")
+    } else {
+        local.join("Trousseau").join("key-ring")
+    })
+}
+
 /// `$XDG_DATA_HOME/trousseau/key-ring` (or `~/.local/share/…`), or with `aspnet` ASP.NET Core's
 /// `~/.aspnet/DataProtection-Keys`.
+#[cfg(not(windows))]
 pub fn default_directory(aspnet: bool) -> Option<PathBuf> {
     let home = std::env::var_os("HOME")
         .filter(|h| !h.is_empty())
@@ -178,35 +194,51 @@ fn ensure_dir(dir: &Path, trust: &Trust) -> Result<(), Error> {
             ),
         ));
     }
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|e| {
-            Error::from_io(
-                &e,
-                format!("cannot create the key-ring directory {}", dir.display()),
-            )
-        })
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    // On Windows the directory gets its parent's ACL (under the profile: the user's only).
+    #[cfg(unix)]
+    builder.mode(0o700);
+    builder.create(dir).map_err(|e| {
+        Error::from_io(
+            &e,
+            format!("cannot create the key-ring directory {}", dir.display()),
+        )
+    })
 }
 
 /// An exclusive advisory lock on the directory, released on drop. Holding one is what allows
-/// writing in the directory.
+/// writing in the directory. On Windows, where a directory cannot be locked, it is a lock on
+/// the file [`WINDOWS_LOCK_FILE`] in the directory.
 #[derive(Debug)]
 pub struct DirLock {
     dir: fs::File,
     path: PathBuf,
 }
 
+/// The file locked in place of the directory on Windows (never read; not an element).
+#[cfg(windows)]
+pub const WINDOWS_LOCK_FILE: &str = ".trousseau.lock";
+
 impl DirLock {
     /// Makes the renames and removals done in the directory so far durable.
+    #[cfg(unix)]
     pub fn sync(&self) -> Result<(), Error> {
         self.dir
             .sync_all()
             .map_err(|e| Error::from_io(&e, format!("cannot sync {}", self.path.display())))
     }
+
+    /// Nothing to do on Windows: a directory handle cannot be flushed, and NTFS journals
+    /// renames and removals itself.
+    #[cfg(not(unix))]
+    pub fn sync(&self) -> Result<(), Error> {
+        let _ = (&self.dir, &self.path);
+        Ok(())
+    }
 }
 
+#[cfg(unix)]
 impl Drop for DirLock {
     #[allow(unsafe_code)]
     fn drop(&mut self) {
@@ -217,7 +249,31 @@ impl Drop for DirLock {
     }
 }
 
+/// Locks the directory (creating it first when it is private), after checking it is trusted:
+/// on Windows, the lock file in it (released when its handle is closed).
+#[cfg(windows)]
+pub fn lock(dir: &Path, trust: &Trust) -> Result<DirLock, Error> {
+    ensure_dir(dir, trust)?;
+    let meta = fs::metadata(dir).map_err(|e| Error::from_io(&e, dir.display()))?;
+    trust::check_directory(dir, &meta, trust)?;
+    let path = dir.join(WINDOWS_LOCK_FILE);
+    let f = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| Error::from_io(&e, path.display()))?;
+    f.lock()
+        .map_err(|e| Error::from_io(&e, format!("cannot lock {}", dir.display())))?;
+    Ok(DirLock {
+        dir: f,
+        path: dir.to_path_buf(),
+    })
+}
+
 /// Locks the directory (creating it first when it is private), after checking it is trusted.
+#[cfg(not(windows))]
 #[allow(unsafe_code)]
 pub fn lock(dir: &Path, trust: &Trust) -> Result<DirLock, Error> {
     ensure_dir(dir, trust)?;
@@ -249,12 +305,11 @@ pub fn write_file(
 ) -> Result<(), Error> {
     let path = dir.join(name);
     let io_error = |e: io::Error| Error::from_io(&e, format!("cannot write {}", path.display()));
-    let mut f = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&path)
-        .map_err(io_error)?;
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    let mut f = options.open(&path).map_err(io_error)?;
     let result = give_to_shared_group(&f, &path, trust).and_then(|()| {
         bytes
             .iter()
@@ -268,7 +323,15 @@ pub fn write_file(
     result
 }
 
+/// Never a shared group off Unix ([`Trust::shared`] refuses one).
+#[cfg(not(unix))]
+fn give_to_shared_group(_f: &fs::File, _path: &Path, trust: &Trust) -> Result<(), Error> {
+    debug_assert!(trust.shared_gid().is_none());
+    Ok(())
+}
+
 /// With a shared group: gives the new file `f` to it, mode 0640, so the other members can read it.
+#[cfg(unix)]
 fn give_to_shared_group(f: &fs::File, path: &Path, trust: &Trust) -> Result<(), Error> {
     let Some(gid) = trust.shared_gid() else {
         return Ok(());
@@ -351,12 +414,11 @@ pub fn write_element(
 /// may hold characters a friendly name would not (`key-a b.xml`, an ASP.NET file named after a
 /// GUID because its friendly name was not usable). So the file deleted is the one the element
 /// came from. A name that cannot be a file stem (`/` or NUL in it, or empty) is refused
-/// ([`ErrorCode::InvalidInput`]) before anything is deleted.
+/// ([`ErrorCode::InvalidInput`]) before anything is deleted; on Windows `\\` and `:` too.
 pub fn delete(lock: &DirLock, dir: &Path, names: &[String]) -> Result<(), Error> {
-    if let Some(bad) = names
-        .iter()
-        .find(|n| n.is_empty() || n.contains(['/', '\0']))
-    {
+    if let Some(bad) = names.iter().find(|n| {
+        n.is_empty() || n.contains(['/', '\0']) || (cfg!(windows) && n.contains(['\\', ':']))
+    }) {
         return Err(Error::new(
             ErrorCode::InvalidInput,
             format!(

@@ -252,9 +252,13 @@ fn failpoint(step: i64) {
         .and_then(|v| v.trim().parse::<i64>().ok());
     if armed == Some(step) {
         // SAFETY: kill and getpid have no preconditions.
+        #[cfg(unix)]
         unsafe {
             libc::kill(libc::getpid(), libc::SIGKILL);
         }
+        // Windows: no signals; abort ends the process as abruptly (no unwinding, no flushing).
+        #[cfg(not(unix))]
+        std::process::abort();
     }
 }
 

@@ -6,12 +6,20 @@
 //! also be writable by that group, and owned by anyone, as long as its group is the shared one:
 //! the members of that group are the ring's writers. World-writable is never trusted (sticky or
 //! not: `/tmp` cannot hold a key ring).
+//!
+//! On Windows there are no modes and owners to judge (who may write is the NTFS ACL, inherited
+//! from the user's profile for the default location): the ownership checks are Unix only, and
+//! `shared_group` is refused. What holds everywhere: symbolic links (reparse points on Windows)
+//! are never followed, only regular files are read, and reads are bounded.
 
+#[cfg(unix)]
 use std::{
     ffi::CString,
+    os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt},
+};
+use std::{
     fmt, fs,
     io::{self, Read},
-    os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt},
     path::Path,
 };
 
@@ -19,6 +27,17 @@ use trousseau_core::{Error, ErrorCode};
 
 const GROUP_WRITE: u32 = 0o020;
 const OTHER_WRITE: u32 = 0o002;
+
+// The POSIX file-type bits of a mode, the same on Linux, macOS and the BSDs (spelled out here
+// so that the judgement compiles and is tested on every platform).
+const S_IFMT: u32 = 0o170_000;
+const S_IFSOCK: u32 = 0o140_000;
+const S_IFLNK: u32 = 0o120_000;
+const S_IFREG: u32 = 0o100_000;
+const S_IFBLK: u32 = 0o060_000;
+const S_IFDIR: u32 = 0o040_000;
+const S_IFCHR: u32 = 0o020_000;
+const S_IFIFO: u32 = 0o010_000;
 
 /// Whose files are trusted: the current effective user, root, and optionally one group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,7 +57,22 @@ impl Trust {
         Trust::new(current_euid(), None)
     }
 
+    /// The current effective user, root and the members of `group` (by name). Unix only: on
+    /// Windows a directory is shared through its ACL, and this is a configuration error.
+    #[cfg(not(unix))]
+    pub fn shared(group: &str) -> Result<Self, Error> {
+        Err(Error::new(
+            ErrorCode::InvalidConfig,
+            format!(
+                "filesystem repository: shared_group \"{group}\" names a Unix group, and there \
+                 are none on Windows; give the group write access to the directory with its ACL \
+                 and remove shared_group"
+            ),
+        ))
+    }
+
     /// The current effective user, root and the members of `group` (by name).
+    #[cfg(unix)]
     pub fn shared(group: &str) -> Result<Self, Error> {
         let not_known = || {
             Error::new(
@@ -90,8 +124,8 @@ impl Trust {
 
     /// [`Trust::judge`] for a file that must also be a regular file.
     pub fn judge_file(&self, mode: u32, uid: u32, gid: u32) -> Result<(), Distrust> {
-        let kind = mode & libc::S_IFMT;
-        if kind != libc::S_IFREG {
+        let kind = mode & S_IFMT;
+        if kind != S_IFREG {
             return Err(Distrust::NotRegular(kind_name(kind)));
         }
         self.judge(mode, uid, gid)
@@ -216,18 +250,19 @@ pub fn check_directory(dir: &Path, meta: &fs::Metadata, trust: &Trust) -> Result
             ),
         ));
     }
-    trust
-        .judge(meta.mode(), meta.uid(), meta.gid())
-        .map_err(|why| {
-            Error::new(
-                ErrorCode::InvalidConfig,
-                format!(
-                    "the key-ring directory {} {why}, so others could plant or replace keys; {}",
-                    dir.display(),
-                    why.directory_fix(dir)
-                ),
-            )
-        })
+    let Some((mode, uid, gid)) = ownership(meta) else {
+        return Ok(());
+    };
+    trust.judge(mode, uid, gid).map_err(|why| {
+        Error::new(
+            ErrorCode::InvalidConfig,
+            format!(
+                "the key-ring directory {} {why}, so others could plant or replace keys; {}",
+                dir.display(),
+                why.directory_fix(dir)
+            ),
+        )
+    })
 }
 
 /// Why a file of the ring was not read.
@@ -301,21 +336,23 @@ pub fn read_file(path: &Path, trust: &Trust, limit: u64) -> Result<Outcome, Erro
     if let Some(refusal) = refuse_kind(before.file_type()) {
         return Ok(Outcome::Refused(refusal));
     }
-    let file = match fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path)
-    {
+    let file = match open_no_follow(path) {
         Ok(f) => f,
-        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
-            return Ok(Outcome::Refused(Refusal::Symlink))
-        }
+        Err(e) if is_symlink_refusal(&e) => return Ok(Outcome::Refused(Refusal::Symlink)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Outcome::Gone),
         Err(e) => return Err(io_error(e)),
     };
     let meta = file.metadata().map_err(io_error)?;
-    if let Err(why) = trust.judge_file(meta.mode(), meta.uid(), meta.gid()) {
-        return Ok(Outcome::Refused(Refusal::Untrusted(why)));
+    // Unix: `judge_file` checks the kind of the opened descriptor. Windows: the handle of a
+    // reparse point swapped in after the first check is the link itself, refused here.
+    #[cfg(not(unix))]
+    if let Some(refusal) = refuse_kind(meta.file_type()) {
+        return Ok(Outcome::Refused(refusal));
+    }
+    if let Some((mode, uid, gid)) = ownership(&meta) {
+        if let Err(why) = trust.judge_file(mode, uid, gid) {
+            return Ok(Outcome::Refused(Refusal::Untrusted(why)));
+        }
     }
     if meta.len() > limit {
         return Ok(Outcome::Refused(Refusal::TooLarge {
@@ -324,6 +361,54 @@ pub fn read_file(path: &Path, trust: &Trust, limit: u64) -> Result<Outcome, Erro
         }));
     }
     read_bounded(file, meta.len(), limit).map_err(io_error)
+}
+
+/// The mode, owner and group to judge; `None` on Windows, where the ACL decides (module doc).
+#[cfg(unix)]
+fn ownership(meta: &fs::Metadata) -> Option<(u32, u32, u32)> {
+    Some((meta.mode(), meta.uid(), meta.gid()))
+}
+
+#[cfg(not(unix))]
+fn ownership(_meta: &fs::Metadata) -> Option<(u32, u32, u32)> {
+    None
+}
+
+/// Opens `path` for reading without following a symbolic link and without blocking on a FIFO.
+#[cfg(unix)]
+fn open_no_follow(path: &Path) -> io::Result<fs::File> {
+    fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+}
+
+/// Opens `path` for reading; a reparse point (symbolic link, junction) is opened itself, not
+/// followed (`FILE_FLAG_OPEN_REPARSE_POINT`).
+#[cfg(windows)]
+fn open_no_follow(path: &Path) -> io::Result<fs::File> {
+    const FILE_FLAG_OPEN_REPARSE_POINT: u32 = 0x0020_0000;
+    std::os::windows::fs::OpenOptionsExt::custom_flags(
+        fs::OpenOptions::new().read(true),
+        FILE_FLAG_OPEN_REPARSE_POINT,
+    )
+    .open(path)
+}
+
+#[cfg(not(any(unix, windows)))]
+fn open_no_follow(path: &Path) -> io::Result<fs::File> {
+    fs::File::open(path)
+}
+
+/// Whether the open failed because `path` is a symbolic link (`ELOOP` with `O_NOFOLLOW`).
+fn is_symlink_refusal(e: &io::Error) -> bool {
+    #[cfg(unix)]
+    return e.raw_os_error() == Some(libc::ELOOP);
+    #[cfg(not(unix))]
+    {
+        let _ = e;
+        false
+    }
 }
 
 fn refuse_kind(kind: fs::FileType) -> Option<Refusal> {
@@ -355,6 +440,16 @@ fn read_bounded(file: fs::File, size: u64, limit: u64) -> io::Result<Outcome> {
     })
 }
 
+#[cfg(not(unix))]
+fn file_type_name(kind: fs::FileType) -> &'static str {
+    if kind.is_dir() {
+        "directory"
+    } else {
+        "special file"
+    }
+}
+
+#[cfg(unix)]
 fn file_type_name(kind: fs::FileType) -> &'static str {
     if kind.is_dir() {
         "directory"
@@ -371,22 +466,30 @@ fn file_type_name(kind: fs::FileType) -> &'static str {
 
 fn kind_name(kind: u32) -> &'static str {
     match kind {
-        libc::S_IFDIR => "directory",
-        libc::S_IFIFO => "FIFO",
-        libc::S_IFSOCK => "socket",
-        libc::S_IFCHR | libc::S_IFBLK => "device",
-        libc::S_IFLNK => "symbolic link",
+        S_IFDIR => "directory",
+        S_IFIFO => "FIFO",
+        S_IFSOCK => "socket",
+        S_IFCHR | S_IFBLK => "device",
+        S_IFLNK => "symbolic link",
         _ => "special file",
     }
 }
 
+#[cfg(unix)]
 #[allow(unsafe_code)]
 fn current_euid() -> u32 {
     // SAFETY: geteuid has no preconditions and cannot fail.
     unsafe { libc::geteuid() }
 }
 
+/// No user ids on Windows: ownership is never judged there (see [`ownership`]).
+#[cfg(not(unix))]
+fn current_euid() -> u32 {
+    0
+}
+
 /// The id of the group called `name`, or `None` when there is no such group.
+#[cfg(unix)]
 #[allow(unsafe_code)]
 fn group_id(name: &str) -> io::Result<Option<u32>> {
     let cname = CString::new(name).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
@@ -423,14 +526,14 @@ mod tests {
     const ME: u32 = 1000;
     const OTHER: u32 = 1234;
     const STAFF: u32 = 50;
-    const FILE: u32 = libc::S_IFREG;
+    const FILE: u32 = S_IFREG;
 
     #[test]
     fn private_trust_accepts_own_and_root_files_not_writable_by_others() {
         let t = Trust::new(ME, None);
         assert_eq!(t.judge_file(FILE | 0o600, ME, ME), Ok(()));
         assert_eq!(t.judge_file(FILE | 0o644, 0, 0), Ok(()));
-        assert_eq!(t.judge(libc::S_IFDIR | 0o755, ME, STAFF), Ok(()));
+        assert_eq!(t.judge(S_IFDIR | 0o755, ME, STAFF), Ok(()));
     }
 
     #[test]
@@ -466,7 +569,7 @@ mod tests {
     fn shared_trust_accepts_the_groups_files_only() {
         let t = Trust::new(ME, Some(STAFF));
         assert_eq!(t.judge_file(FILE | 0o660, OTHER, STAFF), Ok(()));
-        assert_eq!(t.judge(libc::S_IFDIR | 0o2770, OTHER, STAFF), Ok(()));
+        assert_eq!(t.judge(S_IFDIR | 0o2770, OTHER, STAFF), Ok(()));
         assert_eq!(
             t.judge(0o770, ME, STAFF + 1),
             Err(Distrust::GroupWritable {
@@ -494,11 +597,11 @@ mod tests {
     fn only_regular_files_are_files() {
         let t = Trust::new(ME, None);
         assert_eq!(
-            t.judge_file(libc::S_IFIFO | 0o600, ME, ME),
+            t.judge_file(S_IFIFO | 0o600, ME, ME),
             Err(Distrust::NotRegular("FIFO"))
         );
         assert_eq!(
-            t.judge_file(libc::S_IFCHR | 0o600, 0, 0),
+            t.judge_file(S_IFCHR | 0o600, 0, 0),
             Err(Distrust::NotRegular("device"))
         );
     }
@@ -523,6 +626,7 @@ mod tests {
         assert!(owner.directory_fix(dir).contains("chown 1000 /srv/ring"));
     }
 
+    #[cfg(unix)]
     #[test]
     fn unknown_group_is_a_configuration_error() {
         let e = Trust::shared("no-such-group-trousseau-test").unwrap_err();

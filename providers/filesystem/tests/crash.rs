@@ -2,7 +2,8 @@
 //! ring with none or all of its elements after the next load, never a subset, and no stray
 //! files once a locked operation has cleaned up. Each crash happens in a child process: this
 //! test binary run again with [`CHILD_DIR`] set, selecting only [`crash_child`].
-#![cfg(debug_assertions)]
+// The failpoint kills the child with SIGKILL, which this test checks for: Unix only.
+#![cfg(all(debug_assertions, unix))]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::{

@@ -1,15 +1,21 @@
 //! Deleting elements by the names a load reports, whatever their files are called.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::os::unix::fs::PermissionsExt;
-
 use trousseau_core::{ErrorCode, Repository};
 use trousseau_filesystem::FileSystemRepository;
+
+/// The mode on Unix; on Windows the ACL inherited from the temp directory stands.
+fn set_mode(path: &std::path::Path, mode: u32) {
+    #[cfg(unix)]
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(mode)).unwrap();
+    #[cfg(not(unix))]
+    let _ = (path, mode);
+}
 
 fn plant(dir: &std::path::Path, file: &str, xml: &str) {
     let path = dir.join(file);
     std::fs::write(&path, xml).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    set_mode(&path, 0o600);
 }
 
 #[test]
@@ -17,7 +23,7 @@ fn elements_whose_file_names_are_not_friendly_are_deleted_by_their_real_name() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("ring");
     std::fs::create_dir(&dir).unwrap();
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    set_mode(&dir, 0o700);
     let odd = ["key-a b", "key.old", "revocation-été", "key-(1)"];
     for name in odd {
         plant(
@@ -63,7 +69,7 @@ fn a_name_that_is_no_file_stem_is_refused_and_nothing_is_deleted() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("ring");
     std::fs::create_dir(&dir).unwrap();
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    set_mode(&dir, 0o700);
     plant(&dir, "key-1.xml", "<key id=\"1\" />");
     plant(tmp.path(), "outside.xml", "<key />");
     let repo = FileSystemRepository::new(dir.clone());

@@ -2,6 +2,8 @@
 //! master key: untrusted directories are refused with the fix, untrusted, linked, special and
 //! oversize element files are skipped with one warning (never followed, never blocking), a
 //! shared group is honoured only when configured, and a planted journal is never obeyed.
+// Modes, owners, groups, FIFOs: the Unix trust model (on Windows the ACL decides; see src/trust.rs).
+#![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::{

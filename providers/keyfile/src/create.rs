@@ -4,7 +4,6 @@
 use std::{
     fs::OpenOptions,
     io::Write,
-    os::unix::fs::OpenOptionsExt,
     path::{Path, PathBuf},
 };
 
@@ -144,12 +143,12 @@ fn write_new_file(path: &Path, contents: &[u8]) -> Result<(), Error> {
     let tmp = dir.join(format!(".{name}.{}.tmp", hex::encode(suffix)));
     let io_err = |e: std::io::Error, what: &Path| Error::from_io(&e, what.display());
     let result = (|| {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(|e| io_err(e, &tmp))?;
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true);
+        // On Windows the file gets its directory's ACL (the user's profile: the user only).
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut f = options.open(&tmp).map_err(|e| io_err(e, &tmp))?;
         f.write_all(contents).map_err(|e| io_err(e, &tmp))?;
         f.sync_all().map_err(|e| io_err(e, &tmp))?;
         std::fs::hard_link(&tmp, path).map_err(|e| {

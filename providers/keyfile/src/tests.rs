@@ -1,5 +1,3 @@
-use std::os::unix::fs::PermissionsExt as _;
-
 use sha2::{Digest, Sha256};
 use trousseau_core::{DeriveContext, ErrorCode, KeySource, NoInteraction};
 
@@ -290,8 +288,10 @@ fn create_refuses_overwrite_and_uses_0600() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("k.keyx");
     let key = create_key_file(&p, CreateFormat::XmlV2, Some(b"typed entropy")).unwrap();
+    #[cfg(unix)]
     assert_eq!(
-        std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&p).unwrap().permissions())
+            & 0o777,
         0o600
     );
     assert_eq!(load_key_file(&p).unwrap().key, key);

@@ -133,6 +133,7 @@ fn from_file_strips_one_line_ending() {
     }
 }
 
+#[cfg(unix)]
 #[test]
 fn from_file_descriptor() {
     use std::os::fd::AsRawFd;

@@ -6,6 +6,7 @@ use cryptoki::{
     mechanism::Mechanism,
     object::{Attribute, ObjectClass},
     session::Session,
+    types::Ulong,
 };
 use trousseau_core::{
     ComponentKind, DeriveContext, Enrollment, Error, ErrorCode, Interaction, KeySource, Result,
@@ -97,7 +98,7 @@ impl Pkcs11Source {
             Attribute::Private(true),
             Attribute::Sensitive(true),
             Attribute::Extractable(false),
-            Attribute::ValueLen(self.key_length(mechanism)?.into()),
+            Attribute::ValueLen(value_len(self.key_length(mechanism)?)?),
             Attribute::Label(label.as_bytes().to_vec()),
             Attribute::Id(id.clone()),
             Attribute::Sign(true),
@@ -238,6 +239,20 @@ impl KeySource for Pkcs11Source {
             })?;
         mac(&session, &key, params.mechanism, ctx.challenge())
     }
+}
+
+/// A key length (checked by `key_length`: at most 1024) as the token's `CK_ULONG`, which is 32
+/// bits on Windows and 64 bits elsewhere.
+fn value_len(len: u64) -> Result<Ulong> {
+    usize::try_from(len)
+        .ok()
+        .and_then(|len| Ulong::try_from(len).ok())
+        .ok_or_else(|| {
+            Error::new(
+                ErrorCode::InvalidConfig,
+                format!("pkcs11 key_length {len} is too large for this platform"),
+            )
+        })
 }
 
 #[cfg(test)]
