@@ -89,28 +89,163 @@ pub fn random_fill(buf: &mut [u8]) -> Result<()> {
 /// Fills `buf` with random bytes that become public (key modifiers, IVs, nonces), from a
 /// per-thread buffer refilled from the operating system 4 KiB at a time: one system call per
 /// ~128 payloads instead of one per payload. Never use it for secrets.
+///
+/// **Fork safety.** A forked child starts with a copy of the forking thread's buffer; were it
+/// served from, parent and child would hand out the same key modifiers and IVs. Each buffer
+/// records the process's *fork generation* when filled, and a buffer of another generation is
+/// dropped and refilled before use. The generation is a counter that a `pthread_atfork` child
+/// handler (registered before any buffer is filled) increments in every child of `fork()`, so
+/// the check on each call is one read of a word no thread writes. (Comparing a cached
+/// `std::process::id()` instead would cost a `getpid` system call per call, about 120 ns here:
+/// glibc no longer caches the pid.) Should registration fail, every call reads the operating
+/// system directly. Processes made without `fork()` running the handlers (a raw `clone`,
+/// `vfork`) must not draw from this pool before `exec`.
 pub fn public_random_fill(buf: &mut [u8]) -> Result<()> {
     use std::cell::RefCell;
     const POOL: usize = 4096;
-    thread_local! {
-        static POOL_BYTES: RefCell<(Vec<u8>, usize)> = const { RefCell::new((Vec::new(), 0)) };
+    struct Pool {
+        bytes: Vec<u8>,
+        used: usize,
+        /// The fork generation the bytes were drawn in.
+        generation: u64,
     }
+    thread_local! {
+        static POOL_BYTES: RefCell<Pool> = const {
+            RefCell::new(Pool { bytes: Vec::new(), used: 0, generation: 0 })
+        };
+    }
+    let Some(generation) = fork::generation() else {
+        return random_fill(buf);
+    };
     if buf.len() > POOL {
         return random_fill(buf);
     }
     POOL_BYTES.with(|cell| {
         let mut guard = cell.borrow_mut();
-        let (pool, used) = &mut *guard;
-        if pool.len() != POOL || *used + buf.len() > POOL {
-            pool.resize(POOL, 0);
-            random_fill(pool)?;
-            *used = 0;
+        let pool = &mut *guard;
+        if pool.bytes.len() != POOL || pool.generation != generation || pool.used + buf.len() > POOL
+        {
+            pool.bytes.resize(POOL, 0);
+            random_fill(&mut pool.bytes)?;
+            pool.used = 0;
+            pool.generation = generation;
         }
-        let taken = &mut pool[*used..*used + buf.len()];
+        let taken = &mut pool.bytes[pool.used..pool.used + buf.len()];
         buf.copy_from_slice(taken);
         // Consumed bytes are erased so they cannot be handed out twice.
         taken.fill(0);
-        *used += buf.len();
+        pool.used += buf.len();
         Ok(())
     })
+}
+
+/// The fork generation of [`public_random_fill`]'s pools.
+mod fork {
+    use std::sync::{
+        atomic::{AtomicU64, Ordering},
+        OnceLock,
+    };
+
+    /// Incremented in the child of every `fork()`.
+    static GENERATION: AtomicU64 = AtomicU64::new(0);
+
+    /// The current fork generation, or `None` when forks cannot be detected (the pool must
+    /// then not be used).
+    #[cfg(unix)]
+    pub(super) fn generation() -> Option<u64> {
+        static REGISTERED: OnceLock<bool> = OnceLock::new();
+        extern "C" fn in_child() {
+            GENERATION.fetch_add(1, Ordering::Relaxed);
+        }
+        let registered = *REGISTERED.get_or_init(|| {
+            // SAFETY: `pthread_atfork` only records the handler; the handler is a plain
+            // `extern "C" fn` that performs one atomic add (async-signal-safe, no allocation,
+            // no lock) and stays valid for the life of the process.
+            #[allow(unsafe_code)]
+            let rc = unsafe { libc::pthread_atfork(None, None, Some(in_child)) };
+            rc == 0
+        });
+        // The forking thread is the only one in the child and runs the handler before fork
+        // returns, so a relaxed load sees the increment.
+        registered.then(|| GENERATION.load(Ordering::Relaxed))
+    }
+
+    /// No `fork()` here: the generation never changes.
+    #[cfg(not(unix))]
+    pub(super) fn generation() -> Option<u64> {
+        Some(GENERATION.load(Ordering::Relaxed))
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::public_random_fill;
+
+    /// A forked child never hands out the bytes its parent's pool still holds.
+    #[test]
+    fn a_forked_child_does_not_reuse_the_parents_pool() {
+        // Fill this thread's pool: the next bytes the parent hands out are in memory, and a
+        // child forked now starts with a copy of them.
+        let mut first = [0u8; 16];
+        public_random_fill(&mut first).unwrap();
+        let mut fds = [0; 2];
+        #[allow(unsafe_code)]
+        // SAFETY: `fds` is an array of two ints, as `pipe` requires.
+        let rc = unsafe { libc::pipe(fds.as_mut_ptr()) };
+        assert_eq!(rc, 0, "pipe failed");
+        #[allow(unsafe_code)]
+        // SAFETY: the child only draws from the pool (no allocation: the pool's buffer exists),
+        // writes to the pipe and leaves with `_exit`, never returning into the test harness.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0, "fork failed");
+        if pid == 0 {
+            let mut drawn = [0u8; 32];
+            let code = match public_random_fill(&mut drawn) {
+                #[allow(unsafe_code)]
+                // SAFETY: `drawn` is 32 readable bytes; the write end of the pipe is open.
+                Ok(()) => unsafe {
+                    let n = libc::write(fds[1], drawn.as_ptr().cast(), drawn.len());
+                    if n == 32 {
+                        0
+                    } else {
+                        2
+                    }
+                },
+                Err(_) => 1,
+            };
+            #[allow(unsafe_code)]
+            // SAFETY: ends the child at once, without running the parent's destructors.
+            unsafe {
+                libc::_exit(code)
+            };
+        }
+        let mut parent = [0u8; 32];
+        public_random_fill(&mut parent).unwrap();
+        let mut child = [0u8; 32];
+        #[allow(unsafe_code)]
+        // SAFETY: reads at most 32 bytes into `child`; then closes our two descriptors and
+        // reaps the child.
+        let (read, status) = unsafe {
+            libc::close(fds[1]);
+            let n = libc::read(fds[0], child.as_mut_ptr().cast(), child.len());
+            libc::close(fds[0]);
+            let mut status = 0;
+            libc::waitpid(pid, &mut status, 0);
+            (n, status)
+        };
+        assert!(
+            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+            "the child failed to draw or write (status {status:#x})"
+        );
+        assert_eq!(read, 32);
+        assert_ne!(child, [0u8; 32]);
+        assert_ne!(
+            parent, child,
+            "the forked child handed out the parent's pooled bytes"
+        );
+        // The parent's own pool is untouched by the child's refill.
+        let mut next = [0u8; 32];
+        public_random_fill(&mut next).unwrap();
+        assert_ne!(next, parent);
+    }
 }

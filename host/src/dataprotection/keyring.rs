@@ -102,20 +102,41 @@ impl RingKey {
     /// decrypted by `protection` (in an encrypted ring, a key that does not authenticate is
     /// never usable).
     pub fn encryptor(&self, protection: &dyn KeyEncryption) -> Result<Arc<AuthenticatedEncryptor>> {
-        self.encryptor
-            .get_or_init(|| {
-                let d = self.key.descriptor.as_ref().map_err(Clone::clone)?;
-                let secret = protection.open_secret(&self.key, d).map_err(|e| match e {
-                    DataProtectionError::KeyUnusable { reason, .. } => reason,
-                    other => other.to_string(),
-                })?;
-                Ok(Arc::new(AuthenticatedEncryptor::new(&secret, d.algorithm)))
-            })
+        self.encryptor_slot(protection)
             .clone()
             .map_err(|reason| DataProtectionError::KeyUnusable {
                 key: self.key.id,
                 reason,
             })
+    }
+
+    /// [`RingKey::encryptor`] borrowed: no reference count is touched, so threads sharing the
+    /// key write no common cache line (the warm protect/unprotect path).
+    pub(crate) fn encryptor_ref(
+        &self,
+        protection: &dyn KeyEncryption,
+    ) -> Result<&AuthenticatedEncryptor> {
+        match self.encryptor_slot(protection) {
+            Ok(e) => Ok(e),
+            Err(reason) => Err(DataProtectionError::KeyUnusable {
+                key: self.key.id,
+                reason: reason.clone(),
+            }),
+        }
+    }
+
+    fn encryptor_slot(
+        &self,
+        protection: &dyn KeyEncryption,
+    ) -> &std::result::Result<Arc<AuthenticatedEncryptor>, String> {
+        self.encryptor.get_or_init(|| {
+            let d = self.key.descriptor.as_ref().map_err(Clone::clone)?;
+            let secret = protection.open_secret(&self.key, d).map_err(|e| match e {
+                DataProtectionError::KeyUnusable { reason, .. } => reason,
+                other => other.to_string(),
+            })?;
+            Ok(Arc::new(AuthenticatedEncryptor::new(&secret, d.algorithm)))
+        })
     }
 }
 
@@ -261,6 +282,11 @@ impl KeyRing {
     /// The encryptor of a key.
     pub fn encryptor(&self, key: &RingKey) -> Result<Arc<AuthenticatedEncryptor>> {
         key.encryptor(self.protection.as_ref())
+    }
+
+    /// The encryptor of a key, borrowed (see [`RingKey::encryptor_ref`]).
+    pub(crate) fn encryptor_ref<'r>(&self, key: &'r RingKey) -> Result<&'r AuthenticatedEncryptor> {
+        key.encryptor_ref(self.protection.as_ref())
     }
 
     /// Number of keys.

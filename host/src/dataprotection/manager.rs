@@ -23,7 +23,7 @@ use super::{
     keyring::{resolve, Key, KeyRing, RingKey, MAX_SERVER_CLOCK_SKEW},
     keyxml::{self, ParsedElements, Revocation},
     protector::KeyRingSource,
-    refresh::{Refresh, RingCache},
+    refresh::{Refresh, RingCache, RingGuard},
     timestamp::{days, hours, minutes, Timestamp},
 };
 
@@ -563,6 +563,18 @@ impl KeyRingSource for KeyManager {
             .get(self.now(), Refresh::WhenDue, &self.name, || {
                 self.build_named()
             })
+    }
+
+    /// Lock-free while the cached ring is served: a clock read and a snapshot load
+    /// ([`RingCache::fresh`]); the locked path only when a refresh is due.
+    fn current_ring(&self) -> Result<RingGuard<'_>> {
+        let now = self.now();
+        if let Some(ring) = self.cache.fresh(now) {
+            return Ok(ring);
+        }
+        self.cache
+            .get(now, Refresh::WhenDue, &self.name, || self.build_named())
+            .map(RingGuard::from)
     }
 
     fn refresh_for_unknown_key(&self) -> Result<Option<Arc<KeyRing>>> {

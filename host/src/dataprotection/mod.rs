@@ -22,3 +22,4 @@ pub mod xmltree;
 
 pub use error::{DataProtectionError, Result};
 pub use protector::{DataProtector, KeyRingSource, TimeLimitedProtector, Unprotected};
+pub use refresh::RingGuard;

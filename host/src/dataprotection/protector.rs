@@ -9,6 +9,7 @@ use super::{
     error::{public_random_fill, DataProtectionError, Result},
     keyring::KeyRing,
     payload::{self, ENVELOPE_LEN, MAGIC},
+    refresh::RingGuard,
     timestamp::Timestamp,
 };
 
@@ -19,6 +20,14 @@ pub trait KeyRingSource: Send + Sync {
     /// Called when a payload names a key the ring does not hold: returns a freshly loaded
     /// ring if a forced refresh is allowed now (once, within 2 minutes of start), else `None`.
     fn refresh_for_unknown_key(&self) -> Result<Option<Arc<KeyRing>>>;
+    /// The current ring for one protect or unprotect, as [`KeyRingSource::key_ring`] decides,
+    /// held as cheaply as the source can: the default wraps `key_ring` (a reference-count
+    /// increment on the ring every call, one cache line all threads write); a source that can
+    /// lend its ring without that (the [`KeyManager`](super::manager::KeyManager)'s lock-free
+    /// snapshot, [`FixedKeyRing`]) overrides it.
+    fn current_ring(&self) -> Result<RingGuard<'_>> {
+        self.key_ring().map(RingGuard::from)
+    }
 }
 
 /// A source that always returns the same ring (tests, benchmarks, embedders that manage the
@@ -33,6 +42,10 @@ impl KeyRingSource for FixedKeyRing {
 
     fn refresh_for_unknown_key(&self) -> Result<Option<Arc<KeyRing>>> {
         Ok(None)
+    }
+
+    fn current_ring(&self) -> Result<RingGuard<'_>> {
+        Ok(RingGuard::borrowed(&self.0))
     }
 }
 
@@ -108,7 +121,7 @@ impl DataProtector {
                 limit: self.max_payload,
             });
         }
-        let ring = self.source.key_ring()?;
+        let ring = self.source.current_ring()?;
         self.protect_with(&ring, plaintext, &mut |b: &mut [u8]| public_random_fill(b))
     }
 
@@ -121,7 +134,7 @@ impl DataProtector {
     ) -> Result<Vec<u8>> {
         let id = ring.default_key_id();
         let key = ring.get(&id).ok_or(DataProtectionError::UnknownKey(id))?;
-        let enc = ring.encryptor(key)?;
+        let enc = ring.encryptor_ref(key)?;
         let aad = payload::aad(id, &self.purposes);
         let mut out = Vec::with_capacity(ENVELOPE_LEN + enc.body_len(plaintext.len()));
         out.extend_from_slice(&MAGIC);
@@ -150,17 +163,17 @@ impl DataProtector {
             });
         }
         let (id, body) = payload::open_envelope(protected)?;
-        let mut ring = self.source.key_ring()?;
+        let mut ring = self.source.current_ring()?;
         if ring.get(&id).is_none() {
             if let Some(fresh) = self.source.refresh_for_unknown_key()? {
-                ring = fresh;
+                ring = RingGuard::from(fresh);
             }
         }
         let key = ring.get(&id).ok_or(DataProtectionError::UnknownKey(id))?;
         if key.revoked && !ignore_revocation {
             return Err(DataProtectionError::RevokedKey(id));
         }
-        let enc = ring.encryptor(key)?;
+        let enc = ring.encryptor_ref(key)?;
         let aad = payload::aad(id, &self.purposes);
         let plaintext = enc.decrypt(body, &aad).map_err(|f| match f {
             DecryptFailure::Truncated => DataProtectionError::Truncated(protected.len()),

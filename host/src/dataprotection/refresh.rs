@@ -19,8 +19,23 @@
 //! Only one thread reads the repository at a time, and the cache lock is never held while it
 //! does: during a slow refresh the other threads keep protecting with the cached ring; a thread
 //! with no usable cached ring waits for the refresh under way.
+//!
+//! **The warm path takes no lock.** Whatever the cache may serve without looking at the
+//! repository is published as an immutable snapshot (the ring and the instant until which it
+//! may be served so: the refresh time, or during a backoff the retry time if the default key
+//! lives that long) in an [`ArcSwapOption`]. A protect or unprotect reads the clock, loads the
+//! snapshot ([`RingCache::fresh`]: a per-thread debt slot of `arc-swap`, no reference count
+//! touched and no shared cache line written in the common case) and compares; only when the
+//! snapshot is missing or stale does it take the locks below, which decide exactly as before
+//! and publish the new snapshot while holding the state lock, so that snapshot and state
+//! never disagree once the lock is released.
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
+use std::{
+    ops::Deref,
+    sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError},
+};
+
+use arc_swap::{ArcSwapOption, Guard};
 
 use super::{
     error::{random_fill, DataProtectionError, Result},
@@ -71,6 +86,17 @@ struct State {
 }
 
 impl State {
+    /// Until when [`State::current`] serves the cached ring without a refresh (exclusive):
+    /// the refresh time, or during a backoff the retry time while the default key lives.
+    fn serve_until(&self) -> Option<(Arc<KeyRing>, Timestamp)> {
+        let c = self.cached.as_ref()?;
+        let until = match self.retry_at {
+            Some(at) => c.refresh_at.max(at.min(c.default_expires)),
+            None => c.refresh_at,
+        };
+        Some((c.ring.clone(), until))
+    }
+
     /// The cached ring if it may still serve at `now` (its default key has not expired).
     fn usable(&self, now: Timestamp) -> Option<Arc<KeyRing>> {
         self.cached
@@ -95,12 +121,68 @@ impl State {
     }
 }
 
+/// What the warm path reads: a ring and the instant (exclusive) until which it is served
+/// without a refresh.
+#[derive(Debug)]
+struct Snapshot {
+    ring: Arc<KeyRing>,
+    serve_until: Timestamp,
+}
+
+/// A key ring held for one protect or unprotect: a loaded cache snapshot (no reference count
+/// touched), a borrowed ring, or a shared one. Dereferences to the [`KeyRing`].
+pub struct RingGuard<'a>(GuardInner<'a>);
+
+enum GuardInner<'a> {
+    Borrowed(&'a KeyRing),
+    /// Always `Some` (checked when made).
+    Snapshot(Guard<Option<Arc<Snapshot>>>),
+    Shared(Arc<KeyRing>),
+}
+
+impl<'a> RingGuard<'a> {
+    /// A guard over a ring the caller keeps alive.
+    pub fn borrowed(ring: &'a KeyRing) -> Self {
+        RingGuard(GuardInner::Borrowed(ring))
+    }
+}
+
+impl From<Arc<KeyRing>> for RingGuard<'_> {
+    fn from(ring: Arc<KeyRing>) -> Self {
+        RingGuard(GuardInner::Shared(ring))
+    }
+}
+
+impl Deref for RingGuard<'_> {
+    type Target = KeyRing;
+
+    fn deref(&self) -> &KeyRing {
+        match &self.0 {
+            GuardInner::Borrowed(ring) => ring,
+            GuardInner::Shared(ring) => ring,
+            GuardInner::Snapshot(guard) => match guard.as_deref() {
+                Some(snapshot) => &snapshot.ring,
+                None => unreachable!("a snapshot guard is only made over a snapshot"),
+            },
+        }
+    }
+}
+
+impl std::fmt::Debug for RingGuard<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RingGuard(default key {})", self.default_key_id())
+    }
+}
+
 /// The cached ring and the backoff state; see the module documentation.
 #[derive(Default)]
 pub struct RingCache {
     state: Mutex<State>,
     /// Held by the one thread reading the repository.
     refreshing: Mutex<()>,
+    /// What `state` serves without a refresh, for the lock-free warm path; replaced only while
+    /// `state` is locked.
+    snapshot: ArcSwapOption<Snapshot>,
 }
 
 impl std::fmt::Debug for RingCache {
@@ -116,6 +198,26 @@ impl RingCache {
             .map_err(|_| DataProtectionError::KeyRing("the key-ring cache lock is poisoned".into()))
     }
 
+    /// Publishes what `state` serves without a refresh; called with the state lock held after
+    /// every change.
+    fn publish(&self, state: &State) {
+        self.snapshot.store(
+            state
+                .serve_until()
+                .map(|(ring, serve_until)| Arc::new(Snapshot { ring, serve_until })),
+        );
+    }
+
+    /// The cached ring if it is served at `now` without a refresh, read without a lock (see
+    /// the module documentation); `None` when the caller must go through [`RingCache::get`].
+    pub fn fresh(&self, now: Timestamp) -> Option<RingGuard<'static>> {
+        let guard = self.snapshot.load();
+        match guard.as_deref() {
+            Some(s) if now < s.serve_until => Some(RingGuard(GuardInner::Snapshot(guard))),
+            _ => None,
+        }
+    }
+
     /// Makes the next call read the repository (after a write of ours), keeping the cached
     /// ring to serve should that read fail.
     pub fn invalidate(&self) {
@@ -125,6 +227,7 @@ impl RingCache {
             }
             s.failures = 0;
             s.retry_at = None;
+            self.publish(&s);
         }
     }
 
@@ -137,6 +240,12 @@ impl RingCache {
         repository: &str,
         build: impl FnOnce() -> Result<(KeyRing, Timestamp)>,
     ) -> Result<Arc<KeyRing>> {
+        if mode == Refresh::WhenDue {
+            let snapshot = self.snapshot.load();
+            if let Some(s) = snapshot.as_deref().filter(|s| now < s.serve_until) {
+                return Ok(s.ring.clone());
+            }
+        }
         let fallback = {
             let state = self.state()?;
             if let Some(ring) = state.current(now, mode) {
@@ -175,6 +284,7 @@ impl RingCache {
                 });
                 state.failures = 0;
                 state.retry_at = None;
+                self.publish(&state);
                 Ok(ring)
             }
             Err(e) => {
@@ -185,6 +295,7 @@ impl RingCache {
                 let delay = backoff(state.failures, jitter);
                 let retry_at = now.plus(delay);
                 state.retry_at = Some(retry_at);
+                self.publish(&state);
                 let seconds = delay / TICKS_PER_SECOND;
                 match state.usable(now) {
                     Some(ring) if mode == Refresh::WhenDue => {
@@ -459,6 +570,76 @@ mod tests {
             loads + 1,
             "only one thread read the repository"
         );
+    }
+
+    /// A one-key ring whose default key expires at `expires`.
+    fn one_key_ring(expires: Timestamp) -> KeyRing {
+        use crate::dataprotection::keyring::{Key, RingKey};
+        let id = uuid::Uuid::from_u128(1);
+        let key = Key {
+            id,
+            creation: Timestamp(0),
+            activation: Timestamp(0),
+            expiration: expires,
+            descriptor: Err("unused".into()),
+        };
+        KeyRing::new(
+            [(id, Arc::new(RingKey::new(key, false)))].into(),
+            id,
+            Arc::new(PlainKeys),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn the_warm_path_takes_no_lock_and_follows_refresh_and_backoff() {
+        let cache = RingCache::default();
+        let t0 = Timestamp(1_000 * SECOND);
+        assert!(cache.fresh(t0).is_none(), "nothing cached yet");
+        let refresh_at = t0.plus(100 * SECOND);
+        let expires = t0.plus(1_000 * SECOND);
+        cache
+            .get(t0, Refresh::WhenDue, "repo", || {
+                Ok((one_key_ring(expires), refresh_at))
+            })
+            .unwrap();
+        {
+            // With both locks held elsewhere the warm path still answers.
+            let _state = cache.state.lock().unwrap();
+            let _refreshing = cache.refreshing.lock().unwrap();
+            assert!(cache.fresh(t0).is_some());
+            assert!(cache.fresh(refresh_at.plus(-1)).is_some());
+            let served = cache.get(t0.plus(SECOND), Refresh::WhenDue, "repo", || {
+                unreachable!("no build while the snapshot is fresh")
+            });
+            assert!(served.is_ok());
+        }
+        assert!(cache.fresh(refresh_at).is_none(), "due for a refresh");
+        // A failed refresh: the snapshot serves through the backoff, then is due again.
+        let failed = cache.get(refresh_at, Refresh::WhenDue, "repo", || {
+            Err(DataProtectionError::KeyRing("down".into()))
+        });
+        assert!(failed.is_ok(), "the cached ring keeps serving");
+        let retry_at = cache.state.lock().unwrap().retry_at.unwrap();
+        assert!(retry_at > refresh_at);
+        assert!(cache.fresh(retry_at.plus(-1)).is_some());
+        assert!(cache.fresh(retry_at).is_none());
+        // An invalidation is seen by the very next read.
+        cache.invalidate();
+        assert!(cache.fresh(t0).is_none());
+        // A backoff never serves past the default key's expiration.
+        let cache = RingCache::default();
+        let soon = t0.plus(2 * SECOND);
+        cache
+            .get(t0, Refresh::WhenDue, "repo", || {
+                Ok((one_key_ring(soon), t0))
+            })
+            .unwrap();
+        let _ = cache.get(t0, Refresh::WhenDue, "repo", || {
+            Err(DataProtectionError::KeyRing("down".into()))
+        });
+        assert!(cache.fresh(soon.plus(-1)).is_some());
+        assert!(cache.fresh(soon).is_none());
     }
 
     #[test]
