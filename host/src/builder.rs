@@ -34,7 +34,7 @@ enum Store {
 /// ```
 /// use trousseau::{providers::Password, Trousseau};
 ///
-/// # let dir = tempfile::tempdir().unwrap();
+/// # let dir = tempfile::tempdir()?;
 /// # std::env::set_var("RING_PASSWORD", "correct horse battery staple");
 /// let tr = Trousseau::builder()
 ///     .application_name("shop")
@@ -93,7 +93,20 @@ impl Builder {
         self
     }
 
-    /// The repository the ring is kept in (see [`crate::providers`]).
+    /// The repository the ring is kept in (see [`crate::providers`]): a built-in provider's
+    /// typed constructor, or any provider (a plugin's) by id with [`RepositorySpec::new`].
+    ///
+    /// ```
+    /// use trousseau::{providers::{Filesystem, RepositorySpec}, Trousseau};
+    ///
+    /// # let dir = tempfile::tempdir()?;
+    /// let on_disk = Trousseau::builder().repository(Filesystem::at(dir.path()));
+    /// let by_id = Trousseau::builder().repository(
+    ///     RepositorySpec::new("filesystem").with("directory", dir.path().to_str().ok_or("path")?),
+    /// );
+    /// # let _ = (on_disk, by_id);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn repository(mut self, repository: RepositorySpec) -> Self {
         self.store = Store::Provider(repository);
         self
@@ -101,6 +114,20 @@ impl Builder {
 
     /// A repository written in the application itself (any [`Repository`]: a table of the
     /// application's own database, a secrets service); `name` is what messages call it.
+    ///
+    /// ```
+    /// use trousseau::{providers::Password, MemoryRepository, Trousseau};
+    ///
+    /// # std::env::set_var("RING_PASSWORD", "a long passphrase");
+    /// // An encrypted ring (a master-key slot opened by the password) in this process's memory;
+    /// // an application's own `impl Repository` goes in the same way.
+    /// let tr = Trousseau::builder()
+    ///     .repository_in_process("application table", MemoryRepository::new())
+    ///     .unlock_with(Password::from_env("RING_PASSWORD"))
+    ///     .build()?;
+    /// assert!(tr.created().is_some_and(|c| c.slot.is_some()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn repository_in_process(
         mut self,
         name: &'static str,
@@ -111,7 +138,19 @@ impl Builder {
     }
 
     /// An ephemeral ring in this process's memory: keys are made on first use and gone when
-    /// the process ends. For tests, and for data that never outlives the process.
+    /// the process ends. For tests, and for data that never outlives the process. Nothing
+    /// outside the process can write it, so its keys are kept without a master key (interop
+    /// mode) and no key source is asked.
+    ///
+    /// ```
+    /// let tr = trousseau::Trousseau::builder()
+    ///     .application_name("tests")
+    ///     .ephemeral()
+    ///     .build()?;
+    /// let p = tr.protector("fixtures");
+    /// assert_eq!(p.unprotect_str(&p.protect_str("x")?)?, "x");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn ephemeral(mut self) -> Self {
         self.store = Store::InProcess(RepositoryBox::in_process(
             MEMORY_PROVIDER,
@@ -126,6 +165,23 @@ impl Builder {
     /// Where a key file or token is comes only from here, never from the ring. A ring created
     /// by this process is protected by exactly these sources; without any, by the
     /// `user-account` source when installed, else a password.
+    ///
+    /// ```
+    /// use trousseau::{providers::{Filesystem, KeyFile, Password}, Trousseau};
+    ///
+    /// # let dir = tempfile::tempdir()?;
+    /// # std::env::set_var("RING_PASSWORD", "a long passphrase");
+    /// // Two factors, composed as KeePass does: a password and a key file (made on first use).
+    /// let key_file = dir.path().join("ring.keyx");
+    /// let tr = Trousseau::builder()
+    ///     .repository(Filesystem::at(dir.path().join("ring")))
+    ///     .unlock_with(Password::from_env("RING_PASSWORD"))
+    ///     .unlock_with(KeyFile::create(&key_file))
+    ///     .build()?;
+    /// assert!(key_file.is_file());
+    /// assert_eq!(tr.created().map(|c| c.sources.len()), Some(2));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn unlock_with(mut self, source: SourceSpec) -> Self {
         self.settings.unlock_sources.push(source);
         self
@@ -134,6 +190,36 @@ impl Builder {
     /// How the key sources ask for what they need (a password, a PIN): a terminal, a dialog.
     /// Default: nothing is asked, so a source that must ask fails (a service has nobody to
     /// ask).
+    ///
+    /// ```
+    /// use trousseau::{providers::Password, Interaction, MessageLevel, MemoryRepository, Trousseau};
+    /// use trousseau_core::{Error, ErrorCode, SecretBytes};
+    ///
+    /// /// Answers password prompts from a secret the application already holds.
+    /// struct Vault(String);
+    ///
+    /// impl Interaction for Vault {
+    ///     fn message(&self, _level: MessageLevel, _text: &str) {}
+    ///     fn request_secret(&self, _prompt: &str, _confirm: bool) -> Result<SecretBytes, Error> {
+    ///         Ok(SecretBytes::copy_from(self.0.as_bytes()))
+    ///     }
+    ///     fn request_value(&self, prompt: &str) -> Result<String, Error> {
+    ///         Err(Error::new(ErrorCode::Cancelled, format!("nobody answers {prompt:?}")))
+    ///     }
+    ///     fn confirm(&self, _question: &str, default: bool) -> Result<bool, Error> {
+    ///         Ok(default)
+    ///     }
+    /// }
+    ///
+    /// # let secret = String::from("a long passphrase");
+    /// let tr = Trousseau::builder()
+    ///     .repository_in_process("memory", MemoryRepository::new())
+    ///     .unlock_with(Password::prompt())
+    ///     .interaction(Vault(secret))
+    ///     .build()?;
+    /// # let _ = tr;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn interaction(mut self, interaction: impl Interaction + Send + Sync + 'static) -> Self {
         self.interaction = Arc::new(interaction);
         self
@@ -161,12 +247,41 @@ impl Builder {
     /// Interop mode: keys are written unencrypted exactly as ASP.NET Core on Linux does, so
     /// .NET applications can share the ring, and a ring without master-key slots is trusted.
     /// Only for repositories that nobody untrusted can write.
+    ///
+    /// ```
+    /// use trousseau::{providers::Filesystem, Trousseau};
+    ///
+    /// # let dir = tempfile::tempdir()?;
+    /// // The folder an ASP.NET Core application persists its keys to (PersistKeysToFileSystem).
+    /// let tr = Trousseau::builder()
+    ///     .repository(Filesystem::at(dir.path()))
+    ///     .application_name("my-aspnet-app") // its SetApplicationName
+    ///     .interop(true)
+    ///     .build()?;
+    /// tr.protector("cookies").protect(b"")?; // the first key, as key-*.xml readable by .NET
+    /// let xml = std::fs::read_dir(dir.path())?.filter_map(Result::ok);
+    /// assert!(xml.into_iter().any(|e| e.file_name().to_string_lossy().starts_with("key-")));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn interop(mut self, on: bool) -> Self {
         self.settings.interop = on;
         self
     }
 
     /// Whether a missing ring is created (default) or [`RingError::NoRing`] is returned.
+    ///
+    /// ```
+    /// use trousseau::{Hint, MemoryRepository, RingError, Trousseau};
+    ///
+    /// let missing = Trousseau::builder()
+    ///     .repository_in_process("memory", MemoryRepository::new())
+    ///     .create_if_missing(false)
+    ///     .build();
+    /// let error = missing.err().ok_or("an empty repository holds no ring")?;
+    /// assert!(matches!(error, RingError::NoRing { .. }));
+    /// assert_eq!(error.hint(), Some(Hint::CreateRing));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn create_if_missing(mut self, create: bool) -> Self {
         self.missing = if create {
             IfMissing::Create
@@ -212,7 +327,35 @@ impl Builder {
 
     /// The builder a configuration file describes (see [`crate::config`]): `[repository]`,
     /// `[[master_key.sources]]` (the unlock sources), `[data_protection]`, `[policy]`,
-    /// `[master_key.kdf_limits]` and, with `dynamic-plugins`, `[plugins] dirs`.
+    /// `[master_key.kdf_limits]` and, with `dynamic-plugins`, `[plugins] dirs`. `[plugins] pins`
+    /// is not read here: a host that pins plugin files gives its own [`Builder::registry`]
+    /// (made with [`Registry::with_builtins`]`(Some(pins))`). The result can still be changed
+    /// before [`Builder::build`].
+    ///
+    /// ```
+    /// use std::path::Path;
+    /// use trousseau::{providers::Password, Config, Trousseau};
+    ///
+    /// # let dir = tempfile::tempdir()?;
+    /// # std::env::set_var("RING_PASSWORD", "a long passphrase");
+    /// # let directory = dir.path().to_str().ok_or("path")?;
+    /// let text = format!(
+    ///     r#"
+    ///     [repository]
+    ///     provider = "filesystem"
+    ///     directory = "{directory}"
+    ///     [data_protection]
+    ///     application_name = "shop"
+    ///     key_lifetime_days = 30
+    ///     "#
+    /// );
+    /// let config = Config::parse(&text, Path::new("(inline)"))?;
+    /// let tr = trousseau::Builder::from_config(&config)?
+    ///     .unlock_with(Password::from_env("RING_PASSWORD"))
+    ///     .build()?;
+    /// # let _ = tr;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn from_config(config: &Config) -> Result<Builder, RingError> {
         let dp = &config.data_protection;
         let mut b = Builder::default()
@@ -254,6 +397,25 @@ impl Builder {
     }
 
     /// Reads the configuration file at `path` and calls [`Builder::from_config`].
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// # std::env::set_var("RING_PASSWORD", "a long passphrase");
+    /// let path = dir.path().join("trousseau.toml");
+    /// std::fs::write(
+    ///     &path,
+    ///     format!(
+    ///         "[repository]\nprovider = \"filesystem\"\ndirectory = {:?}\n\n\
+    ///          [[master_key.sources]]\nprovider = \"password\"\nenv = \"RING_PASSWORD\"\n",
+    ///         dir.path().join("ring"),
+    ///     ),
+    /// )?;
+    /// let tr = trousseau::Builder::from_config_file(&path)?
+    ///     .application_name("overridden in code")
+    ///     .build()?;
+    /// # let _ = tr;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn from_config_file(path: impl AsRef<Path>) -> Result<Builder, RingError> {
         let (config, _) = Config::load(Some(path.as_ref()))?;
         Builder::from_config(&config)
