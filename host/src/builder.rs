@@ -371,14 +371,13 @@ impl Builder {
         if let Some(repo) = &config.repository {
             let mut spec = RepositorySpec::new(&repo.provider);
             for (key, value) in &repo.settings {
-                let value = serde_json::to_value(value).map_err(|e| {
-                    crate::config::ConfigError::Parse {
+                let value =
+                    serde_json::to_value(value).map_err(|e| crate::config::ConfigError::Parse {
                         path: "[repository]".into(),
                         line: 0,
                         column: 0,
                         message: format!("{key}: {e}"),
-                    }
-                })?;
+                    })?;
                 spec = spec.with(key, value);
             }
             b = b.repository(spec);
