@@ -1,4 +1,6 @@
 //! The `trousseau` binary end to end: init, protect/unprotect, keys, master-key slots, bad input.
+// Unix only: Unix file modes and process groups (the Windows legs are .ci/legs.d/windows-*.sh).
+#![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::{

@@ -1,3 +1,5 @@
+// Unix only: modes, setsid, unix signals (the Windows legs are .ci/legs.d/windows-*.sh).
+#![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! The `trousseau` binary under bad input: exit codes by class of error (2 usage or
 //! configuration, 1 failed operation), bounded standard input, dates and durations out of

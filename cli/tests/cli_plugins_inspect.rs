@@ -1,3 +1,5 @@
+// Unix only: .so plugins and Unix modes (the Windows legs are .ci/legs.d/windows-*.sh).
+#![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! `trousseau plugins inspect`: a provider id (built-in) shows its kind, summary, origin and
 //! configuration help; an existing path is still inspected as a plugin file; anything else is

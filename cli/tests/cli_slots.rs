@@ -1,5 +1,7 @@
 //! Master-key slots made of configured key sources, the policy on new slots and their expiry,
 //! and the zero-config first use, driving the real `trousseau` binary with a temporary HOME.
+// Unix only: Unix file modes and process groups (the Windows legs are .ci/legs.d/windows-*.sh).
+#![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::{

@@ -2,6 +2,8 @@
 //! AES-KDF) and pykeepass `create_database` (KDBX 4, Argon2d), with fresh random passwords
 //! and key files of every format, checked with the real `trousseau keepass verify` binary.
 //! Install the peers with `.ci/install.d/keepass.sh`; these tests fail when they are missing.
+// Unix only: Unix file modes; the KeePass peers run on Linux (the Windows legs are .ci/legs.d/windows-*.sh).
+#![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 

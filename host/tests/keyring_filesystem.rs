@@ -1,5 +1,7 @@
 //! Key manager over the real filesystem repository: an ASP.NET-format directory, default-key
 //! scenarios, crash safety of writers, and concurrent key generation across processes.
+// Unix only: Unix file modes (the Windows legs are .ci/legs.d/windows-*.sh).
+#![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::{path::Path, process::Command, sync::Arc, time::Duration};

@@ -1,6 +1,8 @@
 //! The `trousseau` binary with the repository chosen on the command line (`--repository
 //! PROVIDER[:KEY=VALUE,…]`) against a real private redis-server, how the spec combines with the
 //! configuration file's `[repository]` table, and the usage errors of bad specs.
+// Unix only: a private redis-server on a unix socket (the Windows legs are .ci/legs.d/windows-*.sh).
+#![cfg(unix)]
 
 // Test code: a failed step is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]

@@ -1,6 +1,8 @@
 //! The engine's example programs (`host/examples/`), built and run as an embedder would run
 //! them: against a private Redis, on a filesystem ring, and read back by an independent
 //! implementation of ASP.NET Core's payload format (Python `cryptography`).
+// Unix only: a private redis-server on a unix socket (the Windows legs are .ci/legs.d/windows-*.sh).
+#![cfg(unix)]
 
 // Test code: a failed step is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]

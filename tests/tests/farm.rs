@@ -1,3 +1,5 @@
+// Unix only: a private redis-server on a unix socket and Unix processes (the Windows legs are .ci/legs.d/windows-*.sh).
+#![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! Web-farm races with real processes: 16 `trousseau` processes share one key ring in
 //! each repository (Redis, Azure Blob on Azurite, S3 on moto, a directory) and hit it in the

@@ -1,6 +1,8 @@
 //! The key manager over real, private servers: a warm cache does not touch the server (Redis's
 //! own command counter), and a server that goes away and comes back (Redis, and Azure Blob on
 //! Azurite), as a web-farm node sees it.
+// Unix only: a private redis-server on a unix socket (the Windows legs are .ci/legs.d/windows-*.sh).
+#![cfg(unix)]
 
 // Test code: a failed step is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]

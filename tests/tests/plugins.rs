@@ -1,5 +1,7 @@
 //! The plugin system end to end: the real `trousseau` binary, real plugin libraries in a
 //! temporary plugin directory.
+// Unix only: .so plugins, dlopen and Unix modes (the Windows legs are .ci/legs.d/windows-*.sh).
+#![cfg(unix)]
 
 // Test code: a failed step is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]

@@ -7,6 +7,8 @@
 //! Where the attack has a meaning for a trusting reader, the test first shows it succeeding
 //! against the open (interop) trust model — ASP.NET Core's, where the repository is trusted —
 //! so that the assertion that follows could fail.
+// Unix only: Unix file modes and a private redis-server on a unix socket (the Windows legs are .ci/legs.d/windows-*.sh).
+#![cfg(unix)]
 
 // Test code: a failed step is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]

@@ -5,7 +5,6 @@
 use std::{
     collections::BTreeMap,
     io::Write,
-    os::unix::process::CommandExt,
     path::{Path, PathBuf},
     process::{Command, Output, Stdio},
 };
@@ -66,8 +65,9 @@ impl Home {
             .env_remove("TROUSSEAU_PLUGIN_PATH")
             .envs(self.env.iter().map(|(k, v)| (k, v)));
         // SAFETY: setsid is async-signal-safe; it detaches the child from the terminal.
+        #[cfg(unix)]
         unsafe {
-            cmd.pre_exec(|| {
+            std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
                 libc::setsid();
                 Ok(())
             });

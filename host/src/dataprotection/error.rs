@@ -141,10 +141,9 @@ pub fn public_random_fill(buf: &mut [u8]) -> Result<()> {
 
 /// The fork generation of [`public_random_fill`]'s pools.
 mod fork {
-    use std::sync::{
-        atomic::{AtomicU64, Ordering},
-        OnceLock,
-    };
+    use std::sync::atomic::{AtomicU64, Ordering};
+    #[cfg(unix)]
+    use std::sync::OnceLock;
 
     /// Incremented in the child of every `fork()`.
     static GENERATION: AtomicU64 = AtomicU64::new(0);

@@ -1,5 +1,7 @@
 //! The repository contract of the plugin-author kit (`trousseau_core::testkit`), run on the
 //! Redis repository as a host sees it, against a private redis-server.
+// Unix only: a private redis-server on a unix socket (the Windows legs are .ci/legs.d/windows-*.sh).
+#![cfg(unix)]
 
 use trousseau_core::testkit::{self, repository::RepositoryContract, Plugin};
 use trousseau_core::ErrorCode;

@@ -1,4 +1,6 @@
 //! The Redis repository against a real, private redis-server.
+// Unix only: a private redis-server on a unix socket (the Windows legs are .ci/legs.d/windows-*.sh).
+#![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use redis::Commands;
