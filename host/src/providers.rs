@@ -26,6 +26,20 @@ pub struct RepositorySpec {
 
 impl RepositorySpec {
     /// The repository of provider `provider`, with its default settings.
+    ///
+    /// ```
+    /// use trousseau::RepositorySpec;
+    ///
+    /// // A plugin's repository, by its provider id and settings.
+    /// let mongo = RepositorySpec::new("mongo")
+    ///     .with("collection", "keys")
+    ///     .with("password_env", "MONGO_PASSWORD");
+    /// assert_eq!(mongo.provider(), "mongo");
+    /// assert_eq!(
+    ///     mongo.settings_json(),
+    ///     r#"{"collection":"keys","password_env":"MONGO_PASSWORD"}"#
+    /// );
+    /// ```
     pub fn new(provider: impl Into<String>) -> Self {
         RepositorySpec {
             provider: provider.into(),
@@ -72,6 +86,13 @@ pub struct Filesystem;
 impl Filesystem {
     /// The ring in `directory` (created 0700 when missing; it and its files must not be
     /// writable by others).
+    ///
+    /// ```
+    /// use trousseau::providers::Filesystem;
+    ///
+    /// let spec = Filesystem::at("/var/lib/shop/key-ring");
+    /// assert_eq!(spec.settings_json(), r#"{"directory":"/var/lib/shop/key-ring"}"#);
+    /// ```
     pub fn at(directory: impl AsRef<std::path::Path>) -> RepositorySpec {
         RepositorySpec::new("filesystem").with(
             "directory",
@@ -79,12 +100,31 @@ impl Filesystem {
         )
     }
 
-    /// The default location, `$XDG_DATA_HOME/trousseau/key-ring`.
+    /// The default location, `$XDG_DATA_HOME/trousseau/key-ring`
+    /// (`~/.local/share/trousseau/key-ring`).
+    ///
+    /// ```
+    /// let spec = trousseau::providers::Filesystem::default_location();
+    /// assert_eq!((spec.provider(), spec.settings_json().as_str()), ("filesystem", "{}"));
+    /// ```
     pub fn default_location() -> RepositorySpec {
         RepositorySpec::new("filesystem")
     }
 
-    /// The folder ASP.NET Core uses under the user profile (`~/.aspnet/DataProtection-Keys`).
+    /// The folder ASP.NET Core uses under the user profile (`~/.aspnet/DataProtection-Keys`),
+    /// to share the ring of a .NET application of the same user (with
+    /// [`Builder::interop`](crate::Builder::interop)).
+    ///
+    /// ```no_run
+    /// use trousseau::{providers::Filesystem, Trousseau};
+    ///
+    /// let tr = Trousseau::builder()
+    ///     .repository(Filesystem::aspnet_default())
+    ///     .application_name("my-aspnet-app")
+    ///     .interop(true)
+    ///     .build()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn aspnet_default() -> RepositorySpec {
         RepositorySpec::new("filesystem").with("aspnet_default", true)
     }
@@ -103,6 +143,20 @@ impl Redis {
     /// (`redis://host:port/db`, `redis+unix:///path`, or `rediss://` with the `redis-tls`
     /// feature). Give credentials with [`RepositorySpec::with`]`("password_env", "VAR")`, never
     /// in the URL of a program's source.
+    ///
+    /// ```no_run
+    /// use trousseau::{providers::{Password, Redis}, Trousseau};
+    ///
+    /// // Needs a Redis server; REDIS_PASSWORD and RING_PASSWORD are read from the environment.
+    /// let tr = Trousseau::builder()
+    ///     .application_name("shop")
+    ///     .repository(
+    ///         Redis::new("redis://cache.internal:6379/0").with("password_env", "REDIS_PASSWORD"),
+    ///     )
+    ///     .unlock_with(Password::from_env("RING_PASSWORD"))
+    ///     .build()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(url: &str) -> RepositorySpec {
         RepositorySpec::new("redis").with("url", url)
     }
@@ -115,17 +169,56 @@ pub struct Password;
 
 #[cfg(feature = "password")]
 impl Password {
-    /// Asked through the host's [`Interaction`](trousseau_core::Interaction).
+    /// Asked through the host's [`Interaction`](trousseau_core::Interaction) (see
+    /// [`Builder::interaction`](crate::Builder::interaction)); with the default interaction,
+    /// which asks nothing, opening fails.
+    ///
+    /// ```
+    /// use trousseau::{providers::Password, MemoryRepository, Trousseau};
+    ///
+    /// let nobody_to_ask = Trousseau::builder()
+    ///     .repository_in_process("memory", MemoryRepository::new())
+    ///     .unlock_with(Password::prompt())
+    ///     .build();
+    /// assert!(nobody_to_ask.is_err());
+    /// ```
     pub fn prompt() -> SourceSpec {
         SourceSpec::new("password")
     }
 
-    /// Read from the environment variable `name`.
+    /// Read from the environment variable `name` (when the ring is opened or created, not
+    /// now).
+    ///
+    /// ```
+    /// use trousseau::{providers::Password, MemoryRepository, Trousseau};
+    ///
+    /// # std::env::set_var("RING_PASSWORD", "a long passphrase");
+    /// let tr = Trousseau::builder()
+    ///     .repository_in_process("memory", MemoryRepository::new())
+    ///     .unlock_with(Password::from_env("RING_PASSWORD"))
+    ///     .build()?;
+    /// # let _ = tr;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn from_env(name: &str) -> SourceSpec {
         source("password", one("env", name))
     }
 
-    /// Read from the first line of a regular file.
+    /// Read from the first line of a regular file (a mounted secret, a credentials file).
+    ///
+    /// ```
+    /// use trousseau::{providers::Password, MemoryRepository, Trousseau};
+    ///
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("ring-password");
+    /// # std::fs::write(&path, "a long passphrase\n")?;
+    /// let tr = Trousseau::builder()
+    ///     .repository_in_process("memory", MemoryRepository::new())
+    ///     .unlock_with(Password::from_file(&path))
+    ///     .build()?;
+    /// # let _ = tr;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn from_file(path: impl AsRef<std::path::Path>) -> SourceSpec {
         source(
             "password",
@@ -142,6 +235,17 @@ pub struct KeyFile;
 #[cfg(feature = "keyfile")]
 impl KeyFile {
     /// The key file at `path` (it must exist).
+    ///
+    /// ```no_run
+    /// use trousseau::{providers::{KeyFile, Password}, Trousseau};
+    ///
+    /// // The same two factors as a KeePass database opened with a password and a key file.
+    /// let tr = Trousseau::builder()
+    ///     .unlock_with(Password::from_env("RING_PASSWORD"))
+    ///     .unlock_with(KeyFile::at("/etc/shop/ring.keyx"))
+    ///     .build()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn at(path: impl AsRef<std::path::Path>) -> SourceSpec {
         source(
             "keyfile",
@@ -151,6 +255,20 @@ impl KeyFile {
 
     /// The key file at `path`, created (0600, KeePass XML 2.0) when the ring's slot is made and
     /// the file does not exist.
+    ///
+    /// ```
+    /// use trousseau::{providers::KeyFile, MemoryRepository, Trousseau};
+    ///
+    /// # let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("ring.keyx");
+    /// let tr = Trousseau::builder()
+    ///     .repository_in_process("memory", MemoryRepository::new())
+    ///     .unlock_with(KeyFile::create(&path))
+    ///     .build()?;
+    /// assert!(std::fs::read_to_string(&path)?.contains("<KeyFile>"));
+    /// # let _ = tr;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn create(path: impl AsRef<std::path::Path>) -> SourceSpec {
         let mut settings = one("path", path.as_ref().to_string_lossy().into_owned());
         settings.insert("create".into(), "xml2".into());
@@ -166,7 +284,17 @@ pub struct UserAccount;
 
 #[cfg(feature = "user-account")]
 impl UserAccount {
-    /// The automatic backend.
+    /// The automatic backend (DPAPI, Keychain, Secret Service, else a 0600 file).
+    ///
+    /// ```no_run
+    /// use trousseau::{providers::UserAccount, Trousseau};
+    ///
+    /// // A ring only this OS user can open, with nothing to type.
+    /// let tr = Trousseau::builder()
+    ///     .unlock_with(UserAccount::automatic())
+    ///     .build()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn automatic() -> SourceSpec {
         SourceSpec::new("user-account")
     }
@@ -183,6 +311,17 @@ pub struct Pkcs11;
 impl Pkcs11 {
     /// The token labelled `token_label` through the PKCS#11 library `module`, its PIN read
     /// from the environment variable `pin_env`.
+    ///
+    /// ```no_run
+    /// use trousseau::{providers::{Password, Pkcs11}, Trousseau};
+    ///
+    /// // Needs the token: a password and the token's HMAC answer to the ring's challenge.
+    /// let tr = Trousseau::builder()
+    ///     .unlock_with(Password::from_env("RING_PASSWORD"))
+    ///     .unlock_with(Pkcs11::new("/usr/lib/softhsm/libsofthsm2.so", "ring", "TOKEN_PIN"))
+    ///     .build()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(
         module: impl AsRef<std::path::Path>,
         token_label: &str,
