@@ -192,8 +192,8 @@ impl Builder {
     /// ask).
     ///
     /// ```
-    /// use trousseau::{providers::Password, Interaction, MessageLevel, MemoryRepository, Trousseau};
-    /// use trousseau_core::{Error, ErrorCode, SecretBytes};
+    /// use trousseau::{providers::Password, MemoryRepository, Trousseau};
+    /// use trousseau_core::{Error, ErrorCode, Interaction, MessageLevel, SecretBytes};
     ///
     /// /// Answers password prompts from a secret the application already holds.
     /// struct Vault(String);

@@ -68,7 +68,22 @@ pub const DEFAULT_MAX_PAYLOAD: usize = 16 * 1024 * 1024;
 pub const TIME_LIMITED_PURPOSE: &str =
     "Microsoft.AspNetCore.DataProtection.TimeLimitedDataProtector.v1";
 
-/// A data protector: a key ring and a purpose chain, the application name first.
+/// A data protector: a key ring and a purpose chain, the application name first
+/// (ASP.NET's `IDataProtector`). Made by [`Trousseau::protector`](crate::Trousseau::protector);
+/// cheap to clone and to share across threads; it follows key rotation by itself.
+///
+/// ```
+/// let tr = trousseau::Trousseau::ephemeral()?;
+/// let p = tr.protector("cookies");
+/// let payload = p.protect(b"session 42")?;
+/// assert_eq!(p.unprotect(&payload)?, b"session 42");
+/// // A single changed byte, or another purpose, and nothing opens.
+/// let mut tampered = payload.clone();
+/// *tampered.last_mut().ok_or("empty")? ^= 1;
+/// assert!(p.unprotect(&tampered).is_err());
+/// assert!(tr.protector("csrf").unprotect(&payload).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone)]
 pub struct DataProtector {
     source: Arc<dyn KeyRingSource>,
@@ -100,7 +115,19 @@ impl DataProtector {
         self
     }
 
-    /// A child protector with `purpose` appended.
+    /// A child protector with `purpose` appended (ASP.NET's `CreateProtector`): what it
+    /// protects opens only with the same chain.
+    ///
+    /// ```
+    /// let tr = trousseau::Trousseau::ephemeral()?;
+    /// let orders = tr.protector("orders");
+    /// let v2 = orders.create_protector("v2");
+    /// assert_eq!(v2.purposes(), ["trousseau", "orders", "v2"]);
+    /// let payload = v2.protect(b"order 7")?;
+    /// assert!(orders.unprotect(&payload).is_err());
+    /// assert_eq!(tr.protector_for(&["orders", "v2"]).unprotect(&payload)?, b"order 7");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn create_protector(&self, purpose: &str) -> DataProtector {
         let mut p = self.clone();
@@ -151,6 +178,17 @@ impl DataProtector {
 
     /// Unprotects and tells whether the payload should be re-protected. With
     /// `ignore_revocation`, payloads of revoked keys are returned (flagged) instead of refused.
+    ///
+    /// ```
+    /// let tr = trousseau::Trousseau::ephemeral()?;
+    /// let p = tr.protector("cookies");
+    /// let payload = p.protect(b"session 42")?;
+    /// let id = tr.key_manager().keys()?[0].key.id;
+    /// tr.key_manager().revoke_key(id, "leaked")?;
+    /// let opened = p.unprotect_detailed(&payload, true)?;
+    /// assert!(opened.was_revoked && opened.requires_migration);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn unprotect_detailed(
         &self,
         protected: &[u8],
@@ -190,7 +228,17 @@ impl DataProtector {
         })
     }
 
-    /// Protects UTF-8 text and returns unpadded base64url.
+    /// Protects UTF-8 text and returns unpadded base64url (what ASP.NET's string `Protect`
+    /// extension returns, so either side opens the other's tokens over a shared ring).
+    ///
+    /// ```
+    /// let tr = trousseau::Trousseau::ephemeral()?;
+    /// let p = tr.protector("cookies");
+    /// let token = p.protect_str("session 42")?;
+    /// assert!(token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+    /// assert_eq!(p.unprotect_str(&token)?, "session 42");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn protect_str(&self, plaintext: &str) -> Result<String> {
         self.protect(plaintext.as_bytes())
             .map(|p| payload::to_base64url(&p))
@@ -212,7 +260,18 @@ impl DataProtector {
         })
     }
 
-    /// The time-limited form of this protector.
+    /// The time-limited form of this protector (ASP.NET's `ToTimeLimitedDataProtector`).
+    ///
+    /// ```
+    /// use trousseau::{dataprotection::timestamp::days, Timestamp};
+    ///
+    /// let tr = trousseau::Trousseau::ephemeral()?;
+    /// let invitations = tr.protector("invitations").time_limited();
+    /// let token = invitations.protect(b"team 3", Timestamp::now().plus(days(7)))?;
+    /// let (data, _expires) = invitations.unprotect(&token, Timestamp::now())?;
+    /// assert_eq!(data, b"team 3");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn time_limited(&self) -> TimeLimitedProtector {
         TimeLimitedProtector {
             inner: self.create_protector(TIME_LIMITED_PURPOSE),
@@ -222,6 +281,22 @@ impl DataProtector {
 
 /// ASP.NET's `ITimeLimitedDataProtector`: an extra purpose and an 8-byte big-endian expiration
 /// (UTC .NET ticks) before the plaintext.
+///
+/// ```
+/// use trousseau::{dataprotection::timestamp::hours, Timestamp};
+///
+/// let tr = trousseau::Trousseau::ephemeral()?;
+/// let links = tr.time_limited_protector("password-reset");
+/// let issued = Timestamp::now();
+/// let token = links.protect(b"user 42", issued.plus(hours(1)))?;
+/// let (data, expires) = links.unprotect(&token, issued.plus(hours(1)))?; // still valid
+/// assert_eq!((data.as_slice(), expires), (&b"user 42"[..], issued.plus(hours(1))));
+/// assert!(links.unprotect(&token, issued.plus(hours(2))).is_err()); // expired
+/// // The plain protector under it sees the frame: 8 bytes of expiration, then the data.
+/// let framed = links.inner().unprotect(&token)?;
+/// assert_eq!(&framed[8..], b"user 42");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct TimeLimitedProtector {
     inner: DataProtector,
