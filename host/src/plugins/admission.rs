@@ -241,7 +241,8 @@ fn check_owner_and_mode(
 }
 
 // Modes and owners: the Unix checks.
-#[cfg(all(test, unix))]
+#[cfg(test)]
+#[cfg(unix)]
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
