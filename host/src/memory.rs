@@ -13,6 +13,37 @@ use trousseau_core::{
 pub const MEMORY_PROVIDER: &str = "memory";
 
 /// A key ring in memory: elements and a version counter that changes on every write.
+///
+/// With [`Builder::repository_in_process`](crate::Builder::repository_in_process) (or
+/// [`Builder::ephemeral`](crate::Builder::ephemeral), which also skips the master key):
+///
+/// ```
+/// use trousseau::{providers::Password, MemoryRepository, Trousseau};
+///
+/// # std::env::set_var("RING_PASSWORD", "a long passphrase");
+/// let tr = Trousseau::builder()
+///     .repository_in_process("memory", MemoryRepository::new())
+///     .unlock_with(Password::from_env("RING_PASSWORD"))
+///     .build()?;
+/// let p = tr.protector("cache");
+/// assert_eq!(p.unprotect(&p.protect(b"x")?)?, b"x");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// Or directly, as any [`Repository`]:
+///
+/// ```
+/// use trousseau::{MemoryRepository, Repository};
+/// use trousseau_core::Element;
+///
+/// let repo = MemoryRepository::new();
+/// let empty = repo.load()?;
+/// repo.store(&Element::new("key-1", "<key id=\"1\" />"))?;
+/// let after = repo.load()?;
+/// assert_ne!(after.version(), empty.version());
+/// assert_eq!(after.elements().len(), 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Default)]
 pub struct MemoryRepository {
     state: Mutex<State>,

@@ -64,8 +64,8 @@ pub const MAX_KEY_LIFETIME_DAYS: i64 = 36_500;
 /// expiring later could be written but never read back.
 pub const LATEST: Timestamp = Timestamp(3_155_378_975_999_999_999);
 
-/// `at` plus `ticks`, or an error naming `what` (e.g. `--ttl 90000000d`) when the result is
-/// past [`LATEST`] or before 0001-01-01 (including when the sum overflows).
+/// `at` plus `ticks`, or an error naming `what` (e.g. `a lifetime of 90000000 days`) when the
+/// result is past [`LATEST`] or before 0001-01-01 (including when the sum overflows).
 pub fn checked_later(at: Timestamp, ticks: i64, what: &str) -> Result<Timestamp> {
     match at.0.checked_add(ticks) {
         Some(t) if (0..=LATEST.0).contains(&t) => Ok(Timestamp(t)),
@@ -82,7 +82,21 @@ const REFRESH_PERIOD: i64 = hours(24);
 const AUTO_REFRESH_WINDOW: i64 = minutes(2);
 const CONFLICT_RETRIES: usize = 10;
 
-/// The key manager over a repository.
+/// The key manager over a repository (ASP.NET's `IKeyManager` and key-ring provider): lists,
+/// creates, revokes and deletes keys, and gives protectors their ring. An application gets
+/// it from [`Trousseau::key_manager`](crate::Trousseau::key_manager).
+///
+/// ```
+/// use trousseau::Timestamp;
+///
+/// let tr = trousseau::Trousseau::ephemeral()?;
+/// let km = tr.key_manager();
+/// let now = Timestamp::now();
+/// let id = km.create_key(now, km.expiration_from(now)?)?;
+/// km.revoke_key(id, "rotated by hand")?;
+/// assert!(km.keys()?.iter().any(|k| k.key.id == id && k.revoked));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct KeyManager {
     repo: RepositoryBox,
     options: KeyManagementOptions,
@@ -200,6 +214,19 @@ impl KeyManager {
     }
 
     /// Every key with its (trusted) revocation state, ordered by creation date.
+    ///
+    /// ```
+    /// use trousseau::Timestamp;
+    ///
+    /// let tr = trousseau::Trousseau::ephemeral()?;
+    /// tr.protector("warm-up").protect(b"")?; // the first use makes the first key
+    /// for k in tr.key_manager().keys()? {
+    ///     let expired = k.is_expired(Timestamp::now());
+    ///     let state = if k.revoked { "revoked" } else if expired { "expired" } else { "usable" };
+    ///     println!("{} from {} to {}: {state}", k.key.id, k.key.activation, k.key.expiration);
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn keys(&self) -> Result<Vec<RingKey>> {
         let mut keys = self
             .load()?
@@ -263,7 +290,21 @@ impl KeyManager {
         Ok((id, Element::new(format!("key-{id}"), xml)))
     }
 
-    /// Creates a key (ASP.NET `CreateNewKey`) and stores it unconditionally.
+    /// Creates a key (ASP.NET `CreateNewKey`) and stores it unconditionally. A key activated
+    /// in the future becomes the default key when it activates (to stage a rotation ahead of
+    /// time).
+    ///
+    /// ```
+    /// use trousseau::{dataprotection::timestamp::days, Timestamp};
+    ///
+    /// let tr = trousseau::Trousseau::ephemeral()?;
+    /// let km = tr.key_manager();
+    /// let next_week = Timestamp::now().plus(days(7));
+    /// let id = km.create_key(next_week, km.expiration_from(next_week)?)?;
+    /// let key = km.keys()?.into_iter().find(|k| k.key.id == id).ok_or("stored")?;
+    /// assert_eq!(key.key.activation, next_week);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn create_key(&self, activation: Timestamp, expiration: Timestamp) -> Result<Uuid> {
         let now = self.now();
         check_clock(now)?;
@@ -326,7 +367,22 @@ impl KeyManager {
         Ok(())
     }
 
-    /// Revokes one key.
+    /// Revokes one key: payloads it protected no longer open (except through
+    /// [`DataProtector::unprotect_detailed`](crate::DataProtector::unprotect_detailed) with
+    /// `ignore_revocation`), and a new default key is made when needed.
+    ///
+    /// ```
+    /// let tr = trousseau::Trousseau::ephemeral()?;
+    /// let p = tr.protector("cookies");
+    /// let payload = p.protect(b"session 42")?;
+    /// let km = tr.key_manager();
+    /// let id = km.keys()?[0].key.id;
+    /// km.revoke_key(id, "the host was compromised")?;
+    /// assert!(p.unprotect(&payload).is_err());
+    /// // New payloads use a new key.
+    /// assert_eq!(p.unprotect(&p.protect(b"again")?)?, b"again");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn revoke_key(&self, id: Uuid, reason: &str) -> Result<()> {
         let now = self.now();
         if !self.load()?.parsed.keys.iter().any(|(_, k)| k.id == id) {
@@ -389,6 +445,20 @@ impl KeyManager {
     }
 
     /// Deletes the keys `choose` picks (see [`KeyManager::deletion_plan`]); returns their ids.
+    /// Payloads of a deleted key can never be opened again: revoke first, delete much later.
+    ///
+    /// ```
+    /// let tr = trousseau::Trousseau::ephemeral()?;
+    /// let km = tr.key_manager();
+    /// tr.protector("warm-up").protect(b"")?;
+    /// let first = km.keys()?[0].key.id;
+    /// km.revoke_key(first, "retired")?;
+    /// assert!(km.can_delete_keys());
+    /// let deleted = km.delete_keys(&|k| k.revoked)?;
+    /// assert_eq!(deleted, [first]);
+    /// assert!(km.keys()?.iter().all(|k| k.key.id != first));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn delete_keys(&self, choose: &dyn Fn(&RingKey) -> bool) -> Result<Vec<Uuid>> {
         if !self.can_delete_keys() {
             return Err(DataProtectionError::Repository(trousseau_core::Error::new(

@@ -5,7 +5,19 @@ use std::fmt;
 
 use super::error::{DataProtectionError, Result};
 
-/// A UTC instant in .NET ticks.
+/// A UTC instant in .NET ticks (100 ns since 0001-01-01T00:00Z), as key XML and
+/// time-limited payloads hold it. Spans are ticks too: [`minutes`], [`hours`], [`days`].
+///
+/// ```
+/// use trousseau::{dataprotection::timestamp::days, Timestamp};
+///
+/// let t = Timestamp::parse("2026-03-01T12:30:00Z")?;
+/// assert_eq!(t.unix_seconds(), 1_772_368_200);
+/// assert_eq!(t.plus(days(1)).to_string(), "2026-03-02T12:30:00Z");
+/// assert_eq!(Timestamp::parse("2026-03-01T14:30:00+02:00")?, t); // offsets are normalised
+/// assert!(Timestamp::now() > t.plus(-days(365 * 10)));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(pub i64);
 
@@ -16,7 +28,7 @@ const UNIX_EPOCH_TICKS: i64 = 621_355_968_000_000_000;
 /// The last tick of 9999-12-31 (.NET `DateTime.MaxValue`).
 const MAX_TICKS: i64 = 3_155_378_975_999_999_999;
 
-/// A span of time in ticks.
+/// `n` minutes in ticks.
 pub const fn minutes(n: i64) -> i64 {
     n * 60 * TICKS_PER_SECOND
 }
@@ -194,7 +206,8 @@ impl Timestamp {
         time::OffsetDateTime::from_unix_timestamp_nanos(nanos).ok()
     }
 
-    /// Unix seconds (for `--json` consumers); saturates for instants near `i64::MIN` ticks.
+    /// Unix seconds (for JSON output and other Unix-time consumers); saturates for instants
+    /// near `i64::MIN` ticks.
     pub fn unix_seconds(self) -> i64 {
         self.0
             .saturating_sub(UNIX_EPOCH_TICKS)
