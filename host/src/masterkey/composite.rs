@@ -39,6 +39,38 @@ fn rank(kind: ComponentKind) -> u8 {
 ///
 /// Errors: no components; an [`SourceFlags::EXCLUSIVE`] source combined with another; two
 /// user-account components (KeePass refuses that too); an empty component.
+///
+/// The composite of a password alone, as KeePass computes it (the password source's
+/// component is SHA-256 of the UTF-8 password; the composite hashes the components again),
+/// then run through a KDF with [`transform_key`](super::transform_key):
+///
+/// ```
+/// use trousseau::{
+///     masterkey::{composite_key, derive_components, transform_key, EverySource, KdfParams},
+///     providers::Password,
+///     NoInteraction, Registry,
+/// };
+///
+/// # std::env::set_var("DB_PASSWORD", "correct horse battery staple");
+/// let registry = Registry::with_builtins(None)?;
+/// let kdf = KdfParams::new_default(); // Argon2id, 64 MiB, fresh salt
+/// let components = derive_components(
+///     &registry,
+///     &[Password::from_env("DB_PASSWORD")],
+///     kdf.seed(),
+///     &EverySource(&NoInteraction),
+///     "example",
+/// )?;
+/// let composite = composite_key(components)?;
+/// assert_eq!(
+///     hex::encode(composite.expose()),
+///     // SHA-256(SHA-256("correct horse battery staple"))
+///     "b867db875479bcc0287352cdaa4a1755689b8338777d0915e9acd9f6edbc96cb"
+/// );
+/// let key = transform_key(&composite, &kdf)?;
+/// assert_eq!(key.len(), 32);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn composite_key(mut components: Vec<Component>) -> Result<SecretBytes, MasterKeyError> {
     if components.is_empty() {
         return Err(MasterKeyError::NoComponents);

@@ -231,6 +231,24 @@ impl KdfParams {
 ///   `AesKdf.TransformKey`);
 /// - Argon2d/Argon2id: `Argon2(password = composite, salt, m, t, p, version)` with a 32-byte
 ///   output, as KDBX 4 computes it.
+///
+/// ```
+/// use trousseau::masterkey::{transform_key, KdfParams};
+/// use trousseau_core::SecretBytes;
+///
+/// // The composite key of the password "correct horse battery staple" (see `composite_key`).
+/// let composite = SecretBytes::copy_from(&hex::decode(
+///     "b867db875479bcc0287352cdaa4a1755689b8338777d0915e9acd9f6edbc96cb",
+/// )?);
+/// // KeePass AES-KDF, 1000 rounds (far too few for real use), seed 00 01 … 1f.
+/// let seed: [u8; 32] = std::array::from_fn(|i| i as u8);
+/// let key = transform_key(&composite, &KdfParams::AesKdf { rounds: 1000, seed })?;
+/// assert_eq!(
+///     hex::encode(key.expose()),
+///     "965f30755d6f589d654133ea09360ae9d089c56b590b27ba320d3a4ad37427d0"
+/// );
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn transform_key(
     composite: &SecretBytes,
     params: &KdfParams,

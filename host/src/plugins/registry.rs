@@ -127,7 +127,25 @@ pub enum RegistryError {
     Pin(String),
 }
 
-/// The set of available providers.
+/// The set of available providers: the built-ins of the enabled features, and plugin files
+/// loaded with the `dynamic-plugins` feature.
+///
+/// ```
+/// use trousseau::Registry;
+/// use trousseau_core::ProviderKind;
+///
+/// let registry = Registry::with_builtins(None)?;
+/// for p in registry.providers() {
+///     println!("{} ({}, {}): {}", p.id(), p.kind().as_str(), p.origin(), p.summary());
+/// }
+/// let password = registry.provider("password").ok_or("a default feature")?;
+/// assert_eq!(password.kind(), ProviderKind::KeySource);
+/// // Providers are made from their JSON settings.
+/// let source = registry.key_source("password", r#"{"env": "RING_PASSWORD"}"#)?;
+/// assert!(registry.repository("no-such-provider", "{}").is_err());
+/// # let _ = source;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Default)]
 pub struct Registry {
     entries: BTreeMap<String, ProviderEntry>,

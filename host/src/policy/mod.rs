@@ -111,6 +111,32 @@ impl Policy {
     /// Checks and compiles the configuration. Unparsable expiry values and unknown flag bits
     /// become [`Policy::warnings`] (KeePass shows a warning and carries on); contradictions
     /// between `require`, `forbid` and `key_creation_flags` are errors.
+    ///
+    /// ```
+    /// use std::path::Path;
+    /// use trousseau::{policy::PolicyConfig, Config, Policy};
+    ///
+    /// let text = r#"
+    ///     [policy]
+    ///     minimum_length = 12
+    ///     master_key_expiry_rec = "P90D"
+    ///     master_key_expiry_force = "not a date"
+    ///     require = ["password"]
+    /// "#;
+    /// let config = Config::parse(text, Path::new("(inline)"))?;
+    /// let policy = Policy::from_config(&config.policy)?;
+    /// assert!(policy.has_password_rules());
+    /// assert_eq!(policy.warnings.len(), 1); // the unparsable forced expiry is ignored
+    ///
+    /// // Contradictions are refused.
+    /// let both = PolicyConfig {
+    ///     require: vec!["password".into()],
+    ///     forbid: vec!["password".into()],
+    ///     ..PolicyConfig::default()
+    /// };
+    /// assert!(Policy::from_config(&both).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn from_config(config: &PolicyConfig) -> Result<Policy, PolicyConfigError> {
         let mut warnings = Vec::new();
         let mut expiry = |name: &str, value: &Option<String>| {

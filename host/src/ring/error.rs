@@ -139,7 +139,25 @@ pub enum RingError {
 }
 
 impl RingError {
-    /// What would fix it, if the engine knows.
+    /// What would fix it, if the engine knows; a host words it for its users.
+    ///
+    /// ```
+    /// use trousseau::{Hint, MemoryRepository, Trousseau};
+    ///
+    /// let opened = Trousseau::builder()
+    ///     .repository_in_process("memory", MemoryRepository::new())
+    ///     .create_if_missing(false)
+    ///     .build();
+    /// if let Err(error) = opened {
+    ///     let advice = match error.hint() {
+    ///         Some(Hint::CreateRing) => "create the key ring first",
+    ///         Some(Hint::ConfigureUnlockSources) => "configure this node's unlock sources",
+    ///         _ => "see the message",
+    ///     };
+    ///     eprintln!("{error} ({advice})");
+    ///     assert_eq!(error.hint(), Some(Hint::CreateRing));
+    /// }
+    /// ```
     pub fn hint(&self) -> Option<Hint> {
         match self {
             RingError::NoRing { .. } => Some(Hint::CreateRing),

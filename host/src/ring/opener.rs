@@ -92,7 +92,34 @@ pub struct OpenedRing {
 }
 
 /// Opens and creates key rings for this node: the provider registry that makes sources and
-/// repositories, and the node's [`RingSettings`].
+/// repositories, and the node's [`RingSettings`]. What [`crate::Builder::build`] uses; a host
+/// that manages the repository and the key manager itself uses it directly.
+///
+/// ```
+/// use std::sync::Arc;
+/// use trousseau::{
+///     masterkey::EverySource,
+///     providers::Password,
+///     ring::{IfMissing, RingOpener, RingSettings},
+///     DataProtector, MemoryRepository, NoInteraction, Registry,
+/// };
+/// use trousseau_core::abi::RepositoryBox;
+///
+/// # std::env::set_var("RING_PASSWORD", "a long passphrase");
+/// let registry = Registry::with_builtins(None)?;
+/// let mut settings = RingSettings::default();
+/// settings.unlock_sources.push(Password::from_env("RING_PASSWORD"));
+/// let opener = RingOpener::new(&registry, settings)?;
+///
+/// let repository = RepositoryBox::in_process("memory", Box::new(MemoryRepository::new()));
+/// let opened = opener.open(repository, &EverySource(&NoInteraction), IfMissing::Create)?;
+/// assert!(opened.created.is_some()); // the repository was empty: a ring with one slot
+///
+/// let p = DataProtector::new(opened.manager.clone(), vec!["app".into(), "cookies".into()]);
+/// assert_eq!(p.unprotect(&p.protect(b"x")?)?, b"x");
+/// # let _: Arc<_> = opened.manager;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub struct RingOpener<'a> {
     registry: &'a Registry,
