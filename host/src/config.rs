@@ -1,13 +1,16 @@
 //! The TOML configuration file.
 //!
-//! Location: `--config PATH`, else `$TROUSSEAU_CONFIG`, else
-//! `$XDG_CONFIG_HOME/trousseau/config.toml` (`~/.config/trousseau/config.toml`). A missing
-//! default file means built-in defaults; a missing file named explicitly is an error.
+//! Location ([`Config::load`]): the path the host names (the command-line tool's `--config`),
+//! else `$TROUSSEAU_CONFIG`, else `$XDG_CONFIG_HOME/trousseau/config.toml`
+//! (`~/.config/trousseau/config.toml`). A missing default file means built-in defaults; a
+//! missing file named explicitly is an error. An embedder can also read a file of its own
+//! choosing with [`crate::Trousseau::from_config_file`], or parse text with [`Config::parse`].
 //!
 //! ```toml
 //! [plugins]
-//! dirs = ["/opt/trousseau/plugins"]     # searched after --plugin-dir and TROUSSEAU_PLUGIN_PATH
+//! dirs = ["/opt/trousseau/plugins"]     # searched after the host's own directories
 //! pins = ["sha256:9f86d0…"]             # when set, only plugin files with these digests load
+//!                                       # (applied by the host: see Builder::from_config)
 //!
 //! [repository]                          # where the key ring lives
 //! provider = "filesystem"
@@ -162,7 +165,9 @@ impl Config {
         })
     }
 
-    /// Loads the file named explicitly (`--config`), or the default file if it exists.
+    /// Loads the file named explicitly (`explicit`, e.g. a host's `--config` option), else the
+    /// one `$TROUSSEAU_CONFIG` names, else the default file if it exists; returns the
+    /// configuration and the file it came from (`None`: built-in defaults).
     pub fn load(explicit: Option<&Path>) -> Result<(Config, Option<PathBuf>), ConfigError> {
         let (path, required) = match explicit {
             Some(p) => (p.to_path_buf(), true),

@@ -7,8 +7,8 @@
 //! canonical encoding of everything the slot says — id, format version, rotation generation,
 //! creation date, label, every source (provider, configuration, public parameters) and the
 //! KDF with its parameters. Editing any of it makes the slot fail to open. Version-1 slots
-//! (written before this) bound only their id; they still open, and `trousseau master-key
-//! rotate` replaces them.
+//! (written before this) bound only their id; they still open, and a rotation
+//! ([`super::rotation`], [`crate::ring::RingOpener::rotate`]) replaces them.
 //!
 //! What a slot says is *not* trusted before it opens: which sources to use and where they
 //! are come from the node's own configuration ([`super::unlock`]), and the KDF parameters are

@@ -4,9 +4,10 @@
 //! design:
 //! - **Where the sources are** (a key file's path, a token's module, a command's argv, a PIN
 //!   file) comes only from this node's own configuration: its *unlock sources*
-//!   (`[[master_key.sources]]`, or the command line). A slot source whose recorded configuration
-//!   is empty (`{}`: the provider's local defaults, e.g. `password` or `user-account`) may be
-//!   used as recorded; any other recorded configuration is shown to people but never used.
+//!   (`[[master_key.sources]]`, [`crate::Builder::unlock_with`], or what the host's user
+//!   named). A slot source whose recorded configuration is empty (`{}`: the provider's local
+//!   defaults, e.g. `password` or `user-account`) may be used as recorded; any other recorded
+//!   configuration is shown to people but never used.
 //!   Hints are deliberately not supported: even an admitted file of known content (a
 //!   world-readable system file) would let a ring writer build a slot whose key they know.
 //! - **Which sources make a slot** must equal the node's unlock sources when it has some (a

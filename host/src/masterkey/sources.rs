@@ -38,9 +38,9 @@ impl SourceSpec {
 }
 
 /// The host's side of the dialogue with key sources: the [`Interaction`] each source gets,
-/// chosen by the source's kind, so that an answer meant for one kind of source (the
-/// `--password-file` of the command line answers the password source) is never handed to
-/// another one's prompt (a token's PIN, where a wrong answer uses up attempts).
+/// chosen by the source's kind, so that an answer meant for one kind of source (a password
+/// file the host was given answers the password source) is never handed to another one's
+/// prompt (a token's PIN, where a wrong answer uses up attempts).
 pub trait SourceInteraction {
     /// The interaction a source of `kind` talks to.
     fn for_source(&self, kind: ComponentKind) -> &dyn Interaction;

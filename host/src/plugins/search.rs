@@ -1,14 +1,16 @@
-//! The plugin search path: `--plugin-dir` (repeatable), `TROUSSEAU_PLUGIN_PATH`, the
-//! configuration's `[plugins] dirs`, then the per-user default directory.
+//! The plugin search path a host builds ([`search_path`]): the directories it was given
+//! explicitly (the command-line tool's `--plugin-dir`), a path list from its environment (the
+//! tool reads `TROUSSEAU_PLUGIN_PATH`), the configuration's `[plugins] dirs`, then the per-user
+//! default directory.
 
 use std::path::{Path, PathBuf};
 
 /// Where a plugin directory came from; only the default may be missing silently.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DirSource {
-    /// `--plugin-dir`.
+    /// Named explicitly by the host (the command-line tool's `--plugin-dir`).
     CommandLine,
-    /// `TROUSSEAU_PLUGIN_PATH`.
+    /// From a path list in the environment (the command-line tool's `TROUSSEAU_PLUGIN_PATH`).
     Environment,
     /// `[plugins] dirs` in the configuration file.
     ConfigFile,
