@@ -18,27 +18,7 @@ pub fn key_xml(id: &str) -> String {
 /// The same `<key>` element with the given creation, activation and expiration dates
 /// (`xs:dateTime` text as ASP.NET writes it, e.g. `2026-04-16T16:40:09.6237156Z`).
 pub fn key_xml_dated(id: &str, creation: &str, activation: &str, expiration: &str) -> String {
-    format!(
-        concat!(
-            r#"<key id="{id}" version="1">"#,
-            "<creationDate>{creation}</creationDate>",
-            "<activationDate>{activation}</activationDate>",
-            "<expirationDate>{expiration}</expirationDate>",
-            r#"<descriptor deserializerType="Microsoft.AspNetCore.DataProtection.AuthenticatedEncryption.ConfigurationModel.AuthenticatedEncryptorDescriptorDeserializer, Microsoft.AspNetCore.DataProtection, Version=10.0.0.0, Culture=neutral, PublicKeyToken=adb9793829ddae60">"#,
-            "<descriptor>",
-            r#"<encryption algorithm="AES_256_CBC" />"#,
-            r#"<validation algorithm="HMACSHA256" />"#,
-            r#"<masterKey p4:requiresEncryption="true" xmlns:p4="http://schemas.asp.net/2015/03/dataProtection">"#,
-            "<!-- Warning: the key below is in an unencrypted form. -->",
-            "<value>{master}</value>",
-            "</masterKey></descriptor></descriptor></key>"
-        ),
-        id = id,
-        creation = creation,
-        activation = activation,
-        expiration = expiration,
-        master = MASTER_KEY
-    )
+    trousseau_core::testkit::repository::key_xml(id, creation, activation, expiration, MASTER_KEY)
 }
 
 /// The same `<key>` element with a line break and indentation between every two tags.

@@ -6,7 +6,6 @@
 
 use std::{
     path::{Path, PathBuf},
-    process::Command,
     sync::Mutex,
 };
 
@@ -18,13 +17,7 @@ pub fn root() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
 }
 
-/// The profile output directory of the running test (`target/debug`), found from the test
-/// binary's own path (`target/debug/deps/NAME`).
-pub fn profile_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    let deps = exe.parent().expect("test binary has a directory");
-    deps.parent().expect("deps has a parent").to_path_buf()
-}
+pub use trousseau_core::testkit::profile_dir;
 
 /// Runs `cargo build ARGS` for this workspace with the test's profile and target dir, once per
 /// test process and argument list (tests run in parallel threads; two builds of one artifact
@@ -37,30 +30,7 @@ pub fn cargo_build(args: &[&str]) {
     if built.contains(&key) {
         return;
     }
-    let profile_dir = profile_dir();
-    let target_dir = profile_dir.parent().expect("profile dir has a parent");
-    let profile = profile_dir
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("debug");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
-    let mut cmd = Command::new(cargo);
-    cmd.current_dir(root())
-        .arg("build")
-        .arg("--quiet")
-        .args([
-            "--profile",
-            if profile == "debug" { "dev" } else { profile },
-        ])
-        .arg("--target-dir")
-        .arg(target_dir)
-        .args(args);
-    let out = cmd.output().expect("cannot run cargo");
-    assert!(
-        out.status.success(),
-        "cargo build {args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    trousseau_core::testkit::cargo_build(args);
     built.push(key);
 }
 

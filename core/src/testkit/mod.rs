@@ -242,20 +242,21 @@ impl Drop for TempDir {
     }
 }
 
-/// Builds a plugin's shared library with the running test's cargo, profile and target
-/// directory (`cargo build ARGS`, e.g. `["-p", "my-plugin", "--lib"]` or
-/// `["-p", "my-plugin", "--example", "my_plugin"]`) and returns its path, found as
-/// `{prefix}{library}{suffix}` (e.g. `libmy_plugin.so`) in the profile directory or its
-/// `examples/`. Cargo releases its build lock before running test binaries, so a plain
-/// `cargo test` is enough.
-pub fn cargo_build_plugin(args: &[&str], library: &str) -> PathBuf {
+/// The running test's profile directory (`target/<profile>`), found from the test binary's
+/// own path (`target/<profile>/deps/<test binary>`).
+pub fn profile_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("the test binary's path");
-    // target/<profile>/deps/<test binary>
-    let profile_dir = exe
-        .parent()
+    exe.parent()
         .and_then(Path::parent)
         .expect("the test binary lives in target/<profile>/deps")
-        .to_path_buf();
+        .to_path_buf()
+}
+
+/// Runs `cargo build ARGS` with the running test's cargo, profile and target directory, and
+/// panics with cargo's output if it fails. Cargo releases its build lock before running test
+/// binaries, so a plain `cargo test` is enough.
+pub fn cargo_build(args: &[&str]) {
+    let profile_dir = profile_dir();
     let target_dir = profile_dir
         .parent()
         .expect("the profile directory has a parent");
@@ -281,6 +282,15 @@ pub fn cargo_build_plugin(args: &[&str], library: &str) -> PathBuf {
         "cargo build {args:?} failed:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// Builds a plugin's shared library ([`cargo_build`] with `args`, e.g. `["-p", "my-plugin",
+/// "--lib"]` or `["-p", "my-plugin", "--example", "my_plugin"]`) and returns its path, found as
+/// `{prefix}{library}{suffix}` (e.g. `libmy_plugin.so`) in the profile directory or its
+/// `examples/`.
+pub fn cargo_build_plugin(args: &[&str], library: &str) -> PathBuf {
+    cargo_build(args);
+    let profile_dir = profile_dir();
     let file = format!(
         "{}{library}{}",
         std::env::consts::DLL_PREFIX,

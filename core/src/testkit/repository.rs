@@ -755,26 +755,46 @@ pub fn key_id(n: usize) -> String {
 /// Key `n` as ASP.NET Core writes it (`<key>` without formatting), named `key-{id}`.
 pub fn key(n: usize) -> Element {
     let id = key_id(n);
-    Element::new(
-        format!("key-{id}"),
-        format!(
-            concat!(
-                r#"<key id="{id}" version="1">"#,
-                "<creationDate>2026-04-16T16:40:09.6237156Z</creationDate>",
-                "<activationDate>2026-04-16T16:40:09.6237156Z</activationDate>",
-                "<expirationDate>2026-07-15T16:40:09.6237156Z</expirationDate>",
-                r#"<descriptor deserializerType="Microsoft.AspNetCore.DataProtection.AuthenticatedEncryption.ConfigurationModel.AuthenticatedEncryptorDescriptorDeserializer, Microsoft.AspNetCore.DataProtection, Version=10.0.0.0, Culture=neutral, PublicKeyToken=adb9793829ddae60">"#,
-                "<descriptor>",
-                r#"<encryption algorithm="AES_256_CBC" />"#,
-                r#"<validation algorithm="HMACSHA256" />"#,
-                r#"<masterKey p4:requiresEncryption="true" xmlns:p4="http://schemas.asp.net/2015/03/dataProtection">"#,
-                "<!-- Warning: the key below is in an unencrypted form. -->",
-                "<value>{n:0>86}==</value>",
-                "</masterKey></descriptor></descriptor></key>"
-            ),
-            id = id,
-            n = n
+    let xml = key_xml(
+        &id,
+        "2026-04-16T16:40:09.6237156Z",
+        "2026-04-16T16:40:09.6237156Z",
+        "2026-07-15T16:40:09.6237156Z",
+        &format!("{n:0>86}=="),
+    );
+    Element::new(format!("key-{id}"), xml)
+}
+
+/// A `<key>` element exactly as ASP.NET Core 10 writes it without formatting, with the given
+/// id, dates (`xs:dateTime` text, e.g. `2026-04-16T16:40:09.6237156Z`) and base64 master key
+/// (AES-256-CBC + HMAC-SHA256, unencrypted).
+pub fn key_xml(
+    id: &str,
+    creation: &str,
+    activation: &str,
+    expiration: &str,
+    master: &str,
+) -> String {
+    format!(
+        concat!(
+            r#"<key id="{id}" version="1">"#,
+            "<creationDate>{creation}</creationDate>",
+            "<activationDate>{activation}</activationDate>",
+            "<expirationDate>{expiration}</expirationDate>",
+            r#"<descriptor deserializerType="Microsoft.AspNetCore.DataProtection.AuthenticatedEncryption.ConfigurationModel.AuthenticatedEncryptorDescriptorDeserializer, Microsoft.AspNetCore.DataProtection, Version=10.0.0.0, Culture=neutral, PublicKeyToken=adb9793829ddae60">"#,
+            "<descriptor>",
+            r#"<encryption algorithm="AES_256_CBC" />"#,
+            r#"<validation algorithm="HMACSHA256" />"#,
+            r#"<masterKey p4:requiresEncryption="true" xmlns:p4="http://schemas.asp.net/2015/03/dataProtection">"#,
+            "<!-- Warning: the key below is in an unencrypted form. -->",
+            "<value>{master}</value>",
+            "</masterKey></descriptor></descriptor></key>"
         ),
+        id = id,
+        creation = creation,
+        activation = activation,
+        expiration = expiration,
+        master = master
     )
 }
 
