@@ -52,7 +52,8 @@ pub fn status(config: &UserAccountConfig) -> Result<UserKeyStatus> {
     })
 }
 
-/// The backup text of the user key (see [`key::encode_backup`]) and where it was read from.
+/// The backup text of the user key (a header line and the key in hex) and where it was read
+/// from.
 pub fn export(config: &UserAccountConfig) -> Result<(SecretBytes, String)> {
     let store = backend::open(config, None)?;
     let k = store.load()?;
