@@ -56,6 +56,8 @@ pub struct Builder {
     registry: Option<Registry>,
     #[cfg(feature = "dynamic-plugins")]
     plugin_dirs: Vec<std::path::PathBuf>,
+    #[cfg(feature = "dynamic-plugins")]
+    plugin_pins: Option<Vec<String>>,
 }
 
 impl std::fmt::Debug for Builder {
@@ -80,6 +82,8 @@ impl Default for Builder {
             registry: None,
             #[cfg(feature = "dynamic-plugins")]
             plugin_dirs: Vec::new(),
+            #[cfg(feature = "dynamic-plugins")]
+            plugin_pins: None,
         }
     }
 }
@@ -325,12 +329,18 @@ impl Builder {
         self
     }
 
+    /// Loads only plugin files whose SHA-256 digest is one of `pins` (`sha256:` and 64 hex
+    /// digits each), from every [`Builder::plugin_dir`].
+    #[cfg(feature = "dynamic-plugins")]
+    pub fn plugin_pins(mut self, pins: Vec<String>) -> Self {
+        self.plugin_pins = Some(pins);
+        self
+    }
+
     /// The builder a configuration file describes (see [`crate::config`]): `[repository]`,
     /// `[[master_key.sources]]` (the unlock sources), `[data_protection]`, `[policy]`,
-    /// `[master_key.kdf_limits]` and, with `dynamic-plugins`, `[plugins] dirs`. `[plugins] pins`
-    /// is not read here: a host that pins plugin files gives its own [`Builder::registry`]
-    /// (made with [`Registry::with_builtins`]`(Some(pins))`). The result can still be changed
-    /// before [`Builder::build`].
+    /// `[master_key.kdf_limits]` and, with `dynamic-plugins`, `[plugins] dirs` and `pins`. The
+    /// result can still be changed before [`Builder::build`].
     ///
     /// ```
     /// use std::path::Path;
@@ -389,8 +399,13 @@ impl Builder {
             ));
         }
         #[cfg(feature = "dynamic-plugins")]
-        for dir in &config.plugins.dirs {
-            b = b.plugin_dir(dir);
+        {
+            for dir in &config.plugins.dirs {
+                b = b.plugin_dir(dir);
+            }
+            if let Some(pins) = &config.plugins.pins {
+                b = b.plugin_pins(pins.clone());
+            }
         }
         Ok(b)
     }
@@ -426,10 +441,16 @@ impl Builder {
     pub fn build(self) -> Result<Trousseau, RingError> {
         let registry = match self.registry {
             Some(registry) => registry,
-            None => default_registry(
-                #[cfg(feature = "dynamic-plugins")]
-                &self.plugin_dirs,
-            )?,
+            #[cfg(feature = "dynamic-plugins")]
+            None => {
+                let mut registry = Registry::with_builtins(self.plugin_pins.as_deref())?;
+                for dir in &self.plugin_dirs {
+                    registry.load_dir(dir, crate::plugins::DirSource::ConfigFile)?;
+                }
+                registry
+            }
+            #[cfg(not(feature = "dynamic-plugins"))]
+            None => Registry::with_builtins(None)?,
         };
         let repository = match self.store {
             Store::InProcess(repository) => repository,
@@ -456,17 +477,4 @@ impl Builder {
             self.max_payload,
         ))
     }
-}
-
-/// The built-in providers, plus the plugins of `dirs`.
-fn default_registry(
-    #[cfg(feature = "dynamic-plugins")] dirs: &[std::path::PathBuf],
-) -> Result<Registry, RingError> {
-    #[allow(unused_mut)]
-    let mut registry = Registry::with_builtins(None)?;
-    #[cfg(feature = "dynamic-plugins")]
-    for dir in dirs {
-        registry.load_dir(dir, crate::plugins::DirSource::ConfigFile)?;
-    }
-    Ok(registry)
 }

@@ -67,10 +67,18 @@ impl RepositorySpec {
 }
 
 /// The settings of a key source, as [`SourceSpec`] of `provider`.
+#[cfg_attr(
+    not(any(feature = "password", feature = "keyfile", feature = "pkcs11")),
+    allow(dead_code)
+)]
 fn source(provider: &str, settings: Map<String, Value>) -> SourceSpec {
     SourceSpec::with_config(provider, &Value::Object(settings).to_string())
 }
 
+#[cfg_attr(
+    not(any(feature = "password", feature = "keyfile", feature = "pkcs11")),
+    allow(dead_code)
+)]
 fn one(key: &str, value: impl Into<Value>) -> Map<String, Value> {
     let mut map = Map::new();
     map.insert(key.to_string(), value.into());

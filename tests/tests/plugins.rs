@@ -2,7 +2,6 @@
 //! temporary plugin directory.
 // Unix only: .so plugins, dlopen and Unix modes (the Windows legs are .ci/legs.d/windows-*.sh).
 #![cfg(unix)]
-
 // Test code: a failed step is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -525,4 +524,39 @@ fn bad_input_gives_clear_errors_and_exit_codes() {
     // Usage errors exit 2.
     let run = trousseau(&["plugins", "frobnicate"], home.path());
     assert_clean_failure(&run, 2);
+}
+
+#[test]
+fn an_engine_built_from_a_configuration_file_loads_only_pinned_plugins() {
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = dir.path().join("plugins");
+    std::fs::create_dir(&plugins).unwrap();
+    let lib = workspace::install_plugin(&workspace::fixture_plugin(), &plugins, "libfixtures.so");
+    let digest = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(std::fs::read(&lib).unwrap()))
+    };
+    let config = dir.path().join("config.toml");
+    let write = |pin: &str| {
+        let text = format!(
+            "[plugins]\ndirs = [{plugins:?}]\npins = [\"sha256:{pin}\"]\n\
+             [repository]\nprovider = \"filesystem\"\ndirectory = {ring:?}\n\
+             [[master_key.sources]]\nprovider = \"fixed\"\n",
+            ring = dir.path().join("ring"),
+        );
+        std::fs::write(&config, text).unwrap();
+    };
+    // Pinned to another file: the plugin is refused, so its key source is unknown.
+    write(&"0".repeat(64));
+    let err = trousseau::Trousseau::from_config_file(&config).unwrap_err();
+    assert!(
+        matches!(err, trousseau::RingError::Provider { .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("\"fixed\" is unknown"), "{err}");
+    // Pinned to this file: the ring is created and opened with the plugin's key source.
+    write(&digest);
+    let tr = trousseau::Trousseau::from_config_file(&config).unwrap();
+    let p = tr.protector("pins");
+    assert_eq!(p.unprotect(&p.protect(b"x").unwrap()).unwrap(), b"x");
 }
