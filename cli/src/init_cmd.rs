@@ -70,7 +70,12 @@ pub fn run(ctx: &Context, args: InitArgs) -> Result<(), CliError> {
         .label
         .unwrap_or_else(|| trousseau::dataprotection::slots::describe(&specs));
     let place = ring::location(&repo);
-    match ring::opener(ctx, specs.clone())?.create(repo, &label, &specs, &args.password.answers()?)? {
+    match ring::opener(ctx, specs.clone())?.create(
+        repo,
+        &label,
+        &specs,
+        &args.password.answers()?,
+    )? {
         Creation::Created(opened) => {
             if let Some(created) = &opened.created {
                 ring::announce(created);

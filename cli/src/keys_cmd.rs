@@ -1,8 +1,8 @@
 //! `trousseau keys`: list, create, revoke and delete keys.
 
-use trousseau::ring::IfMissing;
 use anyhow::anyhow;
 use clap::{Args, Subcommand};
+use trousseau::ring::IfMissing;
 use uuid::Uuid;
 
 use super::{init_cmd::PasswordArgs, ring, CliError, Context};
@@ -114,7 +114,8 @@ pub fn run(ctx: &Context, cmd: KeysCommand) -> Result<(), CliError> {
         } => {
             let before = date(&expired_before)?;
             let manager = plain_manager(ctx)?;
-            let choose = |k: &trousseau::dataprotection::keyring::RingKey| k.key.expiration < before;
+            let choose =
+                |k: &trousseau::dataprotection::keyring::RingKey| k.key.expiration < before;
             let (ids, _) = manager.deletion_plan(&choose)?;
             if ids.is_empty() {
                 eprintln!("no key expired before {before}");

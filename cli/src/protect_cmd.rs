@@ -1,7 +1,7 @@
 //! `trousseau protect` and `trousseau unprotect`.
 
-use trousseau::ring::IfMissing;
 use std::io::{Read, Write};
+use trousseau::ring::IfMissing;
 
 use anyhow::{anyhow, Context as _};
 use clap::Args;
@@ -60,11 +60,7 @@ pub struct UnprotectArgs {
 impl PurposeArgs {
     /// Opens the ring (asking for the master key if it is encrypted; creating the ring first
     /// when `missing` says so) and makes the protector.
-    fn protector(
-        &self,
-        ctx: &Context,
-        missing: IfMissing,
-    ) -> Result<DataProtector, CliError> {
+    fn protector(&self, ctx: &Context, missing: IfMissing) -> Result<DataProtector, CliError> {
         let manager = ring::open(ctx, &self.password.answers()?, missing)?;
         Ok(ring::protector(
             ctx,

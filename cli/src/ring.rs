@@ -60,7 +60,10 @@ pub fn unlock_sources(ctx: &Context) -> Vec<SourceSpec> {
 /// The engine's ring opener with this node's settings: `new_ring_sources` are the sources of a
 /// ring or slot created by this command (empty: `--unlock`, `[[master_key.sources]]`, else the
 /// default). The `[policy]`'s warnings are logged; a contradictory policy is a usage error.
-pub fn opener(ctx: &Context, new_ring_sources: Vec<SourceSpec>) -> Result<RingOpener<'_>, CliError> {
+pub fn opener(
+    ctx: &Context,
+    new_ring_sources: Vec<SourceSpec>,
+) -> Result<RingOpener<'_>, CliError> {
     let policy = Policy::from_config(&ctx.config.policy).map_err(CliError::usage)?;
     for w in &policy.warnings {
         tracing::warn!("[policy] {w}");

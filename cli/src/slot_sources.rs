@@ -3,8 +3,8 @@
 //! else the zero-config default (`user-account` when that provider is installed, else
 //! `password`).
 
-use clap::Args;
 use super::{spec, CliError, Context};
+use clap::Args;
 use trousseau::masterkey::SourceSpec;
 
 /// `--source` for the commands that create a slot.

@@ -10,7 +10,6 @@
 #[path = "support/cli.rs"]
 mod cli;
 
-
 use std::path::Path;
 use std::process::Command;
 

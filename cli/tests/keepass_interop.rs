@@ -6,8 +6,6 @@
 #![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-
-
 use std::{
     io::Write,
     path::{Path, PathBuf},

@@ -57,7 +57,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     drop(tr);
     // A second opening asks again; the payload still opens.
     let again = open("a long passphrase for the example")?;
-    assert_eq!(again.protector("notes").unprotect(&token)?, b"remember the milk");
+    assert_eq!(
+        again.protector("notes").unprotect(&token)?,
+        b"remember the milk"
+    );
     // The wrong answer opens nothing.
     match open("not the passphrase") {
         Ok(_) => return Err("a wrong password opened the ring".into()),

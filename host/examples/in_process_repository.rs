@@ -62,7 +62,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let first = open()?;
     let token = first.protector("invoices").protect(b"invoice 7")?;
     let second = open()?;
-    assert_eq!(second.protector("invoices").unprotect(&token)?, b"invoice 7");
-    println!("{} element(s) in the application's table", table.rows()?.len());
+    assert_eq!(
+        second.protector("invoices").unprotect(&token)?,
+        b"invoice 7"
+    );
+    println!(
+        "{} element(s) in the application's table",
+        table.rows()?.len()
+    );
     Ok(())
 }

@@ -64,7 +64,11 @@
 
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
-#![warn(rustdoc::broken_intra_doc_links, rustdoc::private_intra_doc_links, rustdoc::bare_urls)]
+#![warn(
+    rustdoc::broken_intra_doc_links,
+    rustdoc::private_intra_doc_links,
+    rustdoc::bare_urls
+)]
 
 mod builder;
 mod builtins;

@@ -110,7 +110,9 @@ impl Repository for MemoryRepository {
 
     fn delete(&self, names: &[String]) -> Result<(), Error> {
         let mut state = self.state()?;
-        state.elements.retain(|e| !names.iter().any(|n| n == e.name()));
+        state
+            .elements
+            .retain(|e| !names.iter().any(|n| n == e.name()));
         state.version += 1;
         Ok(())
     }

@@ -5,8 +5,6 @@
 //! the package is missing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-
-
 use std::{path::PathBuf, process::Command, sync::Arc};
 
 use trousseau::dataprotection::{
@@ -16,7 +14,6 @@ use trousseau::dataprotection::{
     payload, DataProtector, KeyRingSource,
 };
 use trousseau_core::abi::{create_repository, RepositoryBox};
-
 
 fn python() -> PathBuf {
     trousseau_tests::venv_python(".ci/install.d/dataprotection.sh")

@@ -9,7 +9,6 @@
 //!   project venv's Python for the peers written in Python (`venv_python`).
 
 #![forbid(unsafe_code)]
-
 // Test support: a failed setup step is a failed test, so panicking with a message is right.
 #![allow(clippy::panic, clippy::expect_used, clippy::unwrap_used)]
 

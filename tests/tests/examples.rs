@@ -3,7 +3,6 @@
 //! implementation of ASP.NET Core's payload format (Python `cryptography`).
 // Unix only: a private redis-server on a unix socket (the Windows legs are .ci/legs.d/windows-*.sh).
 #![cfg(unix)]
-
 // Test code: a failed step is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -60,7 +59,10 @@ fn custom_interaction_answers_the_password_prompt() {
         .filter(|xml| xml.contains("<key "))
         .collect();
     assert!(!keys.is_empty());
-    assert!(keys.iter().all(|xml| !xml.contains("<masterKey")), "{keys:?}");
+    assert!(
+        keys.iter().all(|xml| !xml.contains("<masterKey")),
+        "{keys:?}"
+    );
 }
 
 #[test]
@@ -87,16 +89,29 @@ fn aspnet_interop_ring_is_read_by_an_independent_implementation() {
         .nth(1)
         .and_then(|rest| rest.split("</value>").next())
         .expect("an unencrypted <masterKey><value>");
-    let peer = Command::new(trousseau_tests::venv_python(".ci/install.d/dataprotection.sh"))
-        .args(["-c", trousseau_tests::ASPNET_PEER, value, &key, "32", "HMACSHA256"])
-        .args([payload, "shop", "cookies"])
-        .output()
-        .unwrap();
+    let peer = Command::new(trousseau_tests::venv_python(
+        ".ci/install.d/dataprotection.sh",
+    ))
+    .args([
+        "-c",
+        trousseau_tests::ASPNET_PEER,
+        value,
+        &key,
+        "32",
+        "HMACSHA256",
+    ])
+    .args([payload, "shop", "cookies"])
+    .output()
+    .unwrap();
     assert!(
         peer.status.success(),
         "{}",
         String::from_utf8_lossy(&peer.stderr)
     );
     let stdout = String::from_utf8(peer.stdout).unwrap();
-    assert_eq!(stdout.lines().next(), Some("bonjour d'un exemple"), "{stdout}");
+    assert_eq!(
+        stdout.lines().next(),
+        Some("bonjour d'un exemple"),
+        "{stdout}"
+    );
 }

@@ -3,7 +3,6 @@
 //! Azurite), as a web-farm node sees it.
 // Unix only: a private redis-server on a unix socket (the Windows legs are .ci/legs.d/windows-*.sh).
 #![cfg(unix)]
-
 // Test code: a failed step is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

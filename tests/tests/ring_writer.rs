@@ -9,7 +9,6 @@
 //! so that the assertion that follows could fail.
 // Unix only: Unix file modes and a private redis-server on a unix socket (the Windows legs are .ci/legs.d/windows-*.sh).
 #![cfg(unix)]
-
 // Test code: a failed step is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

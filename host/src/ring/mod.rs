@@ -15,9 +15,7 @@ mod sources;
 
 pub use error::{Hint, RingError};
 pub use opener::{
-    inspect, location, CreatedRing, Creation, Expired, IfMissing, OpenedRing, RingOpener, RingSettings,
-    RotationReport,
+    inspect, location, CreatedRing, Creation, Expired, IfMissing, OpenedRing, RingOpener,
+    RingSettings, RotationReport,
 };
-pub use sources::{
-    check_key_sources, check_provider, default_sources, PASSWORD, USER_ACCOUNT,
-};
+pub use sources::{check_key_sources, check_provider, default_sources, PASSWORD, USER_ACCOUNT};

@@ -261,8 +261,7 @@ impl<'a> RingOpener<'a> {
         specs: &[SourceSpec],
         ui: &dyn SourceInteraction,
     ) -> Result<Creation, RingError> {
-        let (encryption, slot): (Arc<dyn KeyEncryption>, Option<Slot>) = if self.settings.interop
-        {
+        let (encryption, slot): (Arc<dyn KeyEncryption>, Option<Slot>) = if self.settings.interop {
             (Arc::new(PlainKeys), None)
         } else {
             let w = RingWrappingKey::generate(0)?;
