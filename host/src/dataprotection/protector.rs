@@ -88,7 +88,16 @@ pub const TIME_LIMITED_PURPOSE: &str =
 pub struct DataProtector {
     source: Arc<dyn KeyRingSource>,
     purposes: Vec<String>,
+    /// The AAD after `magic || key id` (the purpose count and purposes), built once.
+    aad_tail: Arc<[u8]>,
     max_payload: usize,
+}
+
+/// The AAD of a call is assembled on the stack up to this size (else on the heap).
+const AAD_ON_STACK: usize = 256;
+
+fn aad_tail(purposes: &[String]) -> Arc<[u8]> {
+    payload::aad(uuid::Uuid::nil(), purposes)[ENVELOPE_LEN..].into()
 }
 
 impl std::fmt::Debug for DataProtector {
@@ -103,6 +112,7 @@ impl DataProtector {
     pub fn new(source: Arc<dyn KeyRingSource>, purposes: Vec<String>) -> Self {
         DataProtector {
             source,
+            aad_tail: aad_tail(&purposes),
             purposes,
             max_payload: DEFAULT_MAX_PAYLOAD,
         }
@@ -132,7 +142,28 @@ impl DataProtector {
     pub fn create_protector(&self, purpose: &str) -> DataProtector {
         let mut p = self.clone();
         p.purposes.push(purpose.to_string());
+        p.aad_tail = aad_tail(&p.purposes);
         p
+    }
+
+    /// Calls `f` with [`payload::aad`] for key `id` and this protector's purposes, assembled
+    /// from the precomputed tail on the stack when it fits (no allocation per call).
+    fn with_aad<R>(&self, id: uuid::Uuid, f: impl FnOnce(&[u8]) -> R) -> R {
+        let len = ENVELOPE_LEN + self.aad_tail.len();
+        let fill = |buf: &mut [u8]| {
+            buf[..MAGIC.len()].copy_from_slice(&MAGIC);
+            buf[MAGIC.len()..ENVELOPE_LEN].copy_from_slice(&payload::guid_bytes(id));
+            buf[ENVELOPE_LEN..].copy_from_slice(&self.aad_tail);
+        };
+        if len <= AAD_ON_STACK {
+            let mut buf = [0u8; AAD_ON_STACK];
+            fill(&mut buf[..len]);
+            f(&buf[..len])
+        } else {
+            let mut buf = vec![0u8; len];
+            fill(&mut buf);
+            f(&buf)
+        }
     }
 
     /// The purpose chain.
@@ -162,11 +193,10 @@ impl DataProtector {
         let id = ring.default_key_id();
         let key = ring.get(&id).ok_or(DataProtectionError::UnknownKey(id))?;
         let enc = ring.encryptor_ref(key)?;
-        let aad = payload::aad(id, &self.purposes);
         let mut out = Vec::with_capacity(ENVELOPE_LEN + enc.body_len(plaintext.len()));
         out.extend_from_slice(&MAGIC);
         out.extend_from_slice(&payload::guid_bytes(id));
-        enc.encrypt_into(&mut out, plaintext, &aad, random)?;
+        self.with_aad(id, |aad| enc.encrypt_into(&mut out, plaintext, aad, random))?;
         Ok(out)
     }
 
@@ -212,15 +242,16 @@ impl DataProtector {
             return Err(DataProtectionError::RevokedKey(id));
         }
         let enc = ring.encryptor_ref(key)?;
-        let aad = payload::aad(id, &self.purposes);
-        let plaintext = enc.decrypt(body, &aad).map_err(|f| match f {
-            DecryptFailure::Truncated => DataProtectionError::Truncated(protected.len()),
-            DecryptFailure::Invalid => DataProtectionError::InvalidPayload {
-                key: id,
-                application: self.purposes.first().cloned().unwrap_or_default(),
-                purposes: self.purposes.iter().skip(1).cloned().collect(),
-            },
-        })?;
+        let plaintext = self
+            .with_aad(id, |aad| enc.decrypt(body, aad))
+            .map_err(|f| match f {
+                DecryptFailure::Truncated => DataProtectionError::Truncated(protected.len()),
+                DecryptFailure::Invalid => DataProtectionError::InvalidPayload {
+                    key: id,
+                    application: self.purposes.first().cloned().unwrap_or_default(),
+                    purposes: self.purposes.iter().skip(1).cloned().collect(),
+                },
+            })?;
         Ok(Unprotected {
             plaintext,
             requires_migration: key.revoked || id != ring.default_key_id(),
@@ -464,6 +495,27 @@ mod tests {
         let s = p.protect_str("héllo").unwrap();
         assert!(s.starts_with("CfDJ8") && !s.contains('=') && !s.contains('+') && !s.contains('/'));
         assert_eq!(p.unprotect_str(&s).unwrap(), "héllo");
+    }
+
+    #[test]
+    fn the_precomputed_aad_is_the_payload_aad() {
+        let long = "p".repeat(300);
+        for purposes in [
+            vec![],
+            vec!["app".to_string()],
+            vec!["app".into(), "héllo".into(), String::new()],
+            vec!["app".into(), long.clone()],
+            vec!["a".into(); 200],
+        ] {
+            let mut p = protector(A, false, "app");
+            p.purposes = purposes.clone();
+            p.aad_tail = aad_tail(&purposes);
+            p.with_aad(B, |aad| assert_eq!(aad, payload::aad(B, &purposes)));
+            let child = p.create_protector(&long);
+            let mut all = purposes.clone();
+            all.push(long.clone());
+            child.with_aad(A, |aad| assert_eq!(aad, payload::aad(A, &all)));
+        }
     }
 
     #[test]
