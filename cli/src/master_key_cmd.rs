@@ -11,7 +11,7 @@ use super::{
     password::SecretAnswers,
     ring,
     slot_sources::{self, SourceArgs},
-    CliError, Context,
+    CliError, Context, TerminalInteraction,
 };
 use trousseau::{
     dataprotection::{
@@ -19,8 +19,10 @@ use trousseau::{
         unlock::Opened,
     },
     masterkey::SourceInteraction,
+    masterkey::SourceSpec,
     ring::Expired,
 };
+use trousseau_core::{ErrorCode, Interaction};
 
 /// Options of the new slot in `add-slot` and `change`.
 #[derive(Debug, Args)]
@@ -60,9 +62,12 @@ pub enum MasterKeyCommand {
         /// Label of the new slot (default: its sources).
         #[arg(long)]
         label: Option<String>,
+        #[command(flatten)]
+        confirm: ConfirmArgs,
     },
-    /// Replace the slot the current master key opens with a new slot made of the configured
-    /// key sources (or --source). Allowed when the policy forces a change.
+    /// Replace the slot the current master key opens with a new slot of the same key source
+    /// kinds (with this node's settings for them), or of --source. Shows the plan and asks
+    /// for confirmation (--yes: without asking). Allowed when the policy forces a change.
     Change {
         #[command(flatten)]
         password: PasswordArgs,
@@ -70,6 +75,8 @@ pub enum MasterKeyCommand {
         new: NewSlotArgs,
         #[command(flatten)]
         rotation: RotationArgs,
+        #[command(flatten)]
+        confirm: ConfirmArgs,
     },
     /// Remove a slot (never the last one; the current master key is needed).
     RemoveSlot {
@@ -104,15 +111,79 @@ pub struct RotationArgs {
     drop_unopened: bool,
 }
 
-fn add_slot(
+/// `--yes` and `--dry-run` of the commands that change slots.
+#[derive(Debug, Args, Clone, Copy, Default)]
+pub struct ConfirmArgs {
+    /// Do not ask for confirmation (needed where there is no terminal to ask on).
+    #[arg(long)]
+    yes: bool,
+    /// Print what would change, and change nothing.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+/// How a slot's sources read in a plan: `password + keyfile`.
+fn kinds(specs: &[SourceSpec]) -> String {
+    slots::describe(specs)
+}
+
+/// The plan of `change`: which slot goes, what replaces it, whether it is weaker, whether a
+/// rotation follows.
+fn change_plan(old: &Slot, new: &[SourceSpec], rotate: bool) -> Vec<String> {
+    let mut plan = vec![
+        format!(
+            "plan: replace master-key slot {} ({}) with a new slot",
+            old.id, old.label
+        ),
+        format!("  sources: {} → {}", kinds(&old.sources), kinds(new)),
+    ];
+    if slot_sources::weaker(&old.sources, new) {
+        plan.push(format!(
+            "  weaker: {} → {} (the new slot has fewer or different key sources)",
+            kinds(&old.sources),
+            kinds(new)
+        ));
+    }
+    plan.push(if rotate {
+        "  then: rotate the ring-wrapping key (restart the nodes that use the ring)".to_string()
+    } else {
+        "  then: no rotation (a copy of the ring taken before still opens with the old \
+         slot's secret; --rotate prevents that)"
+            .to_string()
+    });
+    plan
+}
+
+/// Prints `plan`, then says whether to go on: not with `--dry-run`; yes with `--yes`; else
+/// the terminal is asked, and without one the command is refused, naming `--yes`.
+fn confirm(plan: &[String], args: ConfirmArgs) -> Result<bool, CliError> {
+    for line in plan {
+        eprintln!("{line}");
+    }
+    if args.dry_run {
+        eprintln!("dry run: nothing was changed");
+        return Ok(false);
+    }
+    if args.yes {
+        return Ok(true);
+    }
+    match TerminalInteraction::new(false).confirm("Proceed?", false) {
+        Ok(true) => Ok(true),
+        Ok(false) => Err(CliError::failed(anyhow!("cancelled; nothing was changed"))),
+        Err(e) if e.code() == ErrorCode::Cancelled => Err(CliError::failed(anyhow!(
+            "there is no terminal to confirm this on; nothing was changed (pass --yes to \
+             go ahead without asking, or --dry-run to see the plan only)"
+        ))),
+        Err(e) => Err(CliError::failed(e)),
+    }
+}
+
+/// Opens W for a slot change (the ring must have slots).
+fn open_for_change(
     ctx: &Context,
-    password: &PasswordArgs,
-    new: &NewSlotArgs,
-    label: Option<String>,
+    ui: &SecretAnswers,
     expired: Expired,
-) -> Result<(Opened, Slot), CliError> {
-    let specs = slot_sources::resolve(ctx, &new.sources)?;
-    let opener = ring::opener(ctx, specs.clone())?;
+) -> Result<Opened, CliError> {
     let repo = ring::repository(ctx)?;
     let parsed = ring::inspect(&repo)?;
     if slots::slots(&parsed).is_empty() {
@@ -120,12 +191,86 @@ fn add_slot(
             "the key ring has no master-key slot; run `trousseau init` first"
         )));
     }
-    let opened = opener.open_w(&repo, &parsed, &password.answers()?, expired)?;
-    let label = label.unwrap_or_else(|| slots::describe(&specs));
-    let slot = opener.new_slot(&repo, &opened.w, &label, &specs, &new.answers()?)?;
+    Ok(ring::opener(ctx, Vec::new())?.open_w(&repo, &parsed, ui, expired)?)
+}
+
+/// Makes and stores a slot of `specs` wrapping the opened W.
+fn store_slot(
+    ctx: &Context,
+    opened: &Opened,
+    specs: &[SourceSpec],
+    label: &str,
+    new: &NewSlotArgs,
+) -> Result<Slot, CliError> {
+    let repo = ring::repository(ctx)?;
+    let opener = ring::opener(ctx, specs.to_vec())?;
+    let slot = opener.new_slot(&repo, &opened.w, label, specs, &new.answers()?)?;
     slots::add_slot(&repo, &slot)?;
     eprintln!("added master-key slot {} ({label})", slot.id);
-    Ok((opened, slot))
+    Ok(slot)
+}
+
+/// `add-slot`: a slot weaker than the one that opened the ring (fewer or different key
+/// sources) is confirmed first.
+fn add_slot(
+    ctx: &Context,
+    password: &PasswordArgs,
+    new: &NewSlotArgs,
+    label: Option<String>,
+    args: ConfirmArgs,
+) -> Result<(), CliError> {
+    let specs = slot_sources::resolve(ctx, &new.sources)?;
+    let opened = open_for_change(ctx, &password.answers()?, Expired::Refuse)?;
+    let label = label.unwrap_or_else(|| slots::describe(&specs));
+    let mut plan = vec![format!("plan: add a master-key slot of {}", kinds(&specs))];
+    let weaker = slot_sources::weaker(&opened.slot.sources, &specs);
+    if weaker {
+        plan.push(format!(
+            "  weaker: {} → {} (the new slot opens the ring with fewer or different key \
+             sources than slot {} ({}))",
+            kinds(&opened.slot.sources),
+            kinds(&specs),
+            opened.slot.id,
+            opened.slot.label
+        ));
+    }
+    if (weaker || args.dry_run) && !confirm(&plan, args)? {
+        return Ok(());
+    }
+    store_slot(ctx, &opened, &specs, &label, new).map(|_| ())
+}
+
+/// `change`: the new slot keeps the replaced slot's source kinds unless `--source` is given;
+/// the plan is shown and confirmed before anything changes.
+fn change(
+    ctx: &Context,
+    password: &PasswordArgs,
+    new: &NewSlotArgs,
+    rotation: &RotationArgs,
+    args: ConfirmArgs,
+) -> Result<(), CliError> {
+    let old = open_for_change(ctx, &password.answers()?, Expired::Allow)?;
+    let specs = if new.sources.sources.is_empty() {
+        let kept = slot_sources::keep(&old.slot.sources, &ring::unlock_sources(ctx))
+            .map_err(CliError::usage)?;
+        slot_sources::check_key_sources(ctx, &kept, "the replaced slot's sources:")?;
+        kept
+    } else {
+        slot_sources::resolve(ctx, &new.sources)?
+    };
+    if !confirm(&change_plan(&old.slot, &specs, rotation.rotate), args)? {
+        return Ok(());
+    }
+    let new_slot = store_slot(ctx, &old, &specs, &slots::describe(&specs), new)?;
+    slots::remove_slot(&ring::repository(ctx)?, old.slot.id)?;
+    eprintln!(
+        "removed master-key slot {}; the new slot {} replaces it",
+        old.slot.id, new_slot.id
+    );
+    if rotation.rotate {
+        rotate(ctx, &old, &password.answers()?, rotation.drop_unopened)?;
+    }
+    Ok(())
 }
 
 /// Rotates W after `opened` opened it (see [`trousseau::ring::RingOpener::rotate`]) and says
@@ -180,23 +325,14 @@ pub fn run(ctx: &Context, cmd: MasterKeyCommand) -> Result<(), CliError> {
             password,
             new,
             label,
-        } => add_slot(ctx, &password, &new, label, Expired::Refuse).map(|_| ()),
+            confirm,
+        } => add_slot(ctx, &password, &new, label, confirm),
         MasterKeyCommand::Change {
             password,
             new,
             rotation,
-        } => {
-            let (old, new_slot) = add_slot(ctx, &password, &new, None, Expired::Allow)?;
-            slots::remove_slot(&ring::repository(ctx)?, old.slot.id)?;
-            eprintln!(
-                "removed master-key slot {}; the new slot {} replaces it",
-                old.slot.id, new_slot.id
-            );
-            if rotation.rotate {
-                rotate(ctx, &old, &password.answers()?, rotation.drop_unopened)?;
-            }
-            Ok(())
-        }
+            confirm,
+        } => change(ctx, &password, &new, &rotation, confirm),
         MasterKeyCommand::RemoveSlot {
             id,
             password,

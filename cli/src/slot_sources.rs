@@ -73,6 +73,66 @@ pub fn resolve(ctx: &Context, args: &SourceArgs) -> Result<Vec<SourceSpec>, CliE
     Ok(specs)
 }
 
+/// Whether a spec's settings are empty (`{}` or nothing): such a source needs no node-local
+/// settings, so the slot's recorded spec can be used again as is.
+fn settings_free(config: &str) -> bool {
+    let config = config.trim();
+    config.is_empty()
+        || serde_json::from_str::<serde_json::Value>(config)
+            .is_ok_and(|v| v == serde_json::json!({}))
+}
+
+/// The sources of a slot that replaces one made of `old` (a slot's recorded specs) when no
+/// `--source` is given: the same providers in the same order, each with this node's settings
+/// for it (the first unused unlock source of that provider in `unlock`), else the recorded
+/// spec when it has no settings (`password`, `user-account`). A source with settings that this
+/// node does not unlock with is an error naming `--unlock` and `--source`: its settings (a key
+/// file's path, a token's module) are the node's, never taken from the ring.
+pub fn keep(old: &[SourceSpec], unlock: &[SourceSpec]) -> anyhow::Result<Vec<SourceSpec>> {
+    let mut used = vec![false; unlock.len()];
+    old.iter()
+        .map(|s| {
+            let local = unlock
+                .iter()
+                .enumerate()
+                .position(|(i, u)| !used[i] && u.provider == s.provider);
+            if let Some(i) = local {
+                used[i] = true;
+                return Ok(SourceSpec::with_config(
+                    &unlock[i].provider,
+                    &unlock[i].config,
+                ));
+            }
+            if settings_free(&s.config) {
+                return Ok(SourceSpec::new(&s.provider));
+            }
+            let recorded = SourceSpec::with_config(&s.provider, &s.config);
+            anyhow::bail!(
+                "the replaced slot has a {} source with settings that this node does not \
+                 unlock with ({}); give them with --unlock {}, or choose the new slot's \
+                 sources with --source",
+                s.provider,
+                format_source(&recorded),
+                format_source(&recorded)
+            )
+        })
+        .collect()
+}
+
+/// Whether a slot of `new` is weaker than one of `old`: some source kind of `old` (counted
+/// with repeats) is missing from `new`, i.e. `new` has fewer or different kinds.
+pub fn weaker(old: &[SourceSpec], new: &[SourceSpec]) -> bool {
+    let mut left: Vec<&str> = new.iter().map(|s| s.provider.as_str()).collect();
+    old.iter()
+        .any(|s| match left.iter().position(|p| *p == s.provider) {
+            Some(i) => {
+                left.swap_remove(i);
+                false
+            }
+            None => true,
+        })
+}
+
 /// Checks that every spec names an installed key source; otherwise a usage error saying where
 /// it was named (`origin`: `--source`, `--unlock`, `[[master_key.sources]]`) and which key
 /// sources are available.
@@ -135,5 +195,42 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("both a value and a table"), "{e}");
+    }
+
+    #[test]
+    fn kept_sources_use_unlock_settings_or_settings_free_records() {
+        let old = vec![
+            SourceSpec::new("password"),
+            parse_source("keyfile:path=/old.keyx").unwrap(),
+        ];
+        let unlock = vec![parse_source("keyfile:path=/node.keyx").unwrap()];
+        let kept = keep(&old, &unlock).unwrap();
+        assert_eq!(kept.len(), 2);
+        assert_eq!(
+            (kept[0].provider.as_str(), kept[0].config.as_str()),
+            ("password", "{}")
+        );
+        assert_eq!(kept[1], unlock[0]);
+        let e = keep(&old, &[]).unwrap_err().to_string();
+        assert!(
+            e.contains("--unlock keyfile:path=/old.keyx") && e.contains("--source"),
+            "{e}"
+        );
+        let mut recorded = SourceSpec::new("password");
+        recorded.public_params = "{\"x\":1}".to_string();
+        assert_eq!(
+            keep(&[recorded], &[]).unwrap(),
+            vec![SourceSpec::new("password")]
+        );
+    }
+
+    #[test]
+    fn weaker_means_fewer_or_different_kinds() {
+        let s = |names: &[&str]| names.iter().map(|n| SourceSpec::new(n)).collect::<Vec<_>>();
+        assert!(weaker(&s(&["password"]), &s(&["user-account"])));
+        assert!(weaker(&s(&["password", "keyfile"]), &s(&["keyfile"])));
+        assert!(weaker(&s(&["password", "password"]), &s(&["password"])));
+        assert!(!weaker(&s(&["password"]), &s(&["password"])));
+        assert!(!weaker(&s(&["password"]), &s(&["keyfile", "password"])));
     }
 }

@@ -227,6 +227,7 @@ fn protect_unprotect_and_slots() {
         p(&b),
         "--new-password-file",
         p(&a),
+        "--yes",
     ]);
     assert_eq!(e.unprotect_cookie(&a, payload), "s3cret");
     e.fail(&[

@@ -204,6 +204,7 @@ fn password_and_keyfile_slot_then_keyfile_only_slot() {
         &pw,
         "--source",
         &k2,
+        "--yes",
     ]);
     assert_eq!(e.slots().len(), 2);
     e.ok(&["master-key", "remove-slot", slot_a, "--password-file", &pw]);
@@ -302,6 +303,7 @@ fn policy_length_and_required_and_forbidden_sources() {
         "password",
         "--new-password-file",
         &e.p("pw-a"),
+        "--yes",
     ]);
     assert!(err.contains("must not include a password source"), "{err}");
     assert_eq!(e.slots().len(), 1);
@@ -348,6 +350,7 @@ fn expiry_recommend_warns_and_force_allows_only_change() {
         &pw,
         "--new-password-file",
         &e.p("pw-b"),
+        "--yes",
     ]);
     let pw_b = e.p("pw-b");
     let (p2, err) = e.ok_with(&["protect", "--password-file", &pw_b, "z"], None);
@@ -430,6 +433,7 @@ fn zero_config_first_use_creates_the_ring() {
                 "change",
                 "--password-stdin",
                 "--new-password-stdin",
+                "--yes",
             ],
             Some("zero config\nnew zero config\n"),
         );

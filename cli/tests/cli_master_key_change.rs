@@ -1,0 +1,144 @@
+// Unix only: process groups detach the binary from the terminal (the Windows legs are
+// .ci/legs.d/windows-*.sh).
+#![cfg(unix)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! `master-key change` never weakens a ring by surprise: without `--source` the new slot keeps
+//! the replaced slot's key source kinds; the plan is printed and confirmed (`--yes` without a
+//! terminal), `--dry-run` changes nothing; a weaker `add-slot` is confirmed too.
+
+#[path = "support/cli.rs"]
+mod cli;
+
+use cli::Home;
+
+/// Runs and requires success; returns stderr.
+fn ok_err(h: &Home, args: &[&str]) -> String {
+    let o = h.run(args, None);
+    let stderr = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(o.status.success(), "{args:?} failed: {stderr}");
+    stderr
+}
+
+/// `args` as the `&str`s that [`Home::run`] takes.
+fn refs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
+
+/// The sources column of each slot in `master-key status`.
+fn slot_sources(h: &Home) -> Vec<String> {
+    h.ok(&["master-key", "status"])
+        .lines()
+        .filter_map(|l| l.strip_prefix("slot "))
+        .map(|l| l.split_once("sources ").unwrap().1.to_string())
+        .collect()
+}
+
+#[test]
+fn change_keeps_a_password_slot_and_asks_first() {
+    let h = Home::new();
+    let (a, b) = (h.path("pw-a"), h.path("pw-b"));
+    std::fs::write(&a, "the first password\n").unwrap();
+    std::fs::write(&b, "a second, longer password\n").unwrap();
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+    h.ok(&["init", "--source", "password", "--password-file", a]);
+    assert_eq!(slot_sources(&h), ["password"]);
+    let payload = h.ok(&["protect", "--password-file", a, "hello"]);
+    let payload = payload.trim();
+    let change = |extra: &[&'static str]| {
+        let mut args = vec![
+            "master-key".to_string(),
+            "change".to_string(),
+            "--password-file".to_string(),
+            a.to_string(),
+            "--new-password-file".to_string(),
+            b.to_string(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args
+    };
+
+    // --dry-run: the plan, nothing changed.
+    let before = h.ring_snapshot();
+    let args = change(&["--dry-run"]);
+    let err = ok_err(&h, &refs(&args));
+    assert!(
+        err.contains("plan: replace master-key slot")
+            && err.contains("sources: password → password")
+            && err.contains("no rotation")
+            && err.contains("nothing was changed"),
+        "{err}"
+    );
+    assert!(!err.contains("weaker"), "{err}");
+    assert_eq!(h.ring_snapshot(), before);
+
+    // No terminal and no --yes: refused, naming --yes, nothing changed.
+    let args = change(&[]);
+    let err = h.fail(&refs(&args));
+    assert!(err.contains("sources: password → password"), "{err}");
+    assert!(
+        err.contains("--yes") && err.contains("nothing was changed"),
+        "{err}"
+    );
+    assert_eq!(h.ring_snapshot(), before);
+
+    // Another kind is said to be weaker, even with --rotate planned.
+    let args = change(&["--source", "user-account", "--rotate", "--dry-run"]);
+    let err = ok_err(&h, &refs(&args));
+    assert!(
+        err.contains("weaker: password → user-account") && err.contains("then: rotate"),
+        "{err}"
+    );
+    assert_eq!(h.ring_snapshot(), before);
+
+    // --yes: the new slot is a password slot again; only the new password opens the ring.
+    let args = change(&["--yes"]);
+    ok_err(&h, &refs(&args));
+    assert_eq!(slot_sources(&h), ["password"]);
+    let err = h.fail(&["unprotect", "--password-file", a, payload]);
+    assert!(err.contains("wrong key"), "{err}");
+    assert_eq!(h.ok(&["unprotect", "--password-file", b, payload]), "hello");
+}
+
+#[test]
+fn a_weaker_added_slot_is_confirmed() {
+    let h = Home::new();
+    let a = h.path("pw-a");
+    std::fs::write(&a, "the first password\n").unwrap();
+    let a = a.to_str().unwrap();
+    h.ok(&["init", "--source", "password", "--password-file", a]);
+    let kf = format!("keyfile:path={},create=xml2", h.path("k.keyx").display());
+    let before = h.ring_snapshot();
+    let args = [
+        "master-key",
+        "add-slot",
+        "--password-file",
+        a,
+        "--source",
+        &kf,
+    ];
+    let err = h.fail(&args);
+    assert!(
+        err.contains("weaker: password → keyfile") && err.contains("--yes"),
+        "{err}"
+    );
+    assert_eq!(h.ring_snapshot(), before);
+    assert!(!h.path("k.keyx").exists());
+    let mut yes = args.to_vec();
+    yes.push("--yes");
+    ok_err(&h, &yes);
+    assert_eq!(slot_sources(&h).len(), 2);
+    // Not weaker: no question.
+    let both = [
+        "master-key",
+        "add-slot",
+        "--password-file",
+        a,
+        "--source",
+        "password",
+        "--source",
+        &kf,
+    ];
+    let err = ok_err(&h, &[&both[..], &["--new-password-file", a]].concat());
+    assert!(!err.contains("weaker"), "{err}");
+    assert_eq!(slot_sources(&h).len(), 3);
+}
