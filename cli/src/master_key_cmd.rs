@@ -204,7 +204,8 @@ fn store_slot(
 ) -> Result<Slot, CliError> {
     let repo = ring::repository(ctx)?;
     let opener = ring::opener(ctx, specs.to_vec())?;
-    let slot = opener.new_slot(&repo, &opened.w, label, specs, &new.answers()?)?;
+    let ui = new.answers()?.for_role("New");
+    let slot = opener.new_slot(&repo, &opened.w, label, specs, &ui)?;
     slots::add_slot(&repo, &slot)?;
     eprintln!("added master-key slot {} ({label})", slot.id);
     Ok(slot)
@@ -220,7 +221,11 @@ fn add_slot(
     args: ConfirmArgs,
 ) -> Result<(), CliError> {
     let specs = slot_sources::resolve(ctx, &new.sources)?;
-    let opened = open_for_change(ctx, &password.answers()?, Expired::Refuse)?;
+    let opened = open_for_change(
+        ctx,
+        &password.answers()?.for_role("Current"),
+        Expired::Refuse,
+    )?;
     let label = label.unwrap_or_else(|| slots::describe(&specs));
     let mut plan = vec![format!("plan: add a master-key slot of {}", kinds(&specs))];
     let weaker = slot_sources::weaker(&opened.slot.sources, &specs);
@@ -249,7 +254,11 @@ fn change(
     rotation: &RotationArgs,
     args: ConfirmArgs,
 ) -> Result<(), CliError> {
-    let old = open_for_change(ctx, &password.answers()?, Expired::Allow)?;
+    let old = open_for_change(
+        ctx,
+        &password.answers()?.for_role("Current"),
+        Expired::Allow,
+    )?;
     let specs = if new.sources.sources.is_empty() {
         let kept = slot_sources::keep(&old.slot.sources, &ring::unlock_sources(ctx))
             .map_err(CliError::usage)?;

@@ -31,6 +31,22 @@ struct PasswordFile {
 struct Prompted {
     terminal: TerminalInteraction,
     remembered: RefCell<Vec<(String, SecretBytes)>>,
+    /// Which of two secrets asked by one command this is ("Current", "New"), see [`reword`].
+    role: Option<&'static str>,
+}
+
+/// A source's prompt said for `role` ("Current", "New"), so that a command asking for the
+/// current and the new master password does not ask twice in the same words: `Password for
+/// X` becomes `New master password for X`; any other prompt (a token PIN) is prefixed,
+/// `New slot: Token PIN …`.
+pub fn reword(prompt: &str, role: Option<&str>) -> String {
+    let Some(role) = role else {
+        return prompt.to_string();
+    };
+    match prompt.strip_prefix("Password") {
+        Some(rest) => format!("{role} master password{rest}"),
+        None => format!("{role} slot: {prompt}"),
+    }
 }
 
 impl SecretAnswers {
@@ -60,8 +76,15 @@ impl SecretAnswers {
             prompted: Prompted {
                 terminal: TerminalInteraction::new(stdin),
                 remembered: RefCell::new(Vec::new()),
+                role: None,
             },
         })
+    }
+
+    /// The same answers, their prompts said for `role` ("Current", "New"; see [`reword`]).
+    pub fn for_role(mut self, role: &'static str) -> Self {
+        self.prompted.role = Some(role);
+        self
     }
 }
 
@@ -98,13 +121,12 @@ impl Interaction for Prompted {
     }
 
     fn request_secret(&self, prompt: &str, confirm: bool) -> Result<SecretBytes, Error> {
-        if let Some((_, s)) = self.remembered.borrow().iter().find(|(p, _)| p == prompt) {
+        let prompt = reword(prompt, self.role);
+        if let Some((_, s)) = self.remembered.borrow().iter().find(|(p, _)| *p == prompt) {
             return Ok(s.clone());
         }
-        let s = self.terminal.request_secret(prompt, confirm)?;
-        self.remembered
-            .borrow_mut()
-            .push((prompt.to_string(), s.clone()));
+        let s = self.terminal.request_secret(&prompt, confirm)?;
+        self.remembered.borrow_mut().push((prompt, s.clone()));
         Ok(s)
     }
 
@@ -114,5 +136,27 @@ impl Interaction for Prompted {
 
     fn confirm(&self, question: &str, default: bool) -> Result<bool, Error> {
         self.terminal.confirm(question, default)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn current_and_new_passwords_are_asked_in_different_words() {
+        let prompt = "Password for key ring in /tmp/tmp.3ij2SYqTLr";
+        assert_eq!(reword(prompt, None), prompt);
+        let current = reword(prompt, Some("Current"));
+        let new = reword(prompt, Some("New"));
+        assert_eq!(
+            current,
+            "Current master password for key ring in /tmp/tmp.3ij2SYqTLr"
+        );
+        assert_eq!(
+            new,
+            "New master password for key ring in /tmp/tmp.3ij2SYqTLr"
+        );
+        assert_eq!(reword("Token PIN", Some("New")), "New slot: Token PIN");
     }
 }

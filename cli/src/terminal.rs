@@ -70,6 +70,20 @@ impl TerminalInteraction {
     }
 }
 
+/// The prompt that asks for a secret again: `Repeat ` and the prompt, whose first letter only
+/// is lowercased (never a path or name in it; not an acronym such as `PIN`).
+fn repeat_prompt(prompt: &str) -> String {
+    let mut chars = prompt.chars();
+    let Some(first) = chars.next() else {
+        return "Repeat".to_string();
+    };
+    let rest = chars.as_str();
+    if rest.chars().next().is_some_and(char::is_uppercase) {
+        return format!("Repeat {prompt}");
+    }
+    format!("Repeat {}{rest}", first.to_lowercase())
+}
+
 fn strip_line_ending(raw: &[u8]) -> &[u8] {
     let raw = raw.strip_suffix(b"\n").unwrap_or(raw);
     raw.strip_suffix(b"\r").unwrap_or(raw)
@@ -303,7 +317,7 @@ impl Interaction for TerminalInteraction {
         let mut tty = self.tty(prompt)?;
         let first = ask_hidden(&mut tty, prompt)?;
         if confirm {
-            let again = ask_hidden(&mut tty, &format!("Repeat {}", prompt.to_lowercase()))?;
+            let again = ask_hidden(&mut tty, &repeat_prompt(prompt))?;
             if !first.ct_eq(again.expose()) {
                 return Err(Error::new(
                     ErrorCode::InvalidInput,
@@ -356,5 +370,15 @@ mod tests {
         assert_eq!(strip_line_ending(b"pw\r\n"), b"pw");
         assert_eq!(strip_line_ending(b"pw\n\n"), b"pw\n");
         assert_eq!(strip_line_ending(b" pw "), b" pw ");
+    }
+
+    #[test]
+    fn the_repeat_prompt_keeps_the_case_of_paths() {
+        assert_eq!(
+            repeat_prompt("New master password for key ring in /tmp/tmp.3ij2SYqTLr"),
+            "Repeat new master password for key ring in /tmp/tmp.3ij2SYqTLr"
+        );
+        assert_eq!(repeat_prompt("PIN for token T"), "Repeat PIN for token T");
+        assert_eq!(repeat_prompt(""), "Repeat");
     }
 }
