@@ -10,7 +10,10 @@
 //! (median of batches). Settings from the environment: `WARM_SCALING_SECONDS` (per
 //! measurement, default 1), `WARM_SCALING_REPEATS` (default 3), `WARM_SCALING_MAX_THREADS`
 //! (default `available_parallelism()`). Each measurement also prints its spread (min–max of
-//! the repeats) so that noise on a shared machine is visible.
+//! the repeats) so that noise on a shared machine is visible, and operations per CPU-second
+//! the threads got (Linux: `/proc/thread-self/stat`) with its ratio to one thread ("CPU eff."):
+//! on a machine shared with other work, wall-clock scaling mostly measures the cores the
+//! threads were given, while a drop in CPU efficiency is the cost of contention itself.
 
 #![forbid(unsafe_code)]
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
@@ -46,15 +49,30 @@ fn median(mut v: Vec<f64>) -> f64 {
     }
 }
 
-/// Operations per second of `threads` threads running `op` for `dur`.
-fn throughput(threads: usize, dur: Duration, op: &(dyn Fn() + Sync)) -> f64 {
+/// This thread's CPU time (user + system) in seconds, from `/proc/thread-self/stat` (clock
+/// ticks, assumed 100 per second); `None` where that file does not exist.
+fn thread_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
+    // The fields after the command name (in parentheses, which may hold spaces).
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split(' ').collect();
+    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after the name.
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
+/// Operations per second of `threads` threads running `op` for `dur` (wall clock), and
+/// operations per CPU-second the threads actually got (insensitive to time the threads spent
+/// preempted by other processes, sensitive to lock waits and cache-line contention).
+fn throughput(threads: usize, dur: Duration, op: &(dyn Fn() + Sync)) -> (f64, Option<f64>) {
     let barrier = Barrier::new(threads + 1);
-    let (total, elapsed) = std::thread::scope(|s| {
+    let (total, elapsed, cpu) = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|_| {
                 let barrier = &barrier;
                 s.spawn(move || {
                     barrier.wait();
+                    let cpu = thread_cpu_seconds();
                     let start = Instant::now();
                     let mut n = 0u64;
                     loop {
@@ -66,21 +84,26 @@ fn throughput(threads: usize, dur: Duration, op: &(dyn Fn() + Sync)) -> f64 {
                             break;
                         }
                     }
-                    (n, start.elapsed())
+                    let elapsed = start.elapsed();
+                    let cpu = cpu.zip(thread_cpu_seconds()).map(|(a, b)| b - a);
+                    (n, elapsed, cpu)
                 })
             })
             .collect();
         barrier.wait();
         let mut total = 0u64;
         let mut longest = Duration::ZERO;
+        let mut cpu = Some(0.0);
         for h in handles {
-            let (n, e) = h.join().unwrap();
+            let (n, e, c) = h.join().unwrap();
             total += n;
             longest = longest.max(e);
+            cpu = cpu.zip(c).map(|(a, b)| a + b);
         }
-        (total, longest)
+        (total, longest, cpu)
     });
-    total as f64 / elapsed.as_secs_f64()
+    let cpu = cpu.filter(|&c| c > 0.0).map(|c| total as f64 / c);
+    (total as f64 / elapsed.as_secs_f64(), cpu)
 }
 
 /// Median µs per call of `op` on this thread, over batches of 2,000 calls for about `dur`.
@@ -139,8 +162,15 @@ fn main() {
          available_parallelism, {repeats} repeat(s) of {seconds} s each"
     );
     println!(
-        "{:<10} {:>8} {:>14} {:>22} {:>9} {:>10}",
-        "op", "threads", "median ops/s", "spread (min–max)", "× 1 thr", "per thread"
+        "{:<10} {:>8} {:>14} {:>22} {:>9} {:>10} {:>14} {:>9}",
+        "op",
+        "threads",
+        "median ops/s",
+        "spread (min–max)",
+        "× 1 thr",
+        "per thread",
+        "ops/CPU-s",
+        "CPU eff."
     );
     for (name, op) in [
         ("protect", &protect as &(dyn Fn() + Sync)),
@@ -149,14 +179,24 @@ fn main() {
         // One short untimed run so that every thread's pool and caches are warm.
         throughput(max_threads, Duration::from_millis(100), op);
         let mut one = None;
+        let mut one_cpu = None;
         for &threads in &counts {
-            let runs: Vec<f64> = (0..repeats).map(|_| throughput(threads, dur, op)).collect();
+            let (runs, cpu): (Vec<f64>, Vec<Option<f64>>) =
+                (0..repeats).map(|_| throughput(threads, dur, op)).unzip();
             let lo = runs.iter().copied().fold(f64::INFINITY, f64::min);
             let hi = runs.iter().copied().fold(0.0, f64::max);
             let m = median(runs);
             let base = *one.get_or_insert(m);
+            let cpu: Option<Vec<f64>> = cpu.into_iter().collect();
+            let (cpu_m, eff) = match cpu.map(median) {
+                Some(c) => {
+                    let base = *one_cpu.get_or_insert(c);
+                    (format!("{c:.0}"), format!("{:.2}", c / base))
+                }
+                None => ("-".into(), "-".into()),
+            };
             println!(
-                "{name:<10} {threads:>8} {m:>14.0} {:>22} {:>8.2}× {:>9.2}×",
+                "{name:<10} {threads:>8} {m:>14.0} {:>22} {:>8.2}× {:>9.2}× {cpu_m:>14} {eff:>9}",
                 format!("{lo:.0}–{hi:.0}"),
                 m / base,
                 m / base / threads as f64
