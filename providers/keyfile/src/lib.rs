@@ -62,7 +62,9 @@ fn make(config: &str) -> Result<Box<dyn KeySource>, Error> {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct KeyFileConfig {
-    path: PathBuf,
+    /// Required; missing, it gets its own message (see [`KeyFileSource::from_config`]).
+    #[serde(default)]
+    path: Option<PathBuf>,
     #[serde(default)]
     create: Option<String>,
 }
@@ -108,7 +110,15 @@ impl KeyFileSource {
                     format!("keyfile source \"create\": {}", e.message()),
                 )
             })?;
-        Ok(KeyFileSource::new(cfg.path, create))
+        let path = cfg.path.ok_or_else(|| {
+            Error::new(
+                ErrorCode::InvalidConfig,
+                "the keyfile source needs a path: keyfile:path=/path/key.keyx on the command \
+                 line, {\"path\": \"/path/key.keyx\"} in JSON, path = \"…\" in the \
+                 configuration file",
+            )
+        })?;
+        Ok(KeyFileSource::new(path, create))
     }
 
     fn report(&self, loaded: &LoadedKeyFile, ui: &dyn Interaction) {

@@ -470,3 +470,17 @@ fn large_wide_xml_key_file_reads_in_linear_time() {
     assert_eq!(key_hex(doc.as_bytes()).1, KeyFileFormat::XmlV1);
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
+
+#[test]
+fn a_missing_path_says_how_to_give_one() {
+    for config in ["{}", "{\"create\": \"xml2\"}"] {
+        let e = KeyFileSource::from_config(config).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::InvalidConfig);
+        assert!(
+            e.message().contains("needs a path: keyfile:path=")
+                && !e.message().contains("missing field"),
+            "{}",
+            e.message()
+        );
+    }
+}
