@@ -22,7 +22,7 @@ use trousseau::{
     masterkey::SourceSpec,
     ring::Expired,
 };
-use trousseau_core::{ErrorCode, Interaction};
+use trousseau_core::{ErrorCode, Interaction, SecretBytes};
 
 /// Options of the new slot in `add-slot` and `change`.
 #[derive(Debug, Args)]
@@ -194,21 +194,22 @@ fn open_for_change(
     Ok(ring::opener(ctx, Vec::new())?.open_w(&repo, &parsed, ui, expired)?)
 }
 
-/// Makes and stores a slot of `specs` wrapping the opened W.
+/// Makes and stores a slot of `specs` wrapping the opened W; returns it with its
+/// key-encryption key.
 fn store_slot(
     ctx: &Context,
     opened: &Opened,
     specs: &[SourceSpec],
     label: &str,
     new: &NewSlotArgs,
-) -> Result<Slot, CliError> {
+) -> Result<(Slot, SecretBytes), CliError> {
     let repo = ring::repository(ctx)?;
     let opener = ring::opener(ctx, specs.to_vec())?;
     let ui = new.answers()?.for_role("New");
-    let slot = opener.new_slot(&repo, &opened.w, label, specs, &ui)?;
+    let (slot, kek) = opener.new_slot(&repo, &opened.w, label, specs, &ui)?;
     slots::add_slot(&repo, &slot)?;
     eprintln!("added master-key slot {} ({label})", slot.id);
-    Ok(slot)
+    Ok((slot, kek))
 }
 
 /// `add-slot`: a slot weaker than the one that opened the ring (fewer or different key
@@ -270,14 +271,21 @@ fn change(
     if !confirm(&change_plan(&old.slot, &specs, rotation.rotate), args)? {
         return Ok(());
     }
-    let new_slot = store_slot(ctx, &old, &specs, &slots::describe(&specs), new)?;
+    let (new_slot, kek) = store_slot(ctx, &old, &specs, &slots::describe(&specs), new)?;
     slots::remove_slot(&ring::repository(ctx)?, old.slot.id)?;
     eprintln!(
         "removed master-key slot {}; the new slot {} replaces it",
         old.slot.id, new_slot.id
     );
     if rotation.rotate {
-        rotate(ctx, &old, &password.answers()?, rotation.drop_unopened)?;
+        // The new slot is the one kept and re-wrapped (the old one is gone); the ring's other
+        // slots are tried with the current answers.
+        let replaced = Opened {
+            w: old.w,
+            slot: new_slot,
+            kek,
+        };
+        rotate(ctx, &replaced, &password.answers()?, rotation.drop_unopened)?;
     }
     Ok(())
 }

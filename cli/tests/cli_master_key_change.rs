@@ -142,3 +142,41 @@ fn a_weaker_added_slot_is_confirmed() {
     assert!(!err.contains("weaker"), "{err}");
     assert_eq!(slot_sources(&h).len(), 3);
 }
+
+#[test]
+fn change_with_rotate_rewraps_the_new_slot() {
+    let h = Home::new();
+    let (a, b) = (h.path("pw-a"), h.path("pw-b"));
+    std::fs::write(&a, "the first password\n").unwrap();
+    std::fs::write(&b, "a second, longer password\n").unwrap();
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+    h.ok(&["init", "--source", "password", "--password-file", a]);
+    let payload = h.ok(&["protect", "--password-file", a, "kept across the rotation"]);
+    let err = ok_err(
+        &h,
+        &[
+            "master-key",
+            "change",
+            "--password-file",
+            a,
+            "--new-password-file",
+            b,
+            "--rotate",
+            "--yes",
+        ],
+    );
+    assert!(
+        err.contains("rotated the ring-wrapping key to generation 1")
+            && err.contains("1 slot(s) re-wrapped"),
+        "{err}"
+    );
+    assert!(!err.contains("dropped"), "{err}");
+    // One slot (the new password), in the new generation; old keys still open.
+    assert_eq!(slot_sources(&h), ["password"]);
+    assert_eq!(
+        h.ok(&["unprotect", "--password-file", b, payload.trim()]),
+        "kept across the rotation"
+    );
+    let err = h.fail(&["unprotect", "--password-file", a, payload.trim()]);
+    assert!(err.contains("wrong key"), "{err}");
+}

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use trousseau_core::{abi::RepositoryBox, ErrorCode};
+use trousseau_core::{abi::RepositoryBox, ErrorCode, SecretBytes};
 use uuid::Uuid;
 
 use super::{enrollment, sources, RingError};
@@ -154,7 +154,7 @@ impl<'a> RingOpener<'a> {
     /// Makes a slot wrapping `w` from `specs`: enrolls each source (asking through `ui`, with
     /// a fresh default KDF's seed as the challenge), checks the result against the policy,
     /// composes and runs the KDF. The slot records the specs with their public parameters and
-    /// the KDF.
+    /// the KDF; its key-encryption key comes with it (to re-wrap the slot in a rotation).
     pub fn new_slot(
         &self,
         repo: &RepositoryBox,
@@ -162,7 +162,7 @@ impl<'a> RingOpener<'a> {
         label: &str,
         specs: &[SourceSpec],
         ui: &dyn SourceInteraction,
-    ) -> Result<Slot, RingError> {
+    ) -> Result<(Slot, SecretBytes), RingError> {
         sources::check_key_sources(self.registry, specs, "slot sources:")?;
         let kdf = KdfParams::new_default();
         let (components, stored) = enrollment::enroll_checked(
@@ -174,7 +174,8 @@ impl<'a> RingOpener<'a> {
             &location(repo),
         )?;
         let kek = masterkey::transform_key(&masterkey::composite_key(components)?, &kdf)?;
-        Ok(Slot::wrap(&kek, w, label, stored, kdf, Timestamp::now())?)
+        let slot = Slot::wrap(&kek, w, label, stored, kdf, Timestamp::now())?;
+        Ok((slot, kek))
     }
 
     /// Opens W through a slot of the current generation that this node's unlock sources open
@@ -265,7 +266,7 @@ impl<'a> RingOpener<'a> {
             (Arc::new(PlainKeys), None)
         } else {
             let w = RingWrappingKey::generate(0)?;
-            let slot = self.new_slot(&repo, &w, label, specs, ui)?;
+            let (slot, _) = self.new_slot(&repo, &w, label, specs, ui)?;
             (Arc::new(w), Some(slot))
         };
         // The version the conditional store expects: read after the (slow) slot KDF, and only
