@@ -9,6 +9,7 @@ use super::{init_cmd::PasswordArgs, ring, CliError, Context};
 use trousseau::dataprotection::{
     keyring::{self, MasterKeySecret, RingKey},
     timestamp::Timestamp,
+    DataProtectionError,
 };
 
 /// `trousseau keys …`.
@@ -93,7 +94,13 @@ pub fn run(ctx: &Context, cmd: KeysCommand) -> Result<(), CliError> {
                 (Some(id), None) => {
                     let id = Uuid::parse_str(&id)
                         .map_err(|e| CliError::usage(anyhow!("invalid key id {id:?}: {e}")))?;
-                    manager.revoke_key(id, &a.reason)?;
+                    manager.revoke_key(id, &a.reason).map_err(|e| match e {
+                        DataProtectionError::UnknownKey(id) => CliError::failed(anyhow!(
+                            "the key {id} is not in the key ring; nothing was revoked \
+                             (`trousseau keys list` shows the key ids)"
+                        )),
+                        e => CliError::failed(e),
+                    })?;
                     eprintln!("revoked key {id}");
                 }
                 (None, Some(d)) => {

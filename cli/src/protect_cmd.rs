@@ -8,7 +8,8 @@ use clap::Args;
 
 use super::{init_cmd::PasswordArgs, ring, CliError, Context};
 use trousseau::dataprotection::{
-    manager::checked_later, payload, timestamp::Timestamp, DataProtector, TimeLimitedProtector,
+    manager::checked_later, payload, timestamp::Timestamp, DataProtectionError, DataProtector,
+    TimeLimitedProtector,
 };
 
 /// Options shared by protect and unprotect.
@@ -204,20 +205,45 @@ pub fn unprotect(ctx: &Context, args: UnprotectArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-/// One base64url payload to its plaintext, reporting migration and revocation on stderr.
+/// One base64url payload to its plaintext, reporting migration and revocation on stderr. A
+/// payload that does not verify is tried the other way (time-limited or not) without a word;
+/// when that verifies, the error says to add or drop `--time-limited` instead of the generic
+/// "does not verify". A revoked key's error names `--ignore-revocation`.
 fn unprotect_one(p: &DataProtector, args: &UnprotectArgs, text: &str) -> anyhow::Result<Vec<u8>> {
     let bytes = payload::from_base64url(text)?;
+    let tl = p.time_limited();
+    let (this_way, other_way) = if args.time_limited {
+        (tl.inner(), p)
+    } else {
+        (p, tl.inner())
+    };
+    let u = match this_way.unprotect_detailed(&bytes, args.ignore_revocation) {
+        Ok(u) => u,
+        Err(e @ DataProtectionError::InvalidPayload { .. }) => {
+            if other_way
+                .unprotect_detailed(&bytes, args.ignore_revocation)
+                .is_ok()
+            {
+                return Err(anyhow!(if args.time_limited {
+                    "this payload is not time-limited (it was protected without --ttl); unprotect it without --time-limited"
+                } else {
+                    "this payload is time-limited (it was protected with --ttl); pass --time-limited"
+                }));
+            }
+            return Err(e.into());
+        }
+        Err(DataProtectionError::RevokedKey(id)) => {
+            return Err(anyhow!(
+                "the key {id} was revoked; the payload can no longer be trusted (pass --ignore-revocation to read it anyway, only to migrate the data)"
+            ))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    report(u.requires_migration, u.was_revoked);
     if args.time_limited {
-        let tl = p.time_limited();
-        let u = tl
-            .inner()
-            .unprotect_detailed(&bytes, args.ignore_revocation)?;
-        report(u.requires_migration, u.was_revoked);
         let (data, _) = TimeLimitedProtector::split(&u.plaintext, Timestamp::now())?;
         Ok(data)
     } else {
-        let u = p.unprotect_detailed(&bytes, args.ignore_revocation)?;
-        report(u.requires_migration, u.was_revoked);
         Ok(u.plaintext)
     }
 }
