@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::anyhow;
 use clap::Args;
-use trousseau::ring::Creation;
+use trousseau::{masterkey::SourceSpec, ring::Creation};
 
 use super::{
     password::SecretAnswers,
@@ -26,6 +26,11 @@ pub struct PasswordArgs {
 }
 
 impl PasswordArgs {
+    /// Whether a password answer was given on the command line (a file or standard input).
+    pub fn given(&self) -> bool {
+        self.password_stdin || self.password_file.is_some()
+    }
+
     /// The interaction answering the key sources' questions.
     pub fn answers(&self) -> anyhow::Result<SecretAnswers> {
         if self.password_stdin && self.password_file.is_some() {
@@ -65,7 +70,22 @@ pub fn run(ctx: &Context, args: InitArgs) -> Result<(), CliError> {
             slots_.len()
         )));
     }
-    let specs = slot_sources::resolve(ctx, &args.sources)?;
+    let specs = if args.sources.sources.is_empty()
+        && ring::unlock_sources(ctx).is_empty()
+        && args.password.given()
+    {
+        // A password answer and nothing else: the user evidently means a password slot,
+        // whatever the zero-configuration default (user-account) would be.
+        let specs = vec![SourceSpec::new("password")];
+        slot_sources::check_key_sources(ctx, &specs, "--password-file/--password-stdin:")?;
+        eprintln!(
+            "note: a master password was given and no --source: the first slot is a \
+             password slot (pass --source to choose other key sources)"
+        );
+        specs
+    } else {
+        slot_sources::resolve(ctx, &args.sources)?
+    };
     let label = args
         .label
         .unwrap_or_else(|| trousseau::dataprotection::slots::describe(&specs));

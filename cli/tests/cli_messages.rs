@@ -103,3 +103,39 @@ fn a_missing_config_file_says_the_os_error_once() {
     assert_eq!(err.matches("No such file").count(), 1, "{err}");
     assert_eq!(err.matches("os error").count(), 1, "{err}");
 }
+
+/// The sources column of each slot in `master-key status`.
+fn slot_sources(h: &Home) -> Vec<String> {
+    h.ok(&["master-key", "status"])
+        .lines()
+        .filter_map(|l| l.strip_prefix("slot "))
+        .map(|l| l.split_once("sources ").unwrap().1.to_string())
+        .collect()
+}
+
+#[test]
+fn init_with_a_password_answer_and_no_source_makes_a_password_slot() {
+    let h = Home::new();
+    let pw = h.path("pw");
+    std::fs::write(&pw, "the first password\n").unwrap();
+    let pw = pw.to_str().unwrap();
+    let o = h.run(&["init", "--password-file", pw], None);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("password slot"), "{err}");
+    assert_eq!(slot_sources(&h), ["password"]);
+    // The password file is what opens it.
+    let payload = h.ok(&["protect", "--password-file", pw, "x"]);
+    std::fs::write(h.path("bad"), "another password\n").unwrap();
+    h.fail(&[
+        "unprotect",
+        "--password-file",
+        h.path("bad").to_str().unwrap(),
+        payload.trim(),
+    ]);
+    // --password-stdin too.
+    let h = Home::new();
+    let o = h.run(&["init", "--password-stdin"], Some("the first password\n"));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(slot_sources(&h), ["password"]);
+}
