@@ -7,14 +7,14 @@ use clap::Args;
 use trousseau::{masterkey::SourceSpec, ring::Creation};
 
 use super::{
-    password::SecretAnswers,
+    password::{self, SecretAnswers},
     ring,
     slot_sources::{self, SourceArgs},
     CliError, Context,
 };
 
 /// Where the password source's answers come from, for commands that open the ring (and for
-/// `init`, whose new password they give). Without either option the terminal is asked.
+/// `init`, whose new password they give). Without any of these options the terminal is asked.
 #[derive(Debug, Args, Clone, Default)]
 pub struct PasswordArgs {
     /// Read the master password from the first line of standard input.
@@ -23,20 +23,49 @@ pub struct PasswordArgs {
     /// Read the master password from the first line of this file.
     #[arg(long, value_name = "FILE")]
     pub password_file: Option<PathBuf>,
+    /// Read the master password from this environment variable.
+    #[arg(long, value_name = "VAR")]
+    pub password_env: Option<String>,
+    /// Read the master password from the first line of this open file descriptor (e.g. 3 with
+    /// `3<file`), keeping standard input free for data.
+    #[arg(long, value_name = "N")]
+    pub password_fd: Option<u32>,
 }
 
 impl PasswordArgs {
-    /// Whether a password answer was given on the command line (a file or standard input).
+    /// Whether a password answer was given on the command line (a file, a variable, a
+    /// descriptor or standard input).
     pub fn given(&self) -> bool {
-        self.password_stdin || self.password_file.is_some()
+        self.password_stdin
+            || self.password_file.is_some()
+            || self.password_env.is_some()
+            || self.password_fd.is_some()
     }
 
     /// The interaction answering the key sources' questions.
     pub fn answers(&self) -> anyhow::Result<SecretAnswers> {
-        if self.password_stdin && self.password_file.is_some() {
-            anyhow::bail!("use either --password-stdin or --password-file, not both");
+        let given = [
+            self.password_stdin,
+            self.password_file.is_some(),
+            self.password_env.is_some(),
+            self.password_fd.is_some(),
+        ];
+        if given.iter().filter(|g| **g).count() > 1 {
+            anyhow::bail!(
+                "give the master password one way only: --password-stdin, --password-file, \
+                 --password-env or --password-fd"
+            );
         }
-        SecretAnswers::new(self.password_file.as_deref(), self.password_stdin)
+        let password = if let Some(f) = &self.password_file {
+            Some(password::password_file(f)?)
+        } else if let Some(var) = &self.password_env {
+            Some(password::password_env(var)?)
+        } else if let Some(fd) = self.password_fd {
+            Some(password::password_fd(fd)?)
+        } else {
+            None
+        };
+        Ok(SecretAnswers::with_password(password, self.password_stdin))
     }
 }
 
@@ -77,7 +106,7 @@ pub fn run(ctx: &Context, args: InitArgs) -> Result<(), CliError> {
         // A password answer and nothing else: the user evidently means a password slot,
         // whatever the zero-configuration default (user-account) would be.
         let specs = vec![SourceSpec::new("password")];
-        slot_sources::check_key_sources(ctx, &specs, "--password-file/--password-stdin:")?;
+        slot_sources::check_key_sources(ctx, &specs, "the master password given:")?;
         eprintln!(
             "note: a master password was given and no --source: the first slot is a \
              password slot (pass --source to choose other key sources)"

@@ -55,30 +55,26 @@ impl SecretAnswers {
     /// at most [`trousseau_password::MAX_PASSWORD_FILE_SIZE`] bytes: a FIFO or a device named
     /// by mistake is refused at once, never read.
     pub fn new(file: Option<&Path>, stdin: bool) -> anyhow::Result<Self> {
-        let password = match file {
-            Some(f) => {
-                let text = trousseau_core::read_regular_file(
-                    f,
-                    trousseau_password::MAX_PASSWORD_FILE_SIZE,
-                    format_args!("the password file {}", f.display()),
-                )?;
-                let line = text.expose().split(|b| *b == b'\n').next().unwrap_or(&[]);
-                let line = line.strip_suffix(b"\r").unwrap_or(line);
-                Some(PasswordFile {
-                    secret: SecretBytes::copy_from(line),
-                    terminal: TerminalInteraction::new(false),
-                })
-            }
-            None => None,
-        };
-        Ok(SecretAnswers {
-            password,
+        Ok(Self::with_password(
+            file.map(password_file).transpose()?,
+            stdin,
+        ))
+    }
+
+    /// `password` answers the password sources when given; other secrets come from standard
+    /// input (`stdin`) or the terminal when a source asks.
+    pub fn with_password(password: Option<SecretBytes>, stdin: bool) -> Self {
+        SecretAnswers {
+            password: password.map(|secret| PasswordFile {
+                secret,
+                terminal: TerminalInteraction::new(false),
+            }),
             prompted: Prompted {
                 terminal: TerminalInteraction::new(stdin),
                 remembered: RefCell::new(Vec::new()),
                 role: None,
             },
-        })
+        }
     }
 
     /// The same answers, their prompts said for `role` ("Current", "New"; see [`reword`]).
@@ -86,6 +82,64 @@ impl SecretAnswers {
         self.prompted.role = Some(role);
         self
     }
+}
+
+/// The first line of `bytes` (without `\r\n` or `\n`): a password given in a file, a variable
+/// or a descriptor.
+fn first_line(bytes: &[u8]) -> SecretBytes {
+    let line = bytes.split(|b| *b == b'\n').next().unwrap_or(&[]);
+    SecretBytes::copy_from(line.strip_suffix(b"\r").unwrap_or(line))
+}
+
+/// The password in the first line of `file`, a regular file of at most
+/// [`trousseau_password::MAX_PASSWORD_FILE_SIZE`] bytes.
+pub fn password_file(file: &Path) -> anyhow::Result<SecretBytes> {
+    let text = trousseau_core::read_regular_file(
+        file,
+        trousseau_password::MAX_PASSWORD_FILE_SIZE,
+        format_args!("the password file {}", file.display()),
+    )?;
+    Ok(first_line(text.expose()))
+}
+
+/// The password in the environment variable `name` (its first line).
+pub fn password_env(name: &str) -> anyhow::Result<SecretBytes> {
+    match std::env::var(name) {
+        Ok(value) => {
+            let value = zeroize::Zeroizing::new(value);
+            Ok(first_line(value.as_bytes()))
+        }
+        Err(std::env::VarError::NotPresent) => Err(anyhow::anyhow!(
+            "--password-env {name}: the environment variable {name} is not set"
+        )),
+        Err(std::env::VarError::NotUnicode(_)) => Err(anyhow::anyhow!(
+            "--password-env {name}: the environment variable {name} is not UTF-8 text"
+        )),
+    }
+}
+
+/// The password in the first line read from the open file descriptor `fd` (e.g. `3` with
+/// `3<file` or a pipe from the calling program), at most
+/// [`trousseau_password::MAX_PASSWORD_FILE_SIZE`] bytes.
+pub fn password_fd(fd: u32) -> anyhow::Result<SecretBytes> {
+    use std::io::Read as _;
+    if !cfg!(unix) {
+        anyhow::bail!(
+            "--password-fd is available on Unix only; use --password-file or --password-env"
+        );
+    }
+    let path = format!("/dev/fd/{fd}");
+    let file = std::fs::File::open(&path)
+        .map_err(|e| anyhow::anyhow!("--password-fd {fd}: cannot read descriptor {fd}: {e}"))?;
+    let limit = trousseau_password::MAX_PASSWORD_FILE_SIZE;
+    let mut data = zeroize::Zeroizing::new(Vec::new());
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut data)
+        .map_err(|e| anyhow::anyhow!("--password-fd {fd}: cannot read descriptor {fd}: {e}"))?;
+    if u64::try_from(data.len()).unwrap_or(u64::MAX) > limit {
+        anyhow::bail!("--password-fd {fd}: more than {limit} bytes; give the password only");
+    }
+    Ok(first_line(&data))
 }
 
 impl SourceInteraction for SecretAnswers {

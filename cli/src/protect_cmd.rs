@@ -1,6 +1,9 @@
 //! `trousseau protect` and `trousseau unprotect`.
 
-use std::io::{Read, Write};
+use std::{
+    io::{IsTerminal as _, Read, Write},
+    path::{Path, PathBuf},
+};
 use trousseau::ring::IfMissing;
 
 use anyhow::{anyhow, Context as _};
@@ -33,9 +36,29 @@ pub struct ProtectArgs {
     /// Time-limited payload valid for this long (e.g. 90s, 30m, 12h, 7d).
     #[arg(long, value_name = "DURATION")]
     ttl: Option<String>,
-    /// The text to protect, or `-` (default) for standard input.
+    #[command(flatten)]
+    io: StreamArgs,
+    /// The text to protect, or `-` (default) for standard input (or `-i FILE`). Prefer
+    /// standard input or `-i`: other users can read arguments in the process list.
     #[arg(default_value = "-")]
     text: String,
+}
+
+/// Where `protect`/`unprotect` read and write, and in which form the payload is.
+#[derive(Debug, Args)]
+pub struct StreamArgs {
+    /// Read the data from this file instead of the argument or standard input (`-`: standard
+    /// input).
+    #[arg(short = 'i', long = "input", value_name = "FILE")]
+    input: Option<PathBuf>,
+    /// Write the result to this file (created with mode 0600, written to a temporary file
+    /// beside it and renamed, never half-written) instead of standard output.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// The payload is raw bytes instead of base64url text (protect writes it, unprotect reads
+    /// it).
+    #[arg(long)]
+    binary: bool,
 }
 
 /// `trousseau unprotect`.
@@ -53,7 +76,9 @@ pub struct UnprotectArgs {
     /// same order; nothing is written unless every line unprotects.
     #[arg(long)]
     lines: bool,
-    /// The base64url payload, or `-` (default) for standard input.
+    #[command(flatten)]
+    io: StreamArgs,
+    /// The base64url payload, or `-` (default) for standard input (or `-i FILE`).
     #[arg(default_value = "-")]
     payload: String,
 }
@@ -72,40 +97,119 @@ impl PurposeArgs {
     }
 }
 
-/// What `protect`/`unprotect` work on: the argument, or standard input when it is `-`. Standard
-/// input is read up to `limit` bytes (`what` says what the limit is, for the message) and
-/// refused beyond it, so a huge input fails early instead of filling memory.
+/// What `protect`/`unprotect` work on: the argument, else the `-i` file, else standard input
+/// (the argument `-`, `-i -`). Input is read up to `limit` bytes (`what` says what the limit
+/// is, for the message) and refused beyond it, so a huge input fails early instead of filling
+/// memory.
 fn input(
     arg: &str,
+    io: &StreamArgs,
     password_on_stdin: bool,
     limit: usize,
     what: &str,
 ) -> Result<Vec<u8>, CliError> {
+    let file = io.input.as_deref().filter(|f| *f != Path::new("-"));
     if arg != "-" {
+        if io.input.is_some() {
+            return Err(CliError::usage(anyhow!(
+                "give the data either as an argument or with -i, not both"
+            )));
+        }
         return Ok(arg.as_bytes().to_vec());
+    }
+    if let Some(file) = file {
+        let f =
+            std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
+        return read_bounded(f, &file.display().to_string(), limit, what);
     }
     if password_on_stdin {
         return Err(CliError::usage(anyhow!(
-            "standard input carries the password; pass the data as an argument"
+            "standard input carries the password; give the data with -i FILE, or the password \
+             with --password-file, --password-env or --password-fd"
         )));
     }
-    read_bounded(std::io::stdin().lock(), limit, what)
+    read_bounded(std::io::stdin().lock(), "standard input", limit, what)
 }
 
-/// Reads `reader` to its end, failing as soon as it holds more than `limit` bytes.
-fn read_bounded(reader: impl Read, limit: usize, what: &str) -> Result<Vec<u8>, CliError> {
+/// Reads `reader` (`name`: standard input, a file) to its end, failing as soon as it holds
+/// more than `limit` bytes.
+fn read_bounded(
+    reader: impl Read,
+    name: &str,
+    limit: usize,
+    what: &str,
+) -> Result<Vec<u8>, CliError> {
     let mut data = Vec::new();
     reader
         .take(u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1))
         .read_to_end(&mut data)
-        .context("cannot read standard input")?;
+        .with_context(|| format!("cannot read {name}"))?;
     if data.len() > limit {
         return Err(CliError::failed(anyhow!(
-            "standard input holds more than {limit} bytes, {what}; raise \
+            "{name} holds more than {limit} bytes, {what}; raise \
              data_protection.max_payload_size if this is expected"
         )));
     }
     Ok(data)
+}
+
+/// Writes `bytes` to standard output, or to `-o FILE`: a new file of mode 0600 beside it is
+/// written and synced, then renamed over FILE, so FILE is never seen half-written.
+fn output(io: &StreamArgs, bytes: &[u8]) -> anyhow::Result<()> {
+    let Some(path) = io.output.as_deref().filter(|f| *f != Path::new("-")) else {
+        let mut out = std::io::stdout().lock();
+        return out
+            .write_all(bytes)
+            .and_then(|()| out.flush())
+            .context("cannot write to standard output");
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| anyhow!("-o {}: name a file", path.display()))?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    for attempt in 0..100u32 {
+        let tmp = dir.join(format!(
+            ".{}.{}-{}.tmp",
+            name.to_string_lossy(),
+            std::process::id(),
+            stamp.wrapping_add(attempt)
+        ));
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = match options.open(&tmp) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => {
+                return Err(anyhow!(
+                    "cannot write {}: cannot create a file in {}: {e}",
+                    path.display(),
+                    dir.display()
+                ))
+            }
+        };
+        let written = file
+            .write_all(bytes)
+            .and_then(|()| file.sync_all())
+            .and_then(|()| std::fs::rename(&tmp, path));
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(anyhow!("cannot write {}: {e}", path.display()));
+        }
+        return Ok(());
+    }
+    Err(anyhow!(
+        "cannot write {}: no free temporary name in {}",
+        path.display(),
+        dir.display()
+    ))
 }
 
 /// The most base64url text a payload within `max_payload` takes (the plaintext limit plus the
@@ -157,8 +261,14 @@ pub fn protect(ctx: &Context, args: ProtectArgs) -> Result<(), CliError> {
         None => None,
     };
     let limit = ring::max_payload(ctx);
+    if args.io.binary && args.io.output.is_none() && std::io::stdout().is_terminal() {
+        return Err(CliError::usage(anyhow!(
+            "--binary writes raw bytes, not for a terminal; redirect standard output or use -o FILE"
+        )));
+    }
     let data = input(
         &args.text,
+        &args.io,
         args.common.password.password_stdin,
         limit,
         &format!("over the payload limit of {limit} bytes"),
@@ -168,7 +278,14 @@ pub fn protect(ctx: &Context, args: ProtectArgs) -> Result<(), CliError> {
         Some(at) => p.time_limited().protect(&data, at)?,
         None => p.protect(&data)?,
     };
-    println!("{}", payload::to_base64url(&out));
+    if args.io.binary {
+        output(&args.io, &out)?;
+    } else {
+        output(
+            &args.io,
+            format!("{}\n", payload::to_base64url(&out)).as_bytes(),
+        )?;
+    }
     Ok(())
 }
 
@@ -176,13 +293,23 @@ pub fn protect(ctx: &Context, args: ProtectArgs) -> Result<(), CliError> {
 pub fn unprotect(ctx: &Context, args: UnprotectArgs) -> Result<(), CliError> {
     if args.lines && args.payload != "-" {
         return Err(CliError::usage(anyhow!(
-            "--lines reads the payloads from standard input; drop the payload argument"
+            "--lines reads the payloads from standard input or -i; drop the payload argument"
+        )));
+    }
+    if args.lines && args.io.binary {
+        return Err(CliError::usage(anyhow!(
+            "--lines reads base64url text, one payload a line; drop --binary"
         )));
     }
     let max = ring::max_payload(ctx);
-    let limit = text_limit(max);
+    let limit = if args.io.binary {
+        max.saturating_add(1024)
+    } else {
+        text_limit(max)
+    };
     let text = input(
         &args.payload,
+        &args.io,
         args.common.password.password_stdin,
         limit,
         &if args.lines {
@@ -191,17 +318,23 @@ pub fn unprotect(ctx: &Context, args: UnprotectArgs) -> Result<(), CliError> {
             format!("longer than any payload within the payload limit of {max} bytes can be")
         },
     )?;
-    let text = String::from_utf8(text)
-        .map_err(|_| anyhow!("the payload is not text; pass the base64url string"))?;
-    let p = args.common.protector(ctx, IfMissing::Fail)?;
-    let out = if args.lines {
-        unprotect_lines(&p, &args, &text)?
+    let bytes = if args.io.binary {
+        text
     } else {
-        unprotect_one(&p, &args, &text)?
+        let text = String::from_utf8(text).map_err(|_| {
+            anyhow!("the payload is not text; pass the base64url string, or --binary for raw bytes")
+        })?;
+        if args.lines {
+            let p = args.common.protector(ctx, IfMissing::Fail)?;
+            let out = unprotect_lines(&p, &args, &text)?;
+            output(&args.io, &out)?;
+            return Ok(());
+        }
+        payload::from_base64url(&text)?
     };
-    std::io::stdout()
-        .write_all(&out)
-        .context("cannot write to standard output")?;
+    let p = args.common.protector(ctx, IfMissing::Fail)?;
+    let out = unprotect_one(&p, &args, &bytes)?;
+    output(&args.io, &out)?;
     Ok(())
 }
 
@@ -209,19 +342,18 @@ pub fn unprotect(ctx: &Context, args: UnprotectArgs) -> Result<(), CliError> {
 /// payload that does not verify is tried the other way (time-limited or not) without a word;
 /// when that verifies, the error says to add or drop `--time-limited` instead of the generic
 /// "does not verify". A revoked key's error names `--ignore-revocation`.
-fn unprotect_one(p: &DataProtector, args: &UnprotectArgs, text: &str) -> anyhow::Result<Vec<u8>> {
-    let bytes = payload::from_base64url(text)?;
+fn unprotect_one(p: &DataProtector, args: &UnprotectArgs, bytes: &[u8]) -> anyhow::Result<Vec<u8>> {
     let tl = p.time_limited();
     let (this_way, other_way) = if args.time_limited {
         (tl.inner(), p)
     } else {
         (p, tl.inner())
     };
-    let u = match this_way.unprotect_detailed(&bytes, args.ignore_revocation) {
+    let u = match this_way.unprotect_detailed(bytes, args.ignore_revocation) {
         Ok(u) => u,
         Err(e @ DataProtectionError::InvalidPayload { .. }) => {
             if other_way
-                .unprotect_detailed(&bytes, args.ignore_revocation)
+                .unprotect_detailed(bytes, args.ignore_revocation)
                 .is_ok()
             {
                 return Err(anyhow!(if args.time_limited {
@@ -261,7 +393,10 @@ fn unprotect_lines(p: &DataProtector, args: &UnprotectArgs, text: &str) -> anyho
                 "line {n} of standard input is empty: give one payload per line"
             ));
         }
-        let plain = unprotect_one(p, args, line).with_context(|| format!("line {n}"))?;
+        let plain = payload::from_base64url(line)
+            .map_err(anyhow::Error::from)
+            .and_then(|bytes| unprotect_one(p, args, &bytes))
+            .with_context(|| format!("line {n}"))?;
         if plain.contains(&b'\n') {
             return Err(anyhow!(
                 "line {n}: the plaintext contains a line break, which --lines cannot write unambiguously; unprotect that payload without --lines"

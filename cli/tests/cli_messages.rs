@@ -139,3 +139,108 @@ fn init_with_a_password_answer_and_no_source_makes_a_password_slot() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(slot_sources(&h), ["password"]);
 }
+
+/// Runs with `input` (bytes) on standard input; returns the output.
+fn run_bytes(h: &Home, args: &[&str], input: &[u8]) -> std::process::Output {
+    use std::io::Write as _;
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_trousseau"));
+    cmd.args(args)
+        .env("HOME", h.dir.path())
+        .env("XDG_DATA_HOME", h.path("data"))
+        .env("XDG_CONFIG_HOME", h.path("cfg"))
+        .env_remove("TROUSSEAU_CONFIG")
+        .envs(h.env.iter().map(|(k, v)| (k, v)))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn data_streams_through_standard_input_files_and_binary_payloads() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let (h, pw) = password_ring();
+    // Data on standard input, the password from a file.
+    let o = run_bytes(&h, &["protect", "--password-file", &pw], b"piped secret");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let payload = String::from_utf8(o.stdout).unwrap();
+    let o = run_bytes(
+        &h,
+        &["unprotect", "--password-file", &pw],
+        payload.as_bytes(),
+    );
+    assert_eq!(o.stdout, b"piped secret");
+    // The password from a variable or a descriptor, data on standard input.
+    let mut h = h;
+    h.env
+        .push(("TR_PW".to_string(), "the first password".to_string()));
+    let o = run_bytes(
+        &h,
+        &["unprotect", "--password-env", "TR_PW"],
+        payload.as_bytes(),
+    );
+    assert_eq!(
+        o.stdout,
+        b"piped secret",
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let bin = env!("CARGO_BIN_EXE_trousseau");
+    let script = format!("exec '{bin}' unprotect --password-fd 3 3<'{pw}'");
+    let mut cmd = std::process::Command::new("sh");
+    cmd.args(["-c", &script])
+        .env("HOME", h.dir.path())
+        .env("XDG_DATA_HOME", h.path("data"))
+        .env("XDG_CONFIG_HOME", h.path("cfg"))
+        .env_remove("TROUSSEAU_CONFIG");
+    let o = cli::run_with_stdin(cmd, Some(&payload));
+    assert_eq!(
+        o.stdout,
+        b"piped secret",
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // -i and -o: the output file is 0600 and holds the payload; binary data round trips.
+    let data: Vec<u8> = (0..=255u8).chain(0..=255u8).collect();
+    std::fs::write(h.path("in.bin"), &data).unwrap();
+    let out = h.path("out.payload");
+    let (inp, outp) = (h.path("in.bin"), out.clone());
+    let (inp, outp) = (inp.to_str().unwrap(), outp.to_str().unwrap());
+    assert_eq!(
+        h.ok(&["protect", "--password-file", &pw, "-i", inp, "-o", outp]),
+        ""
+    );
+    assert_eq!(
+        std::fs::metadata(&out).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.starts_with("CfDJ8") && text.ends_with('\n'), "{text}");
+    let back = h.path("back.bin");
+    h.ok(&[
+        "unprotect",
+        "--password-file",
+        &pw,
+        "-i",
+        outp,
+        "-o",
+        back.to_str().unwrap(),
+    ]);
+    assert_eq!(std::fs::read(&back).unwrap(), data);
+    // --binary: raw payload bytes, no base64url.
+    let o = run_bytes(&h, &["protect", "--binary", "--password-file", &pw], &data);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let raw = o.stdout;
+    assert_eq!(&raw[..4], &[0x09, 0xF0, 0xC9, 0xF0]);
+    let o = run_bytes(&h, &["unprotect", "--binary", "--password-file", &pw], &raw);
+    assert_eq!(o.stdout, data, "{}", String::from_utf8_lossy(&o.stderr));
+    // Nothing but the output file is left in its directory (no temporary files).
+    let names: Vec<String> = std::fs::read_dir(h.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(names.is_empty(), "{names:?}");
+}
