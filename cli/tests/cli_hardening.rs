@@ -168,7 +168,7 @@ fn exit_codes_say_whether_usage_configuration_or_the_operation_failed() {
             ),
             &["protect", "x"],
             2,
-            "missing field `path`",
+            "the keyfile source needs a path",
         ),
         case(
             Some(b"[[master_key.sources]]\nprovider = \"nosuch\"\n"),
