@@ -42,6 +42,18 @@ impl PasswordArgs {
             || self.password_fd.is_some()
     }
 
+    /// The sources of a ring this command creates when nothing names them (no `--source`,
+    /// `--unlock` or `[[master_key.sources]]`): a password slot when a password answer was
+    /// given, since that is evidently what the user means, whatever the zero-configuration
+    /// default (user-account) would be; else none (the engine's default).
+    pub fn implied_sources(&self, ctx: &Context) -> Vec<SourceSpec> {
+        if self.given() && ring::unlock_sources(ctx).is_empty() {
+            vec![SourceSpec::new(trousseau::ring::PASSWORD)]
+        } else {
+            Vec::new()
+        }
+    }
+
     /// The interaction answering the key sources' questions.
     pub fn answers(&self) -> anyhow::Result<SecretAnswers> {
         let given = [
@@ -99,13 +111,9 @@ pub fn run(ctx: &Context, args: InitArgs) -> Result<(), CliError> {
             slots_.len()
         )));
     }
-    let specs = if args.sources.sources.is_empty()
-        && ring::unlock_sources(ctx).is_empty()
-        && args.password.given()
-    {
-        // A password answer and nothing else: the user evidently means a password slot,
-        // whatever the zero-configuration default (user-account) would be.
-        let specs = vec![SourceSpec::new("password")];
+    let implied = args.password.implied_sources(ctx);
+    let specs = if args.sources.sources.is_empty() && !implied.is_empty() {
+        let specs = implied;
         slot_sources::check_key_sources(ctx, &specs, "the master password given:")?;
         eprintln!(
             "note: a master password was given and no --source: the first slot is a \

@@ -77,7 +77,7 @@ pub fn run(ctx: &Context, cmd: KeysCommand) -> Result<(), CliError> {
             password,
         } => {
             let activation = activate_at.as_deref().map(date).transpose()?;
-            let manager = ring::open(ctx, &password.answers()?, IfMissing::Fail)?;
+            let manager = ring::open(ctx, &password.answers()?, IfMissing::Fail, Vec::new())?;
             let now = manager.now();
             let activation = activation.unwrap_or(now);
             let expiration = manager
@@ -89,7 +89,7 @@ pub fn run(ctx: &Context, cmd: KeysCommand) -> Result<(), CliError> {
         }
         KeysCommand::Revoke(a) => {
             let before = a.all_created_before.as_deref().map(date).transpose()?;
-            let manager = ring::open(ctx, &a.password.answers()?, IfMissing::Fail)?;
+            let manager = ring::open(ctx, &a.password.answers()?, IfMissing::Fail, Vec::new())?;
             match (a.id, before) {
                 (Some(id), None) => {
                     let id = Uuid::parse_str(&id)
@@ -170,7 +170,7 @@ fn confirm(question: &str) -> bool {
 }
 
 fn list(ctx: &Context, json: bool, password: &PasswordArgs) -> Result<(), CliError> {
-    let manager = ring::open(ctx, &password.answers()?, IfMissing::Fail)?;
+    let manager = ring::open(ctx, &password.answers()?, IfMissing::Fail, Vec::new())?;
     let keys = manager.keys()?;
     // Listing never generates a key: resolve the default key as ASP.NET Core's
     // `DefaultKeyResolver` does, without the key-ring provider's auto-generation step.

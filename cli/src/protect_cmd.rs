@@ -87,7 +87,12 @@ impl PurposeArgs {
     /// Opens the ring (asking for the master key if it is encrypted; creating the ring first
     /// when `missing` says so) and makes the protector.
     fn protector(&self, ctx: &Context, missing: IfMissing) -> Result<DataProtector, CliError> {
-        let manager = ring::open(ctx, &self.password.answers()?, missing)?;
+        let manager = ring::open(
+            ctx,
+            &self.password.answers()?,
+            missing,
+            self.password.implied_sources(ctx),
+        )?;
         Ok(ring::protector(
             ctx,
             &manager,

@@ -83,14 +83,16 @@ pub fn opener(
     Ok(RingOpener::new(&ctx.registry, settings)?)
 }
 
-/// Opens the ring (see [`RingOpener::open`]); says where a ring created now lives and what to
-/// back up.
+/// Opens the ring (see [`RingOpener::open`]); a ring created now is made of
+/// `new_ring_sources` (empty: the configured or default sources). Says where a ring created
+/// now lives and what to back up.
 pub fn open(
     ctx: &Context,
     ui: &dyn SourceInteraction,
     missing: IfMissing,
+    new_ring_sources: Vec<SourceSpec>,
 ) -> Result<Arc<KeyManager>, CliError> {
-    let opener = opener(ctx, Vec::new())?;
+    let opener = opener(ctx, new_ring_sources)?;
     let opened = opener.open(repository(ctx)?, ui, missing)?;
     if let Some(created) = &opened.created {
         let place = ring::location(opened.manager.repository());

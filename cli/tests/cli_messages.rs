@@ -138,6 +138,21 @@ fn init_with_a_password_answer_and_no_source_makes_a_password_slot() {
     let o = h.run(&["init", "--password-stdin"], Some("the first password\n"));
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(slot_sources(&h), ["password"]);
+    // The first protect that creates the ring does the same.
+    let h = Home::new();
+    std::fs::write(h.path("pw"), "the first password\n").unwrap();
+    let pw = h.path("pw");
+    let payload = h.ok(&["protect", "--password-file", pw.to_str().unwrap(), "y"]);
+    assert_eq!(slot_sources(&h), ["password"]);
+    assert_eq!(
+        h.ok(&[
+            "unprotect",
+            "--password-file",
+            pw.to_str().unwrap(),
+            payload.trim()
+        ]),
+        "y"
+    );
 }
 
 /// Runs with `input` (bytes) on standard input; returns the output.
