@@ -51,7 +51,9 @@ fn conditional_stores_race_between_two_processes() {
         &config(&key),
         "conditional_stores_race_between_two_processes",
     );
-    windows_registry::CURRENT_USER.remove_tree(&key).unwrap();
+    // The registry has no conditional store, so the kit may not have run the race (and made
+    // no key): the cleanup is best-effort.
+    let _ = windows_registry::CURRENT_USER.remove_tree(&key);
 }
 
 #[cfg(not(windows))]
