@@ -24,15 +24,6 @@ fn refs(args: &[String]) -> Vec<&str> {
     args.iter().map(String::as_str).collect()
 }
 
-/// The sources column of each slot in `master-key status`.
-fn slot_sources(h: &Home) -> Vec<String> {
-    h.ok(&["master-key", "status"])
-        .lines()
-        .filter_map(|l| l.strip_prefix("slot "))
-        .map(|l| l.split_once("sources ").unwrap().1.to_string())
-        .collect()
-}
-
 #[test]
 fn change_keeps_a_password_slot_and_asks_first() {
     let h = Home::new();
@@ -41,7 +32,7 @@ fn change_keeps_a_password_slot_and_asks_first() {
     std::fs::write(&b, "a second, longer password\n").unwrap();
     let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
     h.ok(&["init", "--source", "password", "--password-file", a]);
-    assert_eq!(slot_sources(&h), ["password"]);
+    assert_eq!(h.slot_sources(), ["password"]);
     let payload = h.ok(&["protect", "--password-file", a, "hello"]);
     let payload = payload.trim();
     let change = |extra: &[&'static str]| {
@@ -93,7 +84,7 @@ fn change_keeps_a_password_slot_and_asks_first() {
     // --yes: the new slot is a password slot again; only the new password opens the ring.
     let args = change(&["--yes"]);
     ok_err(&h, &refs(&args));
-    assert_eq!(slot_sources(&h), ["password"]);
+    assert_eq!(h.slot_sources(), ["password"]);
     let err = h.fail(&["unprotect", "--password-file", a, payload]);
     assert!(err.contains("wrong key"), "{err}");
     assert_eq!(h.ok(&["unprotect", "--password-file", b, payload]), "hello");
@@ -126,7 +117,7 @@ fn a_weaker_added_slot_is_confirmed() {
     let mut yes = args.to_vec();
     yes.push("--yes");
     ok_err(&h, &yes);
-    assert_eq!(slot_sources(&h).len(), 2);
+    assert_eq!(h.slot_sources().len(), 2);
     // Not weaker: no question.
     let both = [
         "master-key",
@@ -140,7 +131,7 @@ fn a_weaker_added_slot_is_confirmed() {
     ];
     let err = ok_err(&h, &[&both[..], &["--new-password-file", a]].concat());
     assert!(!err.contains("weaker"), "{err}");
-    assert_eq!(slot_sources(&h).len(), 3);
+    assert_eq!(h.slot_sources().len(), 3);
 }
 
 #[test]
@@ -172,7 +163,7 @@ fn change_with_rotate_rewraps_the_new_slot() {
     );
     assert!(!err.contains("dropped"), "{err}");
     // One slot (the new password), in the new generation; old keys still open.
-    assert_eq!(slot_sources(&h), ["password"]);
+    assert_eq!(h.slot_sources(), ["password"]);
     assert_eq!(
         h.ok(&["unprotect", "--password-file", b, payload.trim()]),
         "kept across the rotation"

@@ -104,15 +104,6 @@ fn a_missing_config_file_says_the_os_error_once() {
     assert_eq!(err.matches("os error").count(), 1, "{err}");
 }
 
-/// The sources column of each slot in `master-key status`.
-fn slot_sources(h: &Home) -> Vec<String> {
-    h.ok(&["master-key", "status"])
-        .lines()
-        .filter_map(|l| l.strip_prefix("slot "))
-        .map(|l| l.split_once("sources ").unwrap().1.to_string())
-        .collect()
-}
-
 #[test]
 fn init_with_a_password_answer_and_no_source_makes_a_password_slot() {
     let h = Home::new();
@@ -123,7 +114,7 @@ fn init_with_a_password_answer_and_no_source_makes_a_password_slot() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{err}");
     assert!(err.contains("password slot"), "{err}");
-    assert_eq!(slot_sources(&h), ["password"]);
+    assert_eq!(h.slot_sources(), ["password"]);
     // The password file is what opens it.
     let payload = h.ok(&["protect", "--password-file", pw, "x"]);
     std::fs::write(h.path("bad"), "another password\n").unwrap();
@@ -137,13 +128,13 @@ fn init_with_a_password_answer_and_no_source_makes_a_password_slot() {
     let h = Home::new();
     let o = h.run(&["init", "--password-stdin"], Some("the first password\n"));
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(slot_sources(&h), ["password"]);
+    assert_eq!(h.slot_sources(), ["password"]);
     // The first protect that creates the ring does the same.
     let h = Home::new();
     std::fs::write(h.path("pw"), "the first password\n").unwrap();
     let pw = h.path("pw");
     let payload = h.ok(&["protect", "--password-file", pw.to_str().unwrap(), "y"]);
-    assert_eq!(slot_sources(&h), ["password"]);
+    assert_eq!(h.slot_sources(), ["password"]);
     assert_eq!(
         h.ok(&[
             "unprotect",

@@ -75,6 +75,15 @@ impl Home {
         run_with_stdin(cmd, stdin)
     }
 
+    /// The sources column of each slot in `master-key status`.
+    pub fn slot_sources(&self) -> Vec<String> {
+        self.ok(&["master-key", "status"])
+            .lines()
+            .filter_map(|l| l.strip_prefix("slot "))
+            .map(|l| l.split_once("sources ").unwrap().1.to_string())
+            .collect()
+    }
+
     /// Runs and requires success; returns stdout.
     pub fn ok(&self, args: &[&str]) -> String {
         let o = self.run(args, None);
