@@ -50,17 +50,24 @@ windows_leg_not_run() {
   exit 0
 }
 
-# wine_setup WHAT — checks the Rust target, MinGW and Wine (else the leg did not run), makes a
-# fresh Wine prefix (removed on exit) with the stand-in bcryptprimitives.dll (Wine 8 lacks
+# wine_setup WHAT — checks the toolchain (windows_toolchain) and Wine (else the leg did not
+# run), makes a fresh Wine prefix (removed on exit) with the stand-in bcryptprimitives.dll (Wine 8 lacks
 # ProcessPrng, which Rust's std imports), and exports WINEPREFIX, WINEDEBUG and cargo's runner
 # for the target, so that `cargo test --target $WINDOWS_TARGET` runs the tests under Wine.
-wine_setup() {
+# windows_toolchain WHAT — checks the Rust target and MinGW (C builds such as aws-lc-sys need
+# it), else the leg did not run.
+windows_toolchain() {
   local what=$1
   command -v rustup >/dev/null || windows_leg_not_run "$what" "rustup not found"
   rustup target list --installed 2>/dev/null | grep -qx "$WINDOWS_TARGET" \
     || windows_leg_not_run "$what" "Rust target $WINDOWS_TARGET is not installed (run .ci/install.d/hwsources.sh)"
   command -v x86_64-w64-mingw32-gcc >/dev/null \
     || windows_leg_not_run "$what" "MinGW (gcc-mingw-w64-x86-64) is missing"
+}
+
+wine_setup() {
+  local what=$1
+  windows_toolchain "$what"
   [ -x "$WINE" ] || windows_leg_not_run "$what" "Wine (wine64) is missing"
 
   WINE_WORK=$(mktemp -d)

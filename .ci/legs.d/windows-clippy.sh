@@ -9,22 +9,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-TARGET=x86_64-pc-windows-gnu
+# shellcheck source=../lib.sh
+source .ci/lib.sh
 
-did_not_run() {
-    echo "=====================================================================" >&2
-    echo "!!! WINDOWS CLIPPY LEG DID NOT RUN: $1" >&2
-    echo "!!! The workspace was NOT linted for Windows (this is not a pass)." >&2
-    echo "=====================================================================" >&2
-    exit 0
-}
-
-command -v rustup >/dev/null || did_not_run "rustup not found"
-rustup target list --installed | grep -qx "$TARGET" \
-    || rustup target add "$TARGET" \
-    || did_not_run "the Rust target $TARGET cannot be installed"
-command -v x86_64-w64-mingw32-gcc >/dev/null \
-    || did_not_run "x86_64-w64-mingw32-gcc (gcc-mingw-w64-x86-64) is missing"
-
-echo "Windows clippy leg: cargo clippy --workspace --all-targets --target $TARGET -- -D warnings"
-cargo clippy --workspace --all-targets --locked --target "$TARGET" -- -D warnings
+windows_toolchain CLIPPY
+echo "Windows clippy leg: cargo clippy --workspace --all-targets --target $WINDOWS_TARGET -- -D warnings"
+cargo clippy --workspace --all-targets --locked --target "$WINDOWS_TARGET" -- -D warnings
