@@ -50,10 +50,6 @@ windows_leg_not_run() {
   exit 0
 }
 
-# wine_setup WHAT — checks the toolchain (windows_toolchain) and Wine (else the leg did not
-# run), makes a fresh Wine prefix (removed on exit) with the stand-in bcryptprimitives.dll (Wine 8 lacks
-# ProcessPrng, which Rust's std imports), and exports WINEPREFIX, WINEDEBUG and cargo's runner
-# for the target, so that `cargo test --target $WINDOWS_TARGET` runs the tests under Wine.
 # windows_toolchain WHAT — checks the Rust target and MinGW (C builds such as aws-lc-sys need
 # it), else the leg did not run.
 windows_toolchain() {
@@ -65,6 +61,10 @@ windows_toolchain() {
     || windows_leg_not_run "$what" "MinGW (gcc-mingw-w64-x86-64) is missing"
 }
 
+# wine_setup WHAT — checks the toolchain (windows_toolchain) and Wine (else the leg did not
+# run), makes a fresh Wine prefix (removed on exit) with the stand-in bcryptprimitives.dll
+# (Wine 8 lacks ProcessPrng, which Rust's std imports), and exports WINEPREFIX, WINEDEBUG and cargo's runner
+# for the target, so that `cargo test --target $WINDOWS_TARGET` runs the tests under Wine.
 wine_setup() {
   local what=$1
   windows_toolchain "$what"
