@@ -401,7 +401,15 @@ fn status(ctx: &Context) -> Result<(), CliError> {
     println!("keys: {}", parsed.keys.len());
     println!(
         "mode: {}",
-        if ring::interop(ctx) || all.is_empty() {
+        if all.is_empty() && parsed.keys.is_empty() {
+            if ring::interop(ctx) {
+                "no key ring yet (interop is configured: it will be made unencrypted, \
+                 ASP.NET-readable)"
+            } else {
+                "no key ring yet (made encrypted at rest by `trousseau init` or the first \
+                 `trousseau protect`)"
+            }
+        } else if ring::interop(ctx) || all.is_empty() {
             "interop (keys unencrypted, ASP.NET-readable; the repository is trusted)"
         } else {
             "encrypted at rest (only elements authenticated under the master key are used)"

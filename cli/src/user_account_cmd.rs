@@ -4,7 +4,6 @@
 use std::{
     io::Write,
     path::{Path, PathBuf},
-    time::SystemTime,
 };
 
 use anyhow::{anyhow, Context as _};
@@ -101,10 +100,9 @@ fn status(config: &UserAccountConfig) -> Result<(), CliError> {
         None => println!("key:      none yet (created on first enrollment)"),
     }
     if let Some(t) = st.modified {
-        let secs = t
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        println!("written:  {secs} (seconds since the Unix epoch)");
+        let written = trousseau::Timestamp::from_system_time(t)
+            .map_or_else(|| "unknown".to_string(), |t| t.to_string());
+        println!("written:  {written}");
     }
     Ok(())
 }

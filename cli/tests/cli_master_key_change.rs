@@ -171,3 +171,11 @@ fn change_with_rotate_rewraps_the_new_slot() {
     let err = h.fail(&["unprotect", "--password-file", a, payload.trim()]);
     assert!(err.contains("wrong key"), "{err}");
 }
+
+#[test]
+fn status_before_any_ring_says_there_is_none() {
+    let h = Home::new();
+    let out = h.ok(&["master-key", "status"]);
+    assert!(out.contains("mode: no key ring yet"), "{out}");
+    assert!(!out.contains("interop"), "{out}");
+}

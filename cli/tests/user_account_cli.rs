@@ -45,6 +45,16 @@ fn export_then_import_on_another_account_restores_the_same_key() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("present (check value"), "{text}");
     assert!(text.contains(&key_path.display().to_string()), "{text}");
+    // When it was written, as a date people read (not epoch seconds).
+    let written = text
+        .lines()
+        .find_map(|l| l.strip_prefix("written:"))
+        .unwrap()
+        .trim();
+    assert!(
+        written.len() >= 20 && written.starts_with("20") && written.ends_with('Z'),
+        "{text}"
+    );
 
     let backup = a.path().join("backup.txt");
     let out = file_backend(a.path(), &["export", backup.to_str().unwrap()]);

@@ -68,13 +68,27 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 }
 
 impl Timestamp {
-    /// The current time.
+    /// The current time (the Unix epoch if the clock reads earlier).
     pub fn now() -> Timestamp {
-        let since = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() / 100)
-            .unwrap_or(0);
-        Timestamp(UNIX_EPOCH_TICKS + i64::try_from(since).unwrap_or(0))
+        Timestamp::from_system_time(std::time::SystemTime::now())
+            .unwrap_or(Timestamp(UNIX_EPOCH_TICKS))
+    }
+
+    /// The instant `t` (a file's modification time, say), to 100 ns; `None` before the Unix
+    /// epoch or beyond what ticks can hold.
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// use trousseau::Timestamp;
+    ///
+    /// let t = Timestamp::from_system_time(UNIX_EPOCH + Duration::from_secs(1_796_000_022));
+    /// assert_eq!(t.map(|t| t.to_string()), Some("2026-11-30T00:53:42Z".to_string()));
+    /// ```
+    pub fn from_system_time(t: std::time::SystemTime) -> Option<Timestamp> {
+        let since = t.duration_since(std::time::UNIX_EPOCH).ok()?.as_nanos() / 100;
+        Some(Timestamp(
+            UNIX_EPOCH_TICKS.checked_add(i64::try_from(since).ok()?)?,
+        ))
     }
 
     /// This instant plus `ticks` (saturating).
