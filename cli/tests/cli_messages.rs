@@ -2,7 +2,7 @@
 // .ci/legs.d/windows-*.sh).
 #![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-//! Errors that say what to do (issue 14): a forgotten or extra `--time-limited`, a revoked key,
+//! Errors that say what to do: a forgotten or extra `--time-limited`, a revoked key,
 //! an unknown key id to revoke, a missing `--config` file; `init` with a password answer and
 //! no sources makes a password slot.
 

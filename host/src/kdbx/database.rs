@@ -5,8 +5,8 @@
 //! decrypted.
 //!
 //! A KeePassXC challenge-response key (YubiKey HMAC-SHA1) is a challenge-response source whose
-//! response to the KDF seed is appended last, before the KDF, as KeePassXC does for KDBX 4
-//! (spec §1.3, §5). KDBX 3.1 applies it after the KDF, to the master seed, which this check
+//! response to the KDF seed is appended last, before the KDF, as KeePassXC does for KDBX 4.
+//! KDBX 3.1 applies it after the KDF, to the master seed, which this check
 //! does not do: such a database is refused as unsupported before any source is asked.
 
 use std::{io::Read, path::Path};
