@@ -24,14 +24,22 @@ fn refs(args: &[String]) -> Vec<&str> {
     args.iter().map(String::as_str).collect()
 }
 
-#[test]
-fn change_keeps_a_password_slot_and_asks_first() {
-    let h = Home::new();
+/// A password ring made with the password in file `pw-a`; returns that file and `pw-b`,
+/// holding another password.
+fn password_ring(h: &Home) -> (String, String) {
     let (a, b) = (h.path("pw-a"), h.path("pw-b"));
     std::fs::write(&a, "the first password\n").unwrap();
     std::fs::write(&b, "a second, longer password\n").unwrap();
     let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
     h.ok(&["init", "--source", "password", "--password-file", a]);
+    (a.to_string(), b.to_string())
+}
+
+#[test]
+fn change_keeps_a_password_slot_and_asks_first() {
+    let h = Home::new();
+    let (a, b) = password_ring(&h);
+    let (a, b) = (a.as_str(), b.as_str());
     assert_eq!(h.slot_sources(), ["password"]);
     let payload = h.ok(&["protect", "--password-file", a, "hello"]);
     let payload = payload.trim();
@@ -137,11 +145,8 @@ fn a_weaker_added_slot_is_confirmed() {
 #[test]
 fn change_with_rotate_rewraps_the_new_slot() {
     let h = Home::new();
-    let (a, b) = (h.path("pw-a"), h.path("pw-b"));
-    std::fs::write(&a, "the first password\n").unwrap();
-    std::fs::write(&b, "a second, longer password\n").unwrap();
-    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
-    h.ok(&["init", "--source", "password", "--password-file", a]);
+    let (a, b) = password_ring(&h);
+    let (a, b) = (a.as_str(), b.as_str());
     let payload = h.ok(&["protect", "--password-file", a, "kept across the rotation"]);
     let err = ok_err(
         &h,
