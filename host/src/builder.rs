@@ -1,7 +1,7 @@
 //! [`Builder`]: wiring a [`Trousseau`] by code, in the spirit of ASP.NET Core's
 //! `AddDataProtection().PersistKeysTo…().ProtectKeysWith…()`.
 
-use std::{path::Path, sync::Arc};
+use std::{path::Path, sync::Arc, time::Duration};
 
 use trousseau_core::{abi::RepositoryBox, Interaction, NoInteraction, Repository};
 
@@ -307,6 +307,34 @@ impl Builder {
         self
     }
 
+    /// How long opening a slot this builder creates should take on this machine: its
+    /// Argon2id is calibrated to it, between the floor (19 MiB, 2 passes) and the KDF
+    /// ceilings (see [`crate::ring::RingSettings::unlock_time`]; default: fixed parameters,
+    /// Argon2id 64 MiB, 2 passes, 2 lanes).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use trousseau::{MemoryRepository, Trousseau};
+    ///
+    /// let tr = Trousseau::builder()
+    ///     .repository_in_process("memory", MemoryRepository::new())
+    ///     .unlock_time(Duration::from_millis(100))
+    ///     .build()?;
+    /// # let _ = tr;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn unlock_time(mut self, target: Duration) -> Self {
+        self.settings.unlock_time = Some(target);
+        self
+    }
+
+    /// What to do with a new password whose estimated strength is under the floor (default:
+    /// use it, with a warning through the interaction).
+    pub fn weak_passwords(mut self, weak: crate::ring::WeakPasswords) -> Self {
+        self.settings.weak_passwords = weak;
+        self
+    }
+
     /// The master-key policy new slots must meet, and slot expiry.
     pub fn policy(mut self, policy: Policy) -> Self {
         self.settings.policy = policy;
@@ -375,6 +403,14 @@ impl Builder {
             .max_payload(dp.max_payload_size.unwrap_or(DEFAULT_MAX_PAYLOAD))
             .kdf_limits(config.master_key.kdf_limits)
             .policy(Policy::from_config(&config.policy)?);
+        if let Some(seconds) = config.master_key.unlock_time {
+            let target = crate::masterkey::unlock_time(seconds).map_err(|why| {
+                crate::masterkey::MasterKeyError::KdfSettings(format!(
+                    "[master_key] unlock_time: {why}"
+                ))
+            })?;
+            b = b.unlock_time(target);
+        }
         if let Some(name) = &dp.application_name {
             b = b.application_name(name);
         }

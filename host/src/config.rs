@@ -98,6 +98,11 @@ pub struct MasterKeyConfig {
     /// `max_aes_rounds`).
     #[serde(default)]
     pub kdf_limits: crate::masterkey::KdfLimits,
+    /// How long opening a new slot should take on the machine that makes it, in seconds:
+    /// its Argon2id is calibrated to it within the ceilings (`unlock_time = 1.0`). Unset: the
+    /// library's fixed defaults; the command-line tool calibrates to one second.
+    #[serde(default)]
+    pub unlock_time: Option<f64>,
 }
 
 /// The `[data_protection]` table.

@@ -87,13 +87,14 @@ pub fn rotate(
         let mut elements = vec![next.rewrapped_element(&secrets, &revocations)?];
         let mut new_slots = Vec::new();
         for (old, kek) in slots {
-            let slot = Slot::wrap(
+            let slot = Slot::wrap_timed(
                 kek,
                 &next,
                 &old.label,
                 old.sources.clone(),
                 old.kdf.clone(),
                 old.creation,
+                old.unlock_time,
             )?;
             elements.push(slot.to_element()?);
             new_slots.push((old.id, slot));

@@ -10,9 +10,17 @@
 //! (written before this) bound only their id; they still open, and a rotation
 //! ([`super::rotation`], [`crate::ring::RingOpener::rotate`]) replaces them.
 //!
+//! Version 3 is version 2 plus `<unlockTimeMs>`: how long the slot's KDF took on the machine
+//! that made it, in milliseconds, authenticated with the rest (it tells people what to
+//! expect, and a host shows progress against it). Slots without it are still written as
+//! version 2 and show the time as not recorded. A node of an older release skips a version-3
+//! slot with a warning ("upgrade trousseau") and opens the ring through its other slots.
+//!
 //! What a slot says is *not* trusted before it opens: which sources to use and where they
 //! are come from the node's own configuration ([`super::unlock`]), and the KDF parameters are
 //! checked against local ceilings before they run.
+
+use std::time::Duration;
 
 use trousseau_core::{abi::RepositoryBox, Element, SecretBytes};
 use uuid::Uuid;
@@ -27,8 +35,10 @@ use super::{
 };
 use crate::masterkey::{KdfParams, SourceSpec};
 
-/// The slot format written today.
+/// The slot format written today without a recorded unlock time.
 const VERSION: u32 = 2;
+/// The slot format written today with a recorded unlock time.
+const VERSION_TIMED: u32 = 3;
 const LEGACY_AAD: &[u8] = b"trousseau masterKeySlot v1 ";
 
 /// One `<masterKeySlot>`: how to rebuild a key-encryption key, and W wrapped under it.
@@ -36,7 +46,8 @@ const LEGACY_AAD: &[u8] = b"trousseau masterKeySlot v1 ";
 pub struct Slot {
     /// Slot id.
     pub id: Uuid,
-    /// Format version: 2 (authenticated as a whole) or 1 (legacy: only the id is bound).
+    /// Format version: 3 (authenticated as a whole, with the unlock time), 2 (authenticated
+    /// as a whole) or 1 (legacy: only the id is bound).
     pub version: u32,
     /// The rotation generation of the W it wraps (0 until the first rotation).
     pub generation: u64,
@@ -48,6 +59,9 @@ pub struct Slot {
     pub sources: Vec<SourceSpec>,
     /// The KDF with its parameters and seed.
     pub kdf: KdfParams,
+    /// How long the KDF took on the machine that made the slot (version 3; `None`: not
+    /// recorded).
+    pub unlock_time: Option<Duration>,
     /// `nonce || AES-256-GCM(KEK, W) || tag`.
     pub wrapped: Vec<u8>,
 }
@@ -60,15 +74,30 @@ impl Slot {
             a.extend_from_slice(self.id.to_string().as_bytes());
             return Ok(a);
         }
-        Ok(Canonical::new("trousseau masterKeySlot v2")
+        let tag = if self.version == VERSION_TIMED {
+            "trousseau masterKeySlot v3"
+        } else {
+            "trousseau masterKeySlot v2"
+        };
+        let canonical = Canonical::new(tag)
             .text(&self.id.to_string())
             .text(&self.version.to_string())
             .text(&self.generation.to_string())
             .text(&self.creation.to_string())
             .text(&self.label)
             .text(&self.sources_json()?)
-            .text(&self.kdf_json()?)
-            .finish())
+            .text(&self.kdf_json()?);
+        Ok(match self.unlock_millis() {
+            Some(ms) if self.version == VERSION_TIMED => canonical.text(&ms.to_string()),
+            _ => canonical,
+        }
+        .finish())
+    }
+
+    /// The recorded unlock time in whole milliseconds, as stored.
+    fn unlock_millis(&self) -> Option<u64> {
+        self.unlock_time
+            .map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX))
     }
 
     fn sources_json(&self) -> Result<String> {
@@ -82,7 +111,8 @@ impl Slot {
     }
 
     /// A new slot wrapping `w` under `kek` (32 bytes), for `w`'s generation. `creation` is
-    /// when the master key was made (kept when a rotation re-wraps the slot).
+    /// when the master key was made (kept when a rotation re-wraps the slot). No unlock time
+    /// is recorded (version 2; see [`Slot::wrap_timed`]).
     pub fn wrap(
         kek: &SecretBytes,
         w: &RingWrappingKey,
@@ -91,14 +121,33 @@ impl Slot {
         kdf: KdfParams,
         creation: Timestamp,
     ) -> Result<Slot> {
+        Slot::wrap_timed(kek, w, label, sources, kdf, creation, None)
+    }
+
+    /// [`Slot::wrap`], recording `unlock_time`, how long the KDF took here (version 3), when
+    /// given.
+    pub fn wrap_timed(
+        kek: &SecretBytes,
+        w: &RingWrappingKey,
+        label: &str,
+        sources: Vec<SourceSpec>,
+        kdf: KdfParams,
+        creation: Timestamp,
+        unlock_time: Option<Duration>,
+    ) -> Result<Slot> {
         let mut slot = Slot {
             id: Uuid::new_v4(),
-            version: VERSION,
+            version: if unlock_time.is_some() {
+                VERSION_TIMED
+            } else {
+                VERSION
+            },
             generation: w.generation(),
             creation,
             label: label.into(),
             sources,
             kdf,
+            unlock_time,
             wrapped: Vec::new(),
         };
         slot.wrapped = seal(kek.expose(), &slot.aad()?, w.expose())?;
@@ -116,12 +165,18 @@ impl Slot {
         format!("masterKeySlot-{}", self.id)
     }
 
-    /// The `<masterKeySlot>` element (version 2).
+    /// The `<masterKeySlot>` element (version 2, or 3 with the unlock time).
     pub fn to_element(&self) -> Result<Element> {
+        let unlock_time = match self.unlock_millis() {
+            Some(ms) if self.version == VERSION_TIMED => {
+                format!("\n  <unlockTimeMs>{ms}</unlockTimeMs>")
+            }
+            _ => String::new(),
+        };
         Ok(Element::new(
             self.element_name(),
             format!(
-                "<masterKeySlot id=\"{}\" version=\"{}\" generation=\"{}\" xmlns=\"{SLOT_NAMESPACE}\">\n  <!-- Trousseau master-key slot: ignored by ASP.NET Core. -->\n  <creationDate>{}</creationDate>\n  <label>{}</label>\n  <sources>{}</sources>\n  <kdf>{}</kdf>\n  <wrappedKey>{}</wrappedKey>\n</masterKeySlot>",
+                "<masterKeySlot id=\"{}\" version=\"{}\" generation=\"{}\" xmlns=\"{SLOT_NAMESPACE}\">\n  <!-- Trousseau master-key slot: ignored by ASP.NET Core. -->\n  <creationDate>{}</creationDate>\n  <label>{}</label>\n  <sources>{}</sources>\n  <kdf>{}</kdf>{unlock_time}\n  <wrappedKey>{}</wrappedKey>\n</masterKeySlot>",
                 self.id,
                 self.version,
                 self.generation,
@@ -144,6 +199,7 @@ impl Slot {
         let version = match e.attr("version").unwrap_or("1") {
             "1" => 1,
             "2" => 2,
+            "3" => VERSION_TIMED,
             v => {
                 return Err(bad(format!(
                     "version {v} is not supported; upgrade trousseau"
@@ -166,6 +222,14 @@ impl Slot {
                 .map_err(|err| bad(format!("its <sources> are unreadable ({err})")))?,
             kdf: serde_json::from_str(e.child_text("kdf")?)
                 .map_err(|err| bad(format!("its <kdf> is unreadable ({err})")))?,
+            unlock_time: if version == VERSION_TIMED {
+                let text = e.child_text("unlockTimeMs")?;
+                Some(Duration::from_millis(text.trim().parse().map_err(
+                    |_| bad(format!("its <unlockTimeMs> {text:?} is not a number")),
+                )?))
+            } else {
+                None
+            },
             wrapped: unb64(e.child_text("wrappedKey")?, "<wrappedKey>")?,
         })
     }
@@ -357,6 +421,66 @@ mod tests {
         let back = Slot::parse(&xmltree::parse(&xml).unwrap()).unwrap();
         assert_eq!(back.version, 1);
         assert!(back.unwrap_with(&kek).is_some());
+    }
+
+    /// A version-2 slot as written before unlock times were recorded (sealed under the KEK
+    /// 01…01, wrapping W = 07…07), made outside this code from the documented format.
+    const VERSION_2_SLOT: &str = r#"<masterKeySlot id="3f1e2d4c-5b6a-4978-8a9b-0c1d2e3f4a5b" version="2" generation="0" xmlns="urn:trousseau:key-ring:1">
+  <creationDate>2026-01-01T00:00:00Z</creationDate>
+  <label>admin (password)</label>
+  <sources>[{&quot;provider&quot;:&quot;password&quot;,&quot;config&quot;:&quot;{}&quot;,&quot;public_params&quot;:&quot;&quot;}]</sources>
+  <kdf>{&quot;kdf&quot;:&quot;argon2&quot;,&quot;variant&quot;:&quot;id&quot;,&quot;salt&quot;:&quot;AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=&quot;,&quot;memory_kib&quot;:19456,&quot;iterations&quot;:2,&quot;parallelism&quot;:1,&quot;version&quot;:19}</kdf>
+  <wrappedKey>AAECAwQFBgcICQoLvKGSISf5AX75beDDJ27PpKnBbA3ylkIHds0/h6aAOrUQ6USQKhIRrdH21PmUlBAq</wrappedKey>
+</masterKeySlot>"#;
+
+    #[test]
+    fn a_version_2_slot_from_before_unlock_times_still_opens() {
+        let slot = Slot::parse(&xmltree::parse(VERSION_2_SLOT).unwrap()).unwrap();
+        assert_eq!((slot.version, slot.unlock_time), (2, None));
+        let w = slot
+            .unwrap_with(&SecretBytes::copy_from(&[1u8; 32]))
+            .unwrap();
+        let expected = RingWrappingKey::from_secret(SecretBytes::copy_from(&[7u8; 32]), 0).unwrap();
+        assert!(w.same_as(&expected));
+        // Written back, it stays a version-2 slot and still opens.
+        let again = reparsed(&slot);
+        assert_eq!(again.version, 2);
+        assert!(!again.to_element().unwrap().xml().contains("unlockTimeMs"));
+        assert!(again
+            .unwrap_with(&SecretBytes::copy_from(&[1u8; 32]))
+            .is_some());
+    }
+
+    #[test]
+    fn the_unlock_time_is_recorded_and_authenticated() {
+        let w = RingWrappingKey::generate(0).unwrap();
+        let kek = SecretBytes::copy_from(&[1u8; 32]);
+        let plain = sample(&kek, &w);
+        let slot = Slot::wrap_timed(
+            &kek,
+            &w,
+            &plain.label,
+            plain.sources.clone(),
+            plain.kdf.clone(),
+            plain.creation,
+            Some(Duration::from_millis(950)),
+        )
+        .unwrap();
+        let back = reparsed(&slot);
+        assert_eq!(back.version, 3);
+        assert_eq!(back.unlock_time, Some(Duration::from_millis(950)));
+        assert!(back.unwrap_with(&kek).is_some());
+        let xml = slot.to_element().unwrap().xml().to_string();
+        assert!(xml.contains("<unlockTimeMs>950</unlockTimeMs>"), "{xml}");
+        let edited = xml.replace("<unlockTimeMs>950<", "<unlockTimeMs>10<");
+        let edited = Slot::parse(&xmltree::parse(&edited).unwrap()).unwrap();
+        assert!(
+            edited.unwrap_with(&kek).is_none(),
+            "the time is authenticated"
+        );
+        let unreadable = xml.replace("<unlockTimeMs>950<", "<unlockTimeMs>soon<");
+        let e = Slot::parse(&xmltree::parse(&unreadable).unwrap()).unwrap_err();
+        assert!(e.to_string().contains("<unlockTimeMs>"), "{e}");
     }
 
     #[test]

@@ -212,11 +212,10 @@ impl<'a> Unlocker<'a> {
         let components =
             masterkey::derive_components(self.registry, specs, slot.kdf.seed(), ui, &self.location)
                 .map_err(source_error)?;
-        masterkey::transform_key(
-            &masterkey::composite_key(components).map_err(source_error)?,
-            &slot.kdf,
-        )
-        .map_err(source_error)
+        let composite = masterkey::composite_key(components).map_err(source_error)?;
+        masterkey::transform_key_with(ui, &composite, &slot.kdf, slot.unlock_time)
+            .map(|(kek, _)| kek)
+            .map_err(source_error)
     }
 
     /// Opens W through the first slot of the current generation that this node's sources open

@@ -24,6 +24,10 @@ pub enum MasterKeyError {
     /// The KDF parameters are invalid or unsupported.
     #[error("invalid KDF parameters: {0}")]
     InvalidKdf(String),
+    /// This node's settings for the KDF of new slots cannot work (an unlock time out of range,
+    /// ceilings under the floor).
+    #[error("{0}")]
+    KdfSettings(String),
 }
 
 impl MasterKeyError {
@@ -31,9 +35,9 @@ impl MasterKeyError {
     pub fn code(&self) -> ErrorCode {
         match self {
             MasterKeyError::Source { error, .. } => error.code(),
-            MasterKeyError::NoComponents | MasterKeyError::Composition(_) => {
-                ErrorCode::InvalidConfig
-            }
+            MasterKeyError::NoComponents
+            | MasterKeyError::Composition(_)
+            | MasterKeyError::KdfSettings(_) => ErrorCode::InvalidConfig,
             MasterKeyError::InvalidKdf(_) => ErrorCode::CorruptData,
         }
     }

@@ -51,7 +51,7 @@ pub enum KdfParams {
 }
 
 /// Default Argon2 memory: 64 MiB, as KeePass and KeePassXC propose.
-const DEFAULT_MEMORY_KIB: u32 = 64 * 1024;
+pub(super) const DEFAULT_MEMORY_KIB: u32 = 64 * 1024;
 
 /// Ceilings on the KDF parameters this node runs for a slot read from the key ring.
 ///
@@ -143,7 +143,7 @@ impl KdfLimits {
 /// 32 fresh random bytes for a salt or seed. These are public values that only need to be
 /// unique: should the OS random source fail (it does not on supported systems), a hash of
 /// the time, process id and a counter is used instead and a warning logged.
-fn random32() -> [u8; 32] {
+pub(super) fn random32() -> [u8; 32] {
     let mut b = [0u8; 32];
     if let Err(e) = getrandom::fill(&mut b) {
         use sha2::{Digest, Sha256};
@@ -169,6 +169,32 @@ impl KdfParams {
         }
     }
 
+    /// The KDF and its cost for people, e.g. `Argon2id 64 MiB, t=2, p=2` or `AES-KDF
+    /// 60000000 rounds` (the salt is left out).
+    pub fn summary(&self) -> String {
+        match self {
+            KdfParams::AesKdf { rounds, .. } => format!("AES-KDF {rounds} rounds"),
+            KdfParams::Argon2 {
+                variant,
+                memory_kib,
+                iterations,
+                parallelism,
+                ..
+            } => {
+                let name = match variant {
+                    Argon2Variant::D => "Argon2d",
+                    Argon2Variant::Id => "Argon2id",
+                };
+                let memory = if memory_kib % 1024 == 0 {
+                    format!("{} MiB", memory_kib / 1024)
+                } else {
+                    format!("{memory_kib} KiB")
+                };
+                format!("{name} {memory}, t={iterations}, p={parallelism}")
+            }
+        }
+    }
+
     /// Argon2id, 64 MiB, 2 iterations, 2 lanes, version 0x13, a fresh random 32-byte salt
     /// (the KeePass defaults, with the side-channel-resistant variant).
     pub fn new_default() -> Self {
@@ -180,29 +206,6 @@ impl KdfParams {
             parallelism: 2,
             version: 0x13,
         }
-    }
-
-    /// Argon2 parameters that take about `target` on this machine (like KeePass's "1 second
-    /// delay"): 64 MiB, lanes = available cores (1–4), iterations measured. Fresh salt.
-    pub fn calibrate(variant: Argon2Variant, target: Duration) -> Self {
-        let parallelism =
-            std::thread::available_parallelism().map_or(1, |n| n.get().clamp(1, 4)) as u32;
-        let probe = |iterations: u32| KdfParams::Argon2 {
-            variant,
-            salt: random32().to_vec(),
-            memory_kib: DEFAULT_MEMORY_KIB,
-            iterations,
-            parallelism,
-            version: 0x13,
-        };
-        let composite = SecretBytes::copy_from(&[0u8; 32]);
-        let start = Instant::now();
-        let _ = transform_key(&composite, &probe(1));
-        let one = start.elapsed().max(Duration::from_micros(1));
-        let iterations = (target.as_secs_f64() / one.as_secs_f64())
-            .round()
-            .clamp(1.0, 100_000.0) as u32;
-        probe(iterations)
     }
 
     /// AES-KDF rounds that take about `target` on this machine (at least 60 000, the old
@@ -289,6 +292,33 @@ pub fn transform_key(
                 .hash_password_into(composite, salt, out.expose_mut())
                 .map_err(|e| MasterKeyError::InvalidKdf(format!("Argon2: {e}")))?;
             Ok(out)
+        }
+    }
+}
+
+/// [`transform_key`] run through `ui`'s [`SourceInteraction::key_derivation`] (a host shows
+/// progress there), expected to take about `expected`; returns the key and how long the KDF
+/// took.
+pub fn transform_key_with(
+    ui: &dyn super::SourceInteraction,
+    composite: &SecretBytes,
+    params: &KdfParams,
+    expected: Option<Duration>,
+) -> Result<(SecretBytes, Duration), MasterKeyError> {
+    let mut out = None;
+    let mut took = Duration::ZERO;
+    ui.key_derivation(params, expected, &mut || {
+        let start = Instant::now();
+        out = Some(transform_key(composite, params));
+        took = start.elapsed();
+    });
+    match out {
+        Some(key) => Ok((key?, took)),
+        // A host that did not run the derivation: run it here rather than fail.
+        None => {
+            let start = Instant::now();
+            let key = transform_key(composite, params)?;
+            Ok((key, start.elapsed()))
         }
     }
 }

@@ -17,14 +17,18 @@
 //!   byte fields as Base64); the key never is.
 
 mod aes_kdf;
+mod calibration;
 mod composite;
 mod error;
 mod kdf;
 mod sources;
 
+pub use calibration::{
+    unlock_time, Argon2Speed, FLOOR_ITERATIONS, FLOOR_MEMORY_KIB, MAX_UNLOCK_TIME,
+};
 pub use composite::{composite_key, Component};
 pub use error::MasterKeyError;
-pub use kdf::{transform_key, Argon2Variant, KdfLimits, KdfParams};
+pub use kdf::{transform_key, transform_key_with, Argon2Variant, KdfLimits, KdfParams};
 pub use sources::{
     derive_components, enroll_components, EverySource, SourceInteraction, SourceSpec,
 };

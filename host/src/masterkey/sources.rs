@@ -44,6 +44,20 @@ impl SourceSpec {
 pub trait SourceInteraction {
     /// The interaction a source of `kind` talks to.
     fn for_source(&self, kind: ComponentKind) -> &dyn Interaction;
+
+    /// Runs `derive`, a key derivation with `params` that is expected to take about
+    /// `expected` (the time recorded when its slot was made, or the target a new slot was
+    /// calibrated to; `None` when unknown), so that a host can show progress meanwhile. The
+    /// default runs it and shows nothing. `derive` must be called exactly once.
+    fn key_derivation(
+        &self,
+        params: &super::KdfParams,
+        expected: Option<std::time::Duration>,
+        derive: &mut dyn FnMut(),
+    ) {
+        let _ = (params, expected);
+        derive();
+    }
 }
 
 /// The same interaction for every source.

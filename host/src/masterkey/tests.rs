@@ -312,7 +312,13 @@ fn params_serialize_with_base64_and_round_trip() {
 
 #[test]
 fn calibration_picks_usable_parameters() {
-    let p = KdfParams::calibrate(Argon2Variant::D, std::time::Duration::from_millis(1));
+    let limits = KdfLimits::default();
+    let p = KdfParams::calibrate(
+        Argon2Variant::D,
+        std::time::Duration::from_millis(1),
+        &limits,
+    )
+    .unwrap();
     match &p {
         KdfParams::Argon2 {
             variant,
@@ -320,11 +326,12 @@ fn calibration_picks_usable_parameters() {
             memory_kib,
             ..
         } => {
-            assert_eq!((*variant, *memory_kib), (Argon2Variant::D, 65536));
-            assert!(*iterations >= 1);
+            assert_eq!(*variant, Argon2Variant::D);
+            assert_eq!((*memory_kib, *iterations), (19 * 1024, 2), "the floor");
         }
         other => panic!("unexpected {other:?}"),
     }
+    assert!(limits.check(&p).is_ok());
     assert!(transform_key(&kat_composite(), &p).is_ok());
     match KdfParams::calibrate_aes(std::time::Duration::from_millis(50)) {
         KdfParams::AesKdf { rounds, .. } => assert!(rounds >= 60_000),

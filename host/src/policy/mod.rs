@@ -24,6 +24,8 @@
 
 mod expiry;
 mod flags;
+#[cfg(feature = "password-quality")]
+mod strength;
 
 use std::collections::BTreeMap;
 
@@ -32,6 +34,8 @@ use trousseau_core::ComponentKind;
 
 pub use expiry::{parse_expiry, ExpiryRule, ExpiryStatus};
 pub use flags::{decode_flags, Requirement, SOURCE_FLAG_KINDS};
+#[cfg(feature = "password-quality")]
+pub use strength::{Strength, WEAK_BELOW_SCORE};
 
 /// The `[policy]` table as written.
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -3,6 +3,11 @@
 //! anything is created. Every password-like source passes the same check, built-in or plugin:
 //! the password is seen where it is answered (through the host's [`Interaction`]), or read
 //! back from the built-in password source's configured file or variable.
+//!
+//! With the `password-quality` feature, every new password's strength is estimated (zxcvbn)
+//! and said through the interaction; under the floor ([`crate::policy::WEAK_BELOW_SCORE`]),
+//! [`WeakPasswords`] says whether it is used, confirmed first, or refused, policy or not. A
+//! configured `[policy]` refuses outright what it does not allow.
 
 use std::cell::RefCell;
 
@@ -82,11 +87,69 @@ fn configured_password(_: &SourceSpec, _: &str, _: &dyn Interaction) -> Option<S
     None
 }
 
+/// What to do with a new password whose estimated strength is under the floor
+/// ([`crate::policy::WEAK_BELOW_SCORE`]) when no `[policy]` rule refuses it. Needs the
+/// `password-quality` feature; without it passwords are not estimated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum WeakPasswords {
+    /// Use it; the estimate is said through the interaction as a warning.
+    #[default]
+    Allow,
+    /// Ask through the interaction whether to use it; refused with
+    /// [`RingError::WeakPassword`] when the answer is no or nobody can be asked.
+    Confirm,
+    /// Refuse it with [`RingError::WeakPassword`].
+    Refuse,
+}
+
+/// Says `password`'s estimated strength through `ui` and applies `weak` when it is under the
+/// floor.
+#[cfg(feature = "password-quality")]
+fn check_strength(
+    password: &str,
+    weak: WeakPasswords,
+    ui: &dyn Interaction,
+) -> Result<(), RingError> {
+    let strength = crate::policy::Strength::estimate(password);
+    if !strength.is_weak() {
+        ui.message(
+            MessageLevel::Info,
+            &format!("new password strength: {}", strength.describe()),
+        );
+        return Ok(());
+    }
+    ui.message(
+        MessageLevel::Warning,
+        &format!("the new password is {}", strength.describe()),
+    );
+    let refused = |declined| RingError::WeakPassword {
+        strength: strength.describe(),
+        declined,
+    };
+    match weak {
+        WeakPasswords::Allow => Ok(()),
+        WeakPasswords::Refuse => Err(refused(false)),
+        WeakPasswords::Confirm => match ui.confirm("Use this weak password anyway?", false) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(refused(true)),
+            Err(_) => Err(refused(false)),
+        },
+    }
+}
+
+/// Without the `password-quality` feature no estimate is made.
+#[cfg(not(feature = "password-quality"))]
+fn check_strength(_: &str, _: WeakPasswords, _: &dyn Interaction) -> Result<(), RingError> {
+    Ok(())
+}
+
 /// Enrolls `specs` for a new slot under the policy, so that nothing is created (a key file, a
 /// token key) for a slot the policy refuses: the sources' kinds are checked first (required and
 /// forbidden sources), then password sources are enrolled and their password checked (length,
-/// quality), then the other sources are enrolled. Components and stored specs come back in
-/// `specs` order. Messages name every broken rule and by how much.
+/// quality, then the strength estimate under `weak`; `None`: the password is a generated
+/// high-entropy key, not estimated), then the other sources are enrolled. Components and
+/// stored specs come back in `specs` order. Messages name every broken rule and by how much.
 pub(crate) fn enroll_checked(
     registry: &Registry,
     policy: &Policy,
@@ -94,6 +157,7 @@ pub(crate) fn enroll_checked(
     challenge: &[u8],
     ui: &dyn SourceInteraction,
     location: &str,
+    weak: Option<WeakPasswords>,
 ) -> Result<(Vec<Component>, Vec<SourceSpec>), RingError> {
     let kinds = specs
         .iter()
@@ -120,17 +184,42 @@ pub(crate) fn enroll_checked(
             &EverySource(&recorder),
             location,
         )?;
-        if kinds[i] == ComponentKind::Password && policy.has_password_rules() {
+        if kinds[i] == ComponentKind::Password {
+            let rules = policy.has_password_rules();
             let password = recorder
                 .take()
-                .or_else(|| configured_password(&specs[i], location, source_ui))
-                .ok_or_else(|| RingError::PasswordUnchecked {
-                    provider: specs[i].provider.clone(),
-                })?;
-            let text = std::str::from_utf8(password.expose()).map_err(|_| {
-                crate::policy::PolicyViolation(vec!["the new password is not valid UTF-8".into()])
-            })?;
-            policy.check_new_master_key(&kinds, Some(text))?;
+                .or_else(|| configured_password(&specs[i], location, source_ui));
+            let password = match password {
+                Some(p) => p,
+                None if rules => {
+                    return Err(RingError::PasswordUnchecked {
+                        provider: specs[i].provider.clone(),
+                    })
+                }
+                // A plugin password source that does not ask through the interaction: there
+                // is nothing to estimate.
+                None => {
+                    enrolled[i] = c.into_iter().zip(s).next();
+                    continue;
+                }
+            };
+            match std::str::from_utf8(password.expose()) {
+                Ok(text) => {
+                    if rules {
+                        policy.check_new_master_key(&kinds, Some(text))?;
+                    }
+                    if let Some(weak) = weak {
+                        check_strength(text, weak, source_ui)?;
+                    }
+                }
+                Err(_) if rules => {
+                    return Err(crate::policy::PolicyViolation(vec![
+                        "the new password is not valid UTF-8".into(),
+                    ])
+                    .into())
+                }
+                Err(_) => {}
+            }
         }
         enrolled[i] = c.into_iter().zip(s).next();
     }

@@ -29,6 +29,8 @@ pub enum Hint {
     UnlockOrDropSlots,
     /// List the installed providers (a source or repository named is not one of them).
     ListProviders,
+    /// Choose a stronger password, or say explicitly that this weak one is wanted.
+    StrongerPassword,
 }
 
 /// Why a key ring could not be opened, created or changed.
@@ -123,6 +125,19 @@ pub enum RingError {
         /// The provider.
         provider: String,
     },
+    /// A new password's estimated strength is under the floor and it was not confirmed
+    /// ([`super::WeakPasswords`]).
+    #[error(
+        "the new password is {strength}{}; nothing was changed",
+        if *.declined { " and its use was not confirmed" } else { ", and weak passwords are used only once confirmed, which cannot be asked here" }
+    )]
+    WeakPassword {
+        /// The estimate, for people.
+        strength: String,
+        /// Whether the question was asked and answered no (else nobody could be asked, or
+        /// the host refuses weak passwords).
+        declined: bool,
+    },
     /// The provider registry could not be built (a plugin directory named explicitly cannot
     /// be read).
     #[error(transparent)]
@@ -169,6 +184,7 @@ impl RingError {
             } if error.code() != ErrorCode::WrongKey => Some(Hint::ConfigureUnlockSources),
             RingError::Provider { .. } => Some(Hint::ListProviders),
             RingError::UnopenedSlots { .. } => Some(Hint::UnlockOrDropSlots),
+            RingError::WeakPassword { .. } => Some(Hint::StrongerPassword),
             _ => None,
         }
     }

@@ -11,11 +11,14 @@
 mod enrollment;
 mod error;
 mod opener;
+mod recovery;
 mod sources;
 
+pub use enrollment::WeakPasswords;
 pub use error::{Hint, RingError};
 pub use opener::{
     inspect, location, CreatedRing, Creation, Expired, IfMissing, OpenedRing, RingOpener,
-    RingSettings, RotationReport,
+    RingSettings, RotationReport, SlotSecret,
 };
+pub use recovery::{RecoveryKey, RecoveryKeyError};
 pub use sources::{check_key_sources, check_provider, default_sources, PASSWORD, USER_ACCOUNT};

@@ -2,12 +2,12 @@
 //! unwrapping W, key manager), creating it once when processes race to make it, and making new
 //! slots under the policy.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use trousseau_core::{abi::RepositoryBox, ErrorCode, SecretBytes};
 use uuid::Uuid;
 
-use super::{enrollment, sources, RingError};
+use super::{enrollment, sources, RingError, WeakPasswords};
 use crate::{
     dataprotection::{
         at_rest::{KeyEncryption, PlainKeys},
@@ -20,7 +20,7 @@ use crate::{
         wrapping::RingWrappingKey,
         DataProtectionError,
     },
-    masterkey::{self, KdfLimits, KdfParams, SourceInteraction, SourceSpec},
+    masterkey::{self, Argon2Variant, KdfLimits, KdfParams, SourceInteraction, SourceSpec},
     plugins::Registry,
     policy::{ExpiryStatus, Policy},
 };
@@ -41,10 +41,30 @@ pub struct RingSettings {
     /// The key sources a ring created by this node is protected with. Empty: the unlock
     /// sources, else [`sources::default_sources`].
     pub new_ring_sources: Vec<SourceSpec>,
-    /// Ceilings on the KDF parameters of slots read from the ring.
+    /// Ceilings on the KDF parameters of slots read from the ring; new slots stay under them.
     pub kdf_limits: KdfLimits,
     /// The administrator's master-key policy (new slots, expiry).
     pub policy: Policy,
+    /// How long opening a new slot should take on this machine: its Argon2id is calibrated
+    /// to it ([`KdfParams::calibrate`]), between the floor and [`RingSettings::kdf_limits`].
+    /// `None`: the fixed defaults (Argon2id 64 MiB, 2 passes, 2 lanes), lowered to the
+    /// ceilings where they are lower.
+    pub unlock_time: Option<Duration>,
+    /// What to do with a new password whose estimated strength is under the floor (with the
+    /// `password-quality` feature); a `[policy]` refuses what it does not allow either way.
+    pub weak_passwords: WeakPasswords,
+}
+
+/// What the secret of a new slot is, which decides its KDF.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SlotSecret {
+    /// Chosen or kept by people (passwords, key files, tokens): the KDF follows
+    /// [`RingSettings::unlock_time`] and a new password's strength is estimated.
+    Chosen,
+    /// A generated random key of at least 128 bits given as the password
+    /// ([`super::RecoveryKey`]): the cheap [`KdfParams::high_entropy`], no estimate.
+    Generated,
 }
 
 /// What [`RingOpener::open`] does when there is no ring yet.
@@ -152,9 +172,11 @@ impl<'a> RingOpener<'a> {
     }
 
     /// Makes a slot wrapping `w` from `specs`: enrolls each source (asking through `ui`, with
-    /// a fresh default KDF's seed as the challenge), checks the result against the policy,
-    /// composes and runs the KDF. The slot records the specs with their public parameters and
-    /// the KDF; its key-encryption key comes with it (to re-wrap the slot in a rotation).
+    /// a fresh KDF's seed as the challenge), checks the result against the policy and the
+    /// password's strength, composes and runs the KDF. The slot records the specs with their
+    /// public parameters, the KDF and how long it took here; its key-encryption key comes
+    /// with it (to re-wrap the slot in a rotation). The same as [`RingOpener::new_slot_for`]
+    /// with [`SlotSecret::Chosen`].
     pub fn new_slot(
         &self,
         repo: &RepositoryBox,
@@ -163,8 +185,22 @@ impl<'a> RingOpener<'a> {
         specs: &[SourceSpec],
         ui: &dyn SourceInteraction,
     ) -> Result<(Slot, SecretBytes), RingError> {
+        self.new_slot_for(repo, w, label, specs, ui, SlotSecret::Chosen)
+    }
+
+    /// [`RingOpener::new_slot`] for a slot whose secret is `secret`: a generated key gets
+    /// the cheap KDF and no strength estimate.
+    pub fn new_slot_for(
+        &self,
+        repo: &RepositoryBox,
+        w: &RingWrappingKey,
+        label: &str,
+        specs: &[SourceSpec],
+        ui: &dyn SourceInteraction,
+        secret: SlotSecret,
+    ) -> Result<(Slot, SecretBytes), RingError> {
         sources::check_key_sources(self.registry, specs, "slot sources:")?;
-        let kdf = KdfParams::new_default();
+        let (kdf, expected, weak) = self.new_kdf(secret)?;
         let (components, stored) = enrollment::enroll_checked(
             self.registry,
             &self.settings.policy,
@@ -172,10 +208,38 @@ impl<'a> RingOpener<'a> {
             kdf.seed(),
             ui,
             &location(repo),
+            weak,
         )?;
-        let kek = masterkey::transform_key(&masterkey::composite_key(components)?, &kdf)?;
-        let slot = Slot::wrap(&kek, w, label, stored, kdf, Timestamp::now())?;
+        let composite = masterkey::composite_key(components)?;
+        let (kek, took) = masterkey::transform_key_with(ui, &composite, &kdf, expected)?;
+        let slot = Slot::wrap_timed(&kek, w, label, stored, kdf, Timestamp::now(), Some(took))?;
         Ok((slot, kek))
+    }
+
+    /// The KDF of a new slot for `secret`, how long it should take, and how a weak password
+    /// is treated (`None`: not estimated).
+    fn new_kdf(
+        &self,
+        secret: SlotSecret,
+    ) -> Result<(KdfParams, Option<Duration>, Option<WeakPasswords>), RingError> {
+        let limits = &self.settings.kdf_limits;
+        let weak = Some(self.settings.weak_passwords);
+        let (kdf, expected, weak) = match (secret, self.settings.unlock_time) {
+            (SlotSecret::Generated, _) => (KdfParams::high_entropy(), None, None),
+            (SlotSecret::Chosen, Some(target)) => (
+                KdfParams::calibrate(Argon2Variant::Id, target, limits)?,
+                Some(target),
+                weak,
+            ),
+            (SlotSecret::Chosen, None) => (KdfParams::default_within(limits)?, None, weak),
+        };
+        if let Err(why) = limits.check(&kdf) {
+            return Err(masterkey::MasterKeyError::KdfSettings(format!(
+                "a new slot's KDF would not open on this node: {why}"
+            ))
+            .into());
+        }
+        Ok((kdf, expected, weak))
     }
 
     /// Opens W through a slot of the current generation that this node's unlock sources open
