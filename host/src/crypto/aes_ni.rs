@@ -1,9 +1,9 @@
 //! AES-256 with explicit AES-NI instructions (x86_64 only): the AES-KDF rounds of the master
 //! key and AES-256-CBC of data protection.
 //!
-//! The 15 round keys are expanded once per call with `aeskeygenassist` and stay in XMM
-//! registers for the serial loops (AES-KDF, CBC encryption); no call, dispatch or memory traffic
-//! per round. CBC decryption has no chain between blocks, so eight blocks go through the rounds
+//! The 15 round keys are expanded with `aeskeygenassist`, once per call or once per
+//! [`EncryptionKeys`]/[`DecryptionKeys`] for chained calls, and stay in XMM registers for the
+//! serial loops (AES-KDF, CBC encryption); no call, dispatch or memory traffic per round. CBC decryption has no chain between blocks, so eight blocks go through the rounds
 //! interleaved and the CPU overlaps their `aesdec` latencies.
 //!
 //! Every `unsafe` is either a call into a `#[target_feature]` function, guarded by the
@@ -29,8 +29,12 @@ const LANES: usize = 8;
 pub struct AesNi(());
 
 impl AesNi {
-    /// `Some` when the CPU supports AES-NI. The CPUID probe runs once per process.
+    /// `Some` when the CPU supports AES-NI. The CPUID probe runs once per process. Always
+    /// `None` with the `portable-crypto` feature, which tests the portable fallbacks.
     pub fn detect() -> Option<Self> {
+        if cfg!(feature = "portable-crypto") {
+            return None;
+        }
         static DETECTED: OnceLock<bool> = OnceLock::new();
         let present = *DETECTED.get_or_init(|| {
             std::arch::is_x86_feature_detected!("aes")
@@ -51,15 +55,80 @@ impl AesNi {
     /// AES-256-CBC encryption in place of whole blocks (`buf.len()` a multiple of 16; a
     /// trailing partial block is left untouched). Padding is the caller's.
     pub fn cbc_encrypt(self, key: &[u8; 32], iv: &[u8; BLOCK], buf: &mut [u8]) {
-        // SAFETY: as in `kdf_rounds`: the token proves "aes" and "sse2" are available.
-        unsafe { cbc_encrypt_aesni(key, iv, buf) }
+        let keys = self.encryption_keys(key);
+        self.cbc_encrypt_chained(&keys, &mut { *iv }, buf);
     }
 
     /// AES-256-CBC decryption in place of whole blocks (`buf.len()` a multiple of 16; a
     /// trailing partial block is left untouched). Padding is the caller's.
     pub fn cbc_decrypt(self, key: &[u8; 32], iv: &[u8; BLOCK], buf: &mut [u8]) {
-        // SAFETY: as in `kdf_rounds`: the token proves "aes" and "sse2" are available.
-        unsafe { cbc_decrypt_aesni(key, iv, buf) }
+        let keys = self.decryption_keys(key);
+        self.cbc_decrypt_chained(&keys, &mut { *iv }, buf);
+    }
+
+    /// The 15 AES-256 encryption round keys of `key`, for many [`cbc_encrypt_chained`] calls.
+    ///
+    /// [`cbc_encrypt_chained`]: Self::cbc_encrypt_chained
+    pub fn encryption_keys(self, key: &[u8; 32]) -> EncryptionKeys {
+        // SAFETY: the token proves "aes" and "sse2" are available (see `kdf_rounds`).
+        EncryptionKeys(unsafe { expand_key(key) })
+    }
+
+    /// The 15 AES-256 decryption round keys of `key`, for many [`cbc_decrypt_chained`] calls.
+    ///
+    /// [`cbc_decrypt_chained`]: Self::cbc_decrypt_chained
+    pub fn decryption_keys(self, key: &[u8; 32]) -> DecryptionKeys {
+        // SAFETY: as in `encryption_keys`.
+        unsafe {
+            let mut enc = expand_key(key);
+            let dec = inverse_round_keys(&enc);
+            enc.zeroize();
+            DecryptionKeys(dec)
+        }
+    }
+
+    /// CBC encryption in place of the whole blocks of `buf`, continuing from `chain` (the IV,
+    /// or the last ciphertext block of the previous call), which is left at the last
+    /// ciphertext block.
+    pub fn cbc_encrypt_chained(
+        self,
+        keys: &EncryptionKeys,
+        chain: &mut [u8; BLOCK],
+        buf: &mut [u8],
+    ) {
+        // SAFETY: as in `encryption_keys`.
+        unsafe { cbc_encrypt_aesni(&keys.0, chain, buf) }
+    }
+
+    /// CBC decryption in place of the whole blocks of `buf`, continuing from `chain` (the IV,
+    /// or the last ciphertext block of the previous call), which is left at the last
+    /// ciphertext block of `buf`.
+    pub fn cbc_decrypt_chained(
+        self,
+        keys: &DecryptionKeys,
+        chain: &mut [u8; BLOCK],
+        buf: &mut [u8],
+    ) {
+        // SAFETY: as in `encryption_keys`.
+        unsafe { cbc_decrypt_aesni(&keys.0, chain, buf) }
+    }
+}
+
+/// Expanded AES-256 encryption round keys, wiped on drop.
+pub struct EncryptionKeys([__m128i; 15]);
+
+/// Expanded AES-256 decryption round keys (equivalent inverse cipher), wiped on drop.
+pub struct DecryptionKeys([__m128i; 15]);
+
+impl Drop for EncryptionKeys {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+impl Drop for DecryptionKeys {
+    fn drop(&mut self) {
+        self.0.zeroize();
     }
 }
 
@@ -144,7 +213,7 @@ fn expand_key(key: &[u8; 32]) -> [__m128i; 15] {
 /// Decryption round keys (equivalent inverse cipher): reversed, `InvMixColumns` on the inner 13.
 #[inline]
 #[target_feature(enable = "aes,sse2")]
-fn decryption_keys(enc: &[__m128i; 15]) -> [__m128i; 15] {
+fn inverse_round_keys(enc: &[__m128i; 15]) -> [__m128i; 15] {
     let mut d = [enc[14]; 15];
     for i in 1..14 {
         d[i] = _mm_aesimc_si128(enc[14 - i]);
@@ -192,26 +261,21 @@ fn kdf_rounds_aesni(seed: &[u8; 32], data: &mut [u8; 32], rounds: u64) {
 
 /// CBC encryption: `c_i = E(p_i ^ c_{i-1})`, serial; the round keys stay in registers.
 #[target_feature(enable = "aes,sse2")]
-fn cbc_encrypt_aesni(key: &[u8; 32], iv: &[u8; BLOCK], buf: &mut [u8]) {
-    let mut k = expand_key(key);
+fn cbc_encrypt_aesni(k: &[__m128i; 15], iv: &mut [u8; BLOCK], buf: &mut [u8]) {
     let mut chain = load(iv);
     for block in buf.chunks_exact_mut(BLOCK) {
         let Ok(block) = <&mut [u8; BLOCK]>::try_from(block) else {
             continue;
         };
-        chain = encrypt_block(&k, _mm_xor_si128(load(block), chain));
+        chain = encrypt_block(k, _mm_xor_si128(load(block), chain));
         store(chain, block);
     }
-    k.zeroize();
-    chain.zeroize();
+    store(chain, iv);
 }
 
 /// CBC decryption: `p_i = D(c_i) ^ c_{i-1}`; [`LANES`] blocks interleaved, then one at a time.
 #[target_feature(enable = "aes,sse2")]
-fn cbc_decrypt_aesni(key: &[u8; 32], iv: &[u8; BLOCK], buf: &mut [u8]) {
-    let mut enc = expand_key(key);
-    let mut d = decryption_keys(&enc);
-    enc.zeroize();
+fn cbc_decrypt_aesni(d: &[__m128i; 15], iv: &mut [u8; BLOCK], buf: &mut [u8]) {
     let mut prev = load(iv);
     let whole = buf.len() / BLOCK * BLOCK;
     let (wide, tail) = buf[..whole].split_at_mut(whole / (LANES * BLOCK) * (LANES * BLOCK));
@@ -257,5 +321,5 @@ fn cbc_decrypt_aesni(key: &[u8; 32], iv: &[u8; BLOCK], buf: &mut [u8]) {
         prev = c;
         x.zeroize();
     }
-    d.zeroize();
+    store(prev, iv);
 }

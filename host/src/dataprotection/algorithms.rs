@@ -288,8 +288,7 @@ pub(crate) fn cbc_decrypt(
 
 /// The length of `buf` without its PKCS7 padding, `None` when the padding is malformed. Runs
 /// only after the MAC verified, so its timing reveals nothing an attacker can use.
-#[cfg(target_arch = "x86_64")]
-fn pkcs7_unpadded_len(buf: &[u8]) -> Option<usize> {
+pub(crate) fn pkcs7_unpadded_len(buf: &[u8]) -> Option<usize> {
     let pad = usize::from(*buf.last()?);
     if pad == 0 || pad > 16 || pad > buf.len() {
         return None;

@@ -6,10 +6,12 @@
 
 use subtle::ConstantTimeEq;
 use trousseau_core::SecretBytes;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
+
+use crate::crypto::cbc_hmac;
 
 use super::{
-    algorithms::{self, Algorithm},
+    algorithms::{self, Algorithm, EncryptionAlgorithm, ValidationAlgorithm},
     error::Result,
     kdf::{self, KeyedPrf},
 };
@@ -141,6 +143,16 @@ impl AuthenticatedEncryptor {
             let padded = (plaintext.len() / BLOCK + 1) * BLOCK;
             out.extend_from_slice(plaintext);
             out.resize(ct_start + padded, (padded - plaintext.len()) as u8);
+            if let Some((k_e, k_h)) = Self::stitched(enc, val, k_e, k_h) {
+                // `IV || padded plaintext`, encrypted and MACed in one pass.
+                let mac = cbc_hmac::seal(
+                    &mut cbc_hmac::CbcEncryptor::new(k_e, &chain),
+                    cbc_hmac::HmacSha256::new(k_h),
+                    &mut out[ct_start - BLOCK..],
+                );
+                out.extend_from_slice(&mac);
+                return Ok(());
+            }
             let mut mac = [0u8; 64];
             // Encrypt and MAC chunk by chunk so the MAC reads ciphertext still in L1.
             val.mac_streamed(
@@ -185,21 +197,54 @@ impl AuthenticatedEncryptor {
             let (iv_ct, mac) = rest.split_at(rest.len() - ds);
             let k = self.subkeys(aad, modifier);
             let k = &k[..ks + ds];
+            let (iv, ct) = iv_ct.split_at(BLOCK);
+            if ct.is_empty() || ct.len() % BLOCK != 0 {
+                return Err(DecryptFailure::Invalid);
+            }
+            let mut buf = Vec::with_capacity(ct.len());
+            if let (Some((k_e, k_h)), Ok(iv)) =
+                (Self::stitched(enc, val, &k[..ks], &k[ks..]), iv.try_into())
+            {
+                // Decrypted side by side with the MAC check; released only if the MAC matches.
+                let expected = cbc_hmac::open(
+                    &mut cbc_hmac::CbcDecryptor::new(k_e, iv),
+                    cbc_hmac::HmacSha256::new(k_h),
+                    iv_ct,
+                    &mut buf,
+                );
+                if !bool::from(expected.ct_eq(mac)) {
+                    buf.zeroize();
+                    return Err(DecryptFailure::Invalid);
+                }
+                let n = algorithms::pkcs7_unpadded_len(&buf).ok_or(DecryptFailure::Invalid)?;
+                buf.truncate(n);
+                return Ok(buf);
+            }
             let mut expected = [0u8; 64];
             val.mac(&k[ks..], &[iv_ct], &mut expected[..ds]);
             if !bool::from(expected[..ds].ct_eq(mac)) {
                 return Err(DecryptFailure::Invalid);
             }
-            let (iv, ct) = iv_ct.split_at(BLOCK);
-            if ct.is_empty() || ct.len() % BLOCK != 0 {
-                return Err(DecryptFailure::Invalid);
-            }
-            let mut buf = ct.to_vec();
+            buf.extend_from_slice(ct);
             let n = algorithms::cbc_decrypt(enc, &k[..ks], iv, &mut buf)
                 .ok_or(DecryptFailure::Invalid)?;
             buf.truncate(n);
             Ok(buf)
         }
+    }
+
+    /// `(K_E, K_H)` as fixed-size keys when the pair is AES-256-CBC with HMAC-SHA256, which
+    /// runs stitched ([`cbc_hmac`]); `None` for the other pairs.
+    fn stitched<'k>(
+        enc: EncryptionAlgorithm,
+        val: ValidationAlgorithm,
+        k_e: &'k [u8],
+        k_h: &'k [u8],
+    ) -> Option<(&'k [u8; 32], &'k [u8; 32])> {
+        if enc != EncryptionAlgorithm::Aes256Cbc || val != ValidationAlgorithm::HmacSha256 {
+            return None;
+        }
+        Some((k_e.try_into().ok()?, k_h.try_into().ok()?))
     }
 }
 
@@ -208,7 +253,6 @@ mod tests {
     use base64::Engine;
 
     use super::*;
-    use crate::dataprotection::algorithms::{EncryptionAlgorithm, ValidationAlgorithm};
 
     fn counting_rng() -> impl FnMut(&mut [u8]) -> Result<()> {
         let mut next = 0u8;
