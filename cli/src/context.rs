@@ -15,7 +15,7 @@ use trousseau::{
     plugins::{search_path, Registry},
 };
 
-use super::{CliError, RepositoryArg};
+use super::{slot_options::SlotOptions, CliError, RepositoryArg};
 
 /// Configuration and registry, built once per invocation.
 #[derive(Debug)]
@@ -30,6 +30,8 @@ pub struct Context {
     pub registry: Registry,
     /// The key sources given with `--unlock` (empty: use `[[master_key.sources]]`).
     pub unlock_sources: Vec<SourceSpec>,
+    /// How new slots are made and whether a recovery key unlocks (from the command line).
+    pub slot_options: SlotOptions,
 }
 
 impl Context {
@@ -72,6 +74,7 @@ impl Context {
             repository_from_flag: repository.spec.is_some(),
             registry,
             unlock_sources: Vec::new(),
+            slot_options: SlotOptions::default(),
         })
     }
 
@@ -132,6 +135,7 @@ mod tests {
             repository_from_flag: false,
             registry: Registry::with_builtins(None).unwrap(),
             unlock_sources: Vec::new(),
+            slot_options: SlotOptions::default(),
         }
     }
 

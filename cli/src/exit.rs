@@ -96,6 +96,10 @@ fn render(hint: Hint) -> &'static str {
             "; give their sources with --unlock, or pass --drop-unopened to remove them"
         }
         Hint::ListProviders => " (plugins are listed by `trousseau plugins list`)",
+        Hint::StrongerPassword => {
+            "\nhint: choose a stronger password (several unrelated words are easy to remember), \
+             or pass --allow-weak-password to use this one"
+        }
         _ => "",
     }
 }

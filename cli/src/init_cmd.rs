@@ -9,6 +9,7 @@ use trousseau::{masterkey::SourceSpec, ring::Creation};
 use super::{
     password::{self, SecretAnswers},
     ring,
+    slot_options::SlotArgs,
     slot_sources::{self, SourceArgs},
     CliError, Context,
 };
@@ -30,6 +31,12 @@ pub struct PasswordArgs {
     /// `3<file`), keeping standard input free for data.
     #[arg(long, value_name = "N")]
     pub password_fd: Option<u32>,
+    /// Unlock with a recovery key (made by `master-key add-slot --recovery-key`) instead of
+    /// the master password: asked on the terminal, or read from --password-file,
+    /// --password-env, --password-fd or --password-stdin. Spaces, dashes and case do not
+    /// matter; a typo is caught by its checksum before anything is tried.
+    #[arg(long)]
+    pub use_recovery_key: bool,
 }
 
 impl PasswordArgs {
@@ -77,6 +84,10 @@ impl PasswordArgs {
         } else {
             None
         };
+        if self.use_recovery_key {
+            let key = password::recovery_key(password, self.password_stdin)?;
+            return Ok(SecretAnswers::with_password(Some(key.password()), false));
+        }
         Ok(SecretAnswers::with_password(password, self.password_stdin))
     }
 }
@@ -91,10 +102,18 @@ pub struct InitArgs {
     /// A label for the first slot (default: its sources, e.g. `password + keyfile`).
     #[arg(long)]
     label: Option<String>,
+    #[command(flatten)]
+    slot: SlotArgs,
 }
 
 /// Runs `init`: refuses when a ring exists.
 pub fn run(ctx: &Context, args: InitArgs) -> Result<(), CliError> {
+    if args.password.use_recovery_key {
+        return Err(CliError::usage(anyhow!(
+            "--use-recovery-key opens an existing ring; a new ring gets a recovery key with \
+             `trousseau master-key add-slot --recovery-key` once it exists"
+        )));
+    }
     let repo = ring::repository(ctx)?;
     let parsed = ring::inspect(&repo)?;
     let (slots_, keys) = (

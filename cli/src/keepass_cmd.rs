@@ -58,7 +58,7 @@ struct Spinner;
 
 impl KdfRunner for Spinner {
     fn run(&self, params: &KdfParams, kdf: &mut (dyn FnMut() + Send)) {
-        with_progress(&format!("running {}", describe_kdf(params)), kdf);
+        with_progress(&format!("running {}", describe_kdf(params)), None, kdf);
     }
 }
 

@@ -21,6 +21,7 @@ mod progress;
 mod protect_cmd;
 mod repository_arg;
 mod ring;
+mod slot_options;
 mod slot_sources;
 mod spec;
 mod terminal;
@@ -128,6 +129,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
         .collect::<anyhow::Result<_>>()
         .map_err(CliError::usage)?;
     slot_sources::check_key_sources(&ctx, &ctx.unlock_sources, "--unlock:")?;
+    slot_options::apply(&mut ctx)?;
     if matches!(cli.command, Command::Plugins(_)) {
         // The plugin commands are the diagnostic tools: a configuration naming a missing
         // provider must not stop them, so it is only a warning there.

@@ -10,6 +10,7 @@ use super::{
     init_cmd::PasswordArgs,
     password::SecretAnswers,
     ring,
+    slot_options::SlotArgs,
     slot_sources::{self, SourceArgs},
     CliError, Context, TerminalInteraction,
 };
@@ -20,7 +21,7 @@ use trousseau::{
     },
     masterkey::SourceInteraction,
     masterkey::SourceSpec,
-    ring::Expired,
+    ring::{Expired, RecoveryKey, SlotSecret},
 };
 use trousseau_core::{ErrorCode, Interaction, SecretBytes};
 
@@ -36,6 +37,8 @@ pub struct NewSlotArgs {
     new_password_stdin: bool,
     #[command(flatten)]
     sources: SourceArgs,
+    #[command(flatten)]
+    slot: SlotArgs,
 }
 
 impl NewSlotArgs {
@@ -59,9 +62,17 @@ pub enum MasterKeyCommand {
         password: PasswordArgs,
         #[command(flatten)]
         new: NewSlotArgs,
-        /// Label of the new slot (default: its sources).
+        /// Label of the new slot (default: its sources; "recovery key" with --recovery-key).
         #[arg(long)]
         label: Option<String>,
+        /// Make a recovery-key slot: a random 256-bit key is generated and printed once on
+        /// standard output, in 9 groups of 8 letters (the last a checksum), to write down
+        /// and keep apart from the ring; `--use-recovery-key` unlocks with it.
+        #[arg(
+            long,
+            conflicts_with_all = ["sources", "new_password_file", "new_password_stdin"]
+        )]
+        recovery_key: bool,
         #[command(flatten)]
         confirm: ConfirmArgs,
     },
@@ -194,22 +205,36 @@ fn open_for_change(
     Ok(ring::opener(ctx, Vec::new())?.open_w(&repo, &parsed, ui, expired)?)
 }
 
-/// Makes and stores a slot of `specs` wrapping the opened W; returns it with its
-/// key-encryption key.
+/// Makes and stores a slot of `specs` wrapping the opened W, its secrets answered by `ui`;
+/// returns it with its key-encryption key.
 fn store_slot(
     ctx: &Context,
     opened: &Opened,
     specs: &[SourceSpec],
     label: &str,
-    new: &NewSlotArgs,
+    ui: &SecretAnswers,
+    secret: SlotSecret,
 ) -> Result<(Slot, SecretBytes), CliError> {
     let repo = ring::repository(ctx)?;
     let opener = ring::opener(ctx, specs.to_vec())?;
-    let ui = new.answers()?.for_role("New");
-    let (slot, kek) = opener.new_slot(&repo, &opened.w, label, specs, &ui)?;
+    let (slot, kek) = opener.new_slot_for(&repo, &opened.w, label, specs, ui, secret)?;
     slots::add_slot(&repo, &slot)?;
     eprintln!("added master-key slot {} ({label})", slot.id);
     Ok((slot, kek))
+}
+
+/// Adds a recovery-key slot to the opened ring and prints the key, once, on standard output.
+fn add_recovery_slot(ctx: &Context, opened: &Opened, label: &str) -> Result<(), CliError> {
+    let key = RecoveryKey::generate().map_err(CliError::failed)?;
+    let specs = [SourceSpec::new(trousseau::ring::PASSWORD)];
+    let ui = SecretAnswers::with_password(Some(key.password()), false);
+    store_slot(ctx, opened, &specs, label, &ui, SlotSecret::Generated)?;
+    eprintln!(
+        "the recovery key below opens the key ring (`--use-recovery-key`); it is shown only \
+         this once: write it down and keep it apart from the ring"
+    );
+    println!("{}", key.to_text().as_str());
+    Ok(())
 }
 
 /// `add-slot`: a slot weaker than the one that opened the ring (fewer or different key
@@ -219,15 +244,26 @@ fn add_slot(
     password: &PasswordArgs,
     new: &NewSlotArgs,
     label: Option<String>,
+    recovery_key: bool,
     args: ConfirmArgs,
 ) -> Result<(), CliError> {
-    let specs = slot_sources::resolve(ctx, &new.sources)?;
+    let specs = if recovery_key {
+        vec![SourceSpec::new(trousseau::ring::PASSWORD)]
+    } else {
+        slot_sources::resolve(ctx, &new.sources)?
+    };
     let opened = open_for_change(
         ctx,
         &password.answers()?.for_role("Current"),
         Expired::Refuse,
     )?;
-    let label = label.unwrap_or_else(|| slots::describe(&specs));
+    let label = label.unwrap_or_else(|| {
+        if recovery_key {
+            "recovery key".to_string()
+        } else {
+            slots::describe(&specs)
+        }
+    });
     let mut plan = vec![format!("plan: add a master-key slot of {}", kinds(&specs))];
     let weaker = slot_sources::weaker(&opened.slot.sources, &specs);
     if weaker {
@@ -243,7 +279,11 @@ fn add_slot(
     if (weaker || args.dry_run) && !confirm(&plan, args)? {
         return Ok(());
     }
-    store_slot(ctx, &opened, &specs, &label, new).map(|_| ())
+    if recovery_key {
+        return add_recovery_slot(ctx, &opened, &label);
+    }
+    let ui = new.answers()?.for_role("New");
+    store_slot(ctx, &opened, &specs, &label, &ui, SlotSecret::Chosen).map(|_| ())
 }
 
 /// `change`: the new slot keeps the replaced slot's source kinds unless `--source` is given;
@@ -271,7 +311,15 @@ fn change(
     if !confirm(&change_plan(&old.slot, &specs, rotation.rotate), args)? {
         return Ok(());
     }
-    let (new_slot, kek) = store_slot(ctx, &old, &specs, &slots::describe(&specs), new)?;
+    let ui = new.answers()?.for_role("New");
+    let (new_slot, kek) = store_slot(
+        ctx,
+        &old,
+        &specs,
+        &slots::describe(&specs),
+        &ui,
+        SlotSecret::Chosen,
+    )?;
     slots::remove_slot(&ring::repository(ctx)?, old.slot.id)?;
     eprintln!(
         "removed master-key slot {}; the new slot {} replaces it",
@@ -342,8 +390,9 @@ pub fn run(ctx: &Context, cmd: MasterKeyCommand) -> Result<(), CliError> {
             password,
             new,
             label,
+            recovery_key,
             confirm,
-        } => add_slot(ctx, &password, &new, label, confirm),
+        } => add_slot(ctx, &password, &new, label, recovery_key, confirm),
         MasterKeyCommand::Change {
             password,
             new,
@@ -389,6 +438,14 @@ pub fn run(ctx: &Context, cmd: MasterKeyCommand) -> Result<(), CliError> {
     }
 }
 
+/// A slot's recorded unlock time for people: `0.95 s (measured when the slot was made)`.
+fn unlock_time(slot: &Slot) -> String {
+    match slot.unlock_time {
+        Some(t) => format!("{:.2} s (measured when the slot was made)", t.as_secs_f64()),
+        None => "not recorded".to_string(),
+    }
+}
+
 fn status(ctx: &Context) -> Result<(), CliError> {
     let repo = ring::repository(ctx)?;
     let parsed = ring::inspect(&repo)?;
@@ -417,9 +474,8 @@ fn status(ctx: &Context) -> Result<(), CliError> {
     );
     let current = all.iter().map(|(_, s)| s.generation).max();
     for (_, s) in &all {
-        let kdf = serde_json::to_value(&s.kdf).unwrap_or_default();
         println!(
-            "slot {}  label {:?}  created {}  generation {}{}  kdf {}  sources {}",
+            "slot {}  label {:?}  created {}  generation {}{}  kdf {}  unlock time {}  sources {}",
             s.id,
             s.label,
             s.creation,
@@ -429,7 +485,8 @@ fn status(ctx: &Context) -> Result<(), CliError> {
             } else {
                 " (superseded, never used)"
             },
-            kdf["kdf"].as_str().unwrap_or("?"),
+            s.kdf.summary(),
+            unlock_time(s),
             s.sources
                 .iter()
                 .map(slot_sources::format_source)
@@ -438,4 +495,45 @@ fn status(ctx: &Context) -> Result<(), CliError> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use trousseau::{
+        dataprotection::{timestamp::Timestamp, wrapping::RingWrappingKey},
+        masterkey::KdfParams,
+    };
+
+    #[test]
+    fn status_says_when_a_slot_has_no_recorded_unlock_time() {
+        let w = RingWrappingKey::generate(0).unwrap();
+        let kek = SecretBytes::copy_from(&[1u8; 32]);
+        let specs = vec![SourceSpec::new("password")];
+        let kdf = KdfParams::new_default();
+        let old = Slot::wrap(
+            &kek,
+            &w,
+            "old",
+            specs.clone(),
+            kdf.clone(),
+            Timestamp::now(),
+        );
+        assert_eq!(unlock_time(&old.unwrap()), "not recorded");
+        let timed = Slot::wrap_timed(
+            &kek,
+            &w,
+            "new",
+            specs,
+            kdf,
+            Timestamp::now(),
+            Some(std::time::Duration::from_millis(950)),
+        )
+        .unwrap();
+        assert_eq!(
+            unlock_time(&timed),
+            "0.95 s (measured when the slot was made)"
+        );
+    }
 }

@@ -4,12 +4,15 @@
 //! Each prompted answer is remembered by its prompt for the rest of the command, so that trying
 //! several master-key slots asks only once, while different questions get their own answers.
 
-use std::{cell::RefCell, path::Path};
+use std::{cell::RefCell, io::IsTerminal, path::Path, time::Duration};
 
 use trousseau_core::{ComponentKind, Error, Interaction, MessageLevel, SecretBytes};
 
-use super::TerminalInteraction;
-use trousseau::masterkey::SourceInteraction;
+use super::{progress, TerminalInteraction};
+use trousseau::{
+    masterkey::{KdfParams, SourceInteraction},
+    ring::RecoveryKey,
+};
 
 /// Secrets from a file, standard input or the terminal, asked once per command. The password
 /// file answers password sources only ([`SourceInteraction`]).
@@ -142,12 +145,43 @@ pub fn password_fd(fd: u32) -> anyhow::Result<SecretBytes> {
     Ok(first_line(&data))
 }
 
+/// A recovery key: `given` (from a file, a variable or a descriptor), else a line of standard
+/// input (`stdin`), else asked on the terminal; its letters and checksum are checked here,
+/// before any slot is tried.
+pub fn recovery_key(given: Option<SecretBytes>, stdin: bool) -> anyhow::Result<RecoveryKey> {
+    let text = match given {
+        Some(text) => text,
+        None => TerminalInteraction::new(stdin).request_secret("Recovery key", false)?,
+    };
+    let text = std::str::from_utf8(text.expose()).map_err(|_| {
+        anyhow::anyhow!("the recovery key is not text; give the key as it was printed")
+    })?;
+    Ok(RecoveryKey::parse(text)?)
+}
+
 impl SourceInteraction for SecretAnswers {
     fn for_source(&self, kind: ComponentKind) -> &dyn Interaction {
         match &self.password {
             Some(file) if kind == ComponentKind::Password => file,
             _ => &self.prompted,
         }
+    }
+
+    /// Shows progress on a terminal while a KDF runs (nothing when stderr is not one).
+    fn key_derivation(
+        &self,
+        params: &KdfParams,
+        expected: Option<Duration>,
+        derive: &mut dyn FnMut(),
+    ) {
+        if !std::io::stderr().is_terminal() {
+            return derive();
+        }
+        progress::with_progress(
+            &format!("deriving the key ({})", params.summary()),
+            expected,
+            derive,
+        );
     }
 }
 

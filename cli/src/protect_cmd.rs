@@ -38,6 +38,9 @@ pub struct ProtectArgs {
     ttl: Option<String>,
     #[command(flatten)]
     io: StreamArgs,
+    /// The new slot's options, when this creates the key ring (first use).
+    #[command(flatten)]
+    slot: super::slot_options::SlotArgs,
     /// The text to protect, or `-` (default) for standard input (or `-i FILE`). Prefer
     /// standard input or `-i`: other users can read arguments in the process list.
     #[arg(default_value = "-")]

@@ -14,7 +14,7 @@ use trousseau::{
 };
 use trousseau_core::abi::RepositoryBox;
 
-use super::{slot_sources, CliError, Context};
+use super::{slot_options, slot_sources, CliError, Context};
 
 /// The repository named by `[repository]`, or the default filesystem repository.
 pub fn repository(ctx: &Context) -> Result<RepositoryBox, RingError> {
@@ -80,6 +80,8 @@ pub fn opener(
     settings.new_ring_sources = new_ring_sources;
     settings.kdf_limits = ctx.config.master_key.kdf_limits;
     settings.policy = policy;
+    settings.unlock_time = Some(slot_options::unlock_time(ctx)?);
+    settings.weak_passwords = ctx.slot_options.weak_passwords;
     Ok(RingOpener::new(&ctx.registry, settings)?)
 }
 

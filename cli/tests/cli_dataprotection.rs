@@ -56,6 +56,9 @@ impl Env {
             .env("XDG_CONFIG_HOME", self.dir.path().join("cfg"))
             .env("HOME", self.dir.path())
             .env_remove("TROUSSEAU_CONFIG")
+            // Short test passwords are used without asking; new slots calibrated to 0.1 s.
+            .env("TROUSSEAU_ALLOW_WEAK_PASSWORD", "1")
+            .env("TROUSSEAU_UNLOCK_TIME", "0.1")
             .stdin(if input.is_some() {
                 Stdio::piped()
             } else {

@@ -268,6 +268,9 @@ fn run_measured(h: &Home, args: &[&str], input_len: usize) -> (Option<i32>, Stri
         .env("XDG_DATA_HOME", h.path("data"))
         .env("XDG_CONFIG_HOME", h.path("cfg"))
         .env_remove("TROUSSEAU_CONFIG")
+        // Short test passwords are used without asking; new slots calibrated to 0.1 s.
+        .env("TROUSSEAU_ALLOW_WEAK_PASSWORD", "1")
+        .env("TROUSSEAU_UNLOCK_TIME", "0.1")
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());

@@ -155,6 +155,9 @@ fn run_bytes(h: &Home, args: &[&str], input: &[u8]) -> std::process::Output {
         .env("XDG_DATA_HOME", h.path("data"))
         .env("XDG_CONFIG_HOME", h.path("cfg"))
         .env_remove("TROUSSEAU_CONFIG")
+        // Short test passwords are used without asking; new slots calibrated to 0.1 s.
+        .env("TROUSSEAU_ALLOW_WEAK_PASSWORD", "1")
+        .env("TROUSSEAU_UNLOCK_TIME", "0.1")
         .envs(h.env.iter().map(|(k, v)| (k, v)))
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -200,7 +203,10 @@ fn data_streams_through_standard_input_files_and_binary_payloads() {
         .env("HOME", h.dir.path())
         .env("XDG_DATA_HOME", h.path("data"))
         .env("XDG_CONFIG_HOME", h.path("cfg"))
-        .env_remove("TROUSSEAU_CONFIG");
+        .env_remove("TROUSSEAU_CONFIG")
+        // Short test passwords are used without asking; new slots calibrated to 0.1 s.
+        .env("TROUSSEAU_ALLOW_WEAK_PASSWORD", "1")
+        .env("TROUSSEAU_UNLOCK_TIME", "0.1");
     let o = cli::run_with_stdin(cmd, Some(&payload));
     assert_eq!(
         o.stdout,

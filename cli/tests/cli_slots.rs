@@ -57,6 +57,9 @@ impl Env {
             .env_remove("XDG_DATA_HOME")
             .env_remove("XDG_CONFIG_HOME")
             .env_remove("TROUSSEAU_CONFIG")
+            // Short test passwords are used without asking; new slots calibrated to 0.1 s.
+            .env("TROUSSEAU_ALLOW_WEAK_PASSWORD", "1")
+            .env("TROUSSEAU_UNLOCK_TIME", "0.1")
             .env_remove("TROUSSEAU_PLUGIN_PATH")
             .stdin(if stdin.is_some() {
                 Stdio::piped()

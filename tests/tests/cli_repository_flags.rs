@@ -42,6 +42,9 @@ fn trousseau_env(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
         .env("XDG_CONFIG_HOME", home.join("cfg"))
         .env("XDG_DATA_HOME", home.join("data"))
         .env_remove("TROUSSEAU_CONFIG")
+        // Short test passwords are used without asking; new slots calibrated to 0.1 s.
+        .env("TROUSSEAU_ALLOW_WEAK_PASSWORD", "1")
+        .env("TROUSSEAU_UNLOCK_TIME", "0.1")
         .env_remove("TROUSSEAU_PLUGIN_PATH")
         .env_remove("TROUSSEAU_LOG")
         .envs(env.iter().copied())

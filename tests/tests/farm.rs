@@ -242,6 +242,9 @@ fn node(config: &Path, args: &[String]) -> Child {
         .arg(config)
         .args(args)
         .env_remove("TROUSSEAU_CONFIG")
+        // Short test passwords are used without asking; new slots calibrated to 0.1 s.
+        .env("TROUSSEAU_ALLOW_WEAK_PASSWORD", "1")
+        .env("TROUSSEAU_UNLOCK_TIME", "0.1")
         .env_remove("TROUSSEAU_LOG")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -754,7 +754,10 @@ fn cli(v: &Victim, args: &[&str], step: Option<i32>) -> std::process::Output {
         .args(args)
         .env("HOME", v.dir.path())
         .env_remove("TROUSSEAU_PLUGIN_PATH")
-        .env_remove(trousseau_filesystem::FAILPOINT_ENV);
+        .env_remove(trousseau_filesystem::FAILPOINT_ENV)
+        // Short test passwords are used without asking; new slots calibrated to 0.1 s.
+        .env("TROUSSEAU_ALLOW_WEAK_PASSWORD", "1")
+        .env("TROUSSEAU_UNLOCK_TIME", "0.1");
     if let Some(step) = step {
         cmd.env(trousseau_filesystem::FAILPOINT_ENV, step.to_string());
     }

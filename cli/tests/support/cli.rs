@@ -62,6 +62,9 @@ impl Home {
             .env("XDG_DATA_HOME", self.path("data"))
             .env("XDG_CONFIG_HOME", self.path("cfg"))
             .env_remove("TROUSSEAU_CONFIG")
+            // Short test passwords are used without asking; new slots calibrated to 0.1 s.
+            .env("TROUSSEAU_ALLOW_WEAK_PASSWORD", "1")
+            .env("TROUSSEAU_UNLOCK_TIME", "0.1")
             .env_remove("TROUSSEAU_PLUGIN_PATH")
             .envs(self.env.iter().map(|(k, v)| (k, v)));
         // SAFETY: setsid is async-signal-safe; it detaches the child from the terminal.
