@@ -7,6 +7,7 @@
 
 #![deny(unsafe_code)]
 
+mod completions_cmd;
 mod context;
 mod exit;
 mod init_cmd;
@@ -33,7 +34,7 @@ use clap::{Parser, Subcommand};
 
 use context::Context;
 use exit::CliError;
-use repository_arg::RepositoryArg;
+use repository_arg::{global, OnRing, RepositoryArg, RingArgs, RingCommand};
 use terminal::TerminalInteraction;
 
 /// Trousseau: composite master keys from pluggable key sources, and an ASP.NET Core-compatible
@@ -53,17 +54,10 @@ pub struct Cli {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 
-    /// A key source this node opens an encrypted key ring with (repeatable, in order), written
-    /// as `--source` is: `PROVIDER[:KEY=VALUE,…]`, e.g. `--unlock password --unlock
-    /// keyfile:path=/k.keyx`. Overrides `[[master_key.sources]]`. Where a source's files,
-    /// devices and programs are is taken only from here or the configuration, never from the
-    /// key ring.
-    #[arg(long = "unlock", global = true, value_name = "SPEC")]
-    pub unlock: Vec<String>,
-
-    /// The key-ring repository (overriding the configuration file's [repository] table).
+    /// The key ring's options, accepted before the command name too (only by the commands
+    /// that use a key ring).
     #[command(flatten)]
-    pub repository: RepositoryArg,
+    pub ring: RingArgs,
 
     /// What to do.
     #[command(subcommand)]
@@ -77,17 +71,21 @@ pub enum Command {
     #[command(subcommand)]
     Plugins(plugins_cmd::PluginsCommand),
     /// Create the key ring: the first master-key slot and the first key.
-    Init(init_cmd::InitArgs),
+    Init(OnRing<init_cmd::InitArgs>),
     /// Protect data (prints base64url).
-    Protect(protect_cmd::ProtectArgs),
+    Protect(OnRing<protect_cmd::ProtectArgs>),
     /// Unprotect a payload made by `protect` or by ASP.NET Core.
-    Unprotect(protect_cmd::UnprotectArgs),
+    Unprotect(OnRing<protect_cmd::UnprotectArgs>),
     /// List, create, revoke and delete keys.
-    #[command(subcommand)]
-    Keys(keys_cmd::KeysCommand),
+    #[command(mut_arg("repository", global), mut_arg("unlock", global))]
+    Keys(RingCommand<keys_cmd::KeysCommand>),
     /// Manage the master-key slots.
-    #[command(subcommand, name = "master-key")]
-    MasterKey(master_key_cmd::MasterKeyCommand),
+    #[command(
+        name = "master-key",
+        mut_arg("repository", global),
+        mut_arg("unlock", global)
+    )]
+    MasterKey(RingCommand<master_key_cmd::MasterKeyCommand>),
     /// Create and inspect KeePass-compatible key files.
     #[command(subcommand)]
     Keyfile(keyfile_cmd::KeyfileCommand),
@@ -96,6 +94,30 @@ pub enum Command {
     Keepass(keepass_cmd::KeepassCommand),
     /// Back up, restore and inspect the per-user key of the `user-account` source.
     UserAccount(user_account_cmd::UserAccountArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell) to standard output.
+    Completions(completions_cmd::CompletionsArgs),
+    /// Write the manual pages: trousseau.1 and one page per command.
+    Man(completions_cmd::ManArgs),
+}
+
+impl Command {
+    /// The command's key-ring options (`None`: it uses no key ring) and its name.
+    fn ring(&mut self) -> (Option<RingArgs>, &'static str) {
+        let take = std::mem::take;
+        match self {
+            Command::Init(a) => (Some(take(&mut a.ring)), "init"),
+            Command::Protect(a) => (Some(take(&mut a.ring)), "protect"),
+            Command::Unprotect(a) => (Some(take(&mut a.ring)), "unprotect"),
+            Command::Keys(c) => (Some(take(&mut c.ring)), "keys"),
+            Command::MasterKey(c) => (Some(take(&mut c.ring)), "master-key"),
+            Command::Plugins(_) => (None, "plugins"),
+            Command::Keyfile(_) => (None, "keyfile"),
+            Command::Keepass(_) => (None, "keepass"),
+            Command::UserAccount(_) => (None, "user-account"),
+            Command::Completions(_) => (None, "completions"),
+            Command::Man(_) => (None, "man"),
+        }
+    }
 }
 
 /// Runs the tool with the process arguments and returns its exit code.
@@ -120,9 +142,16 @@ fn main() -> ExitCode {
 }
 
 /// Runs one parsed command line.
-fn run(cli: Cli) -> Result<(), CliError> {
-    let mut ctx = Context::new(cli.config.as_deref(), &cli.plugin_dirs, &cli.repository)?;
-    ctx.unlock_sources = cli
+fn run(mut cli: Cli) -> Result<(), CliError> {
+    let (after, name) = cli.command.ring();
+    let ring = std::mem::take(&mut cli.ring).merge(after, name)?;
+    match cli.command {
+        Command::Completions(a) => return completions_cmd::completions(&a),
+        Command::Man(a) => return completions_cmd::man(&a),
+        _ => {}
+    }
+    let mut ctx = Context::new(cli.config.as_deref(), &cli.plugin_dirs, &ring.repository)?;
+    ctx.unlock_sources = ring
         .unlock
         .iter()
         .map(|s| slot_sources::parse_source(s))
@@ -144,14 +173,15 @@ fn run(cli: Cli) -> Result<(), CliError> {
     }
     match cli.command {
         Command::Plugins(cmd) => plugins_cmd::run(&ctx, cmd),
-        Command::Init(a) => init_cmd::run(&ctx, a),
-        Command::Protect(a) => protect_cmd::protect(&ctx, a),
-        Command::Unprotect(a) => protect_cmd::unprotect(&ctx, a),
-        Command::Keys(c) => keys_cmd::run(&ctx, c),
-        Command::MasterKey(c) => master_key_cmd::run(&ctx, c),
+        Command::Init(a) => init_cmd::run(&ctx, a.args),
+        Command::Protect(a) => protect_cmd::protect(&ctx, a.args),
+        Command::Unprotect(a) => protect_cmd::unprotect(&ctx, a.args),
+        Command::Keys(c) => keys_cmd::run(&ctx, c.command),
+        Command::MasterKey(c) => master_key_cmd::run(&ctx, c.command),
         Command::Keyfile(cmd) => keyfile_cmd::run(cmd),
         Command::Keepass(cmd) => keepass_cmd::run(&ctx, cmd),
         Command::UserAccount(args) => user_account_cmd::run(&ctx, args),
+        Command::Completions(_) | Command::Man(_) => Ok(()),
     }
 }
 

@@ -1,5 +1,8 @@
-//! The global `--repository SPEC` option and how it overrides the configuration file's
-//! `[repository]` table.
+//! The key ring's options — `--repository SPEC` (and how it overrides the configuration
+//! file's `[repository]` table) and `--unlock SPEC` — and where they appear: under their own
+//! help heading, on the commands that use a key ring only ([`OnRing`], [`RingCommand`]), and
+//! before the command name, where every command accepts them but only a command that uses a
+//! ring takes them ([`RingArgs::merge`]).
 //!
 //! The spec is written as `--source` is (`PROVIDER[:KEY=VALUE,…]`, see [`crate::spec`]), with
 //! the keys of the provider's `[repository]` settings, so that any repository, a plugin's
@@ -7,7 +10,8 @@
 //! Naming the file's provider keeps the file's settings and the spec's keys override theirs
 //! (dotted keys member by member); naming another provider replaces the table.
 
-use clap::Args;
+use anyhow::anyhow;
+use clap::{Args, Subcommand};
 
 use trousseau::config::ProviderConfig;
 
@@ -19,7 +23,104 @@ const FLAG: spec::Flag = spec::Flag {
     example: "filesystem:directory=/var/keys",
 };
 
-/// The global option choosing and configuring the key-ring repository.
+/// The help heading of the key ring's options.
+pub const HEADING: &str = "Key ring";
+
+/// The options choosing and opening the key ring.
+#[derive(Debug, Default, Clone, Args)]
+pub struct RingArgs {
+    /// `--repository`.
+    #[command(flatten)]
+    pub repository: RepositoryArg,
+    /// A key source this node opens an encrypted key ring with (repeatable, in order), written
+    /// as `--source` is: `PROVIDER[:KEY=VALUE,…]`, e.g. `--unlock password --unlock
+    /// keyfile:path=/k.keyx`. Overrides `[[master_key.sources]]`. Where a source's files,
+    /// devices and programs are is taken only from here or the configuration, never from the
+    /// key ring.
+    #[arg(long = "unlock", value_name = "SPEC", help_heading = HEADING)]
+    pub unlock: Vec<String>,
+}
+
+impl RingArgs {
+    /// Whether none of the options was given.
+    pub fn is_empty(&self) -> bool {
+        self.repository.spec.is_none() && self.unlock.is_empty()
+    }
+
+    /// The options given before the command name (`self`) joined with those given after it
+    /// (`after`; `None`: `command` does not use a key ring, so options before it are a usage
+    /// error rather than silently ignored). `--unlock` values keep their order, those before
+    /// the command first; `--repository` may be given once. In a [`RingCommand`] group the
+    /// options are global, so the parser has already given both sides the same values (the
+    /// last `--repository` given wins there).
+    pub fn merge(self, after: Option<RingArgs>, command: &str) -> Result<RingArgs, CliError> {
+        let after = match after {
+            None if self.is_empty() => return Ok(self),
+            None => {
+                let flag = if self.repository.spec.is_some() {
+                    "--repository"
+                } else {
+                    "--unlock"
+                };
+                return Err(CliError::usage(anyhow!(
+                    "{flag} is for the commands that use a key ring (init, protect, unprotect, \
+                     keys, master-key); `trousseau {command}` does not use one, so leave {flag} \
+                     out"
+                )));
+            }
+            Some(after)
+                if after.repository.spec == self.repository.spec && after.unlock == self.unlock =>
+            {
+                return Ok(after)
+            }
+            Some(after) => after,
+        };
+        let repository = match (self.repository.spec, after.repository.spec) {
+            (Some(_), Some(_)) => {
+                return Err(CliError::usage(anyhow!(
+                    "--repository is given twice (before and after the command name); give it \
+                     once"
+                )))
+            }
+            (a, b) => RepositoryArg { spec: a.or(b) },
+        };
+        let mut unlock = self.unlock;
+        unlock.extend(after.unlock);
+        Ok(RingArgs { repository, unlock })
+    }
+}
+
+/// A command that uses a key ring: its own options, and the key ring's under their heading.
+#[derive(Debug, Args)]
+pub struct OnRing<A: Args> {
+    /// The key ring's options.
+    #[command(flatten)]
+    pub ring: RingArgs,
+    /// The command's own.
+    #[command(flatten)]
+    pub args: A,
+}
+
+/// A group of commands that use a key ring (`keys`, `master-key`): the key ring's options,
+/// given after the group's name or after the command's (see [`global`]).
+#[derive(Debug, Args)]
+pub struct RingCommand<C: Subcommand> {
+    /// The key ring's options.
+    #[command(flatten)]
+    pub ring: RingArgs,
+    /// The command.
+    #[command(subcommand)]
+    pub command: C,
+}
+
+/// Makes a key-ring option of a [`RingCommand`] global, so that each command of the group
+/// shows and accepts it: `#[command(mut_arg("repository", global), mut_arg("unlock",
+/// global))]`.
+pub fn global(arg: clap::Arg) -> clap::Arg {
+    arg.global(true)
+}
+
+/// The option choosing and configuring the key-ring repository.
 #[derive(Debug, Default, Clone, Args)]
 pub struct RepositoryArg {
     /// The key-ring repository, written as --source is: `PROVIDER[:KEY=VALUE,…]` with the
@@ -37,8 +138,8 @@ pub struct RepositoryArg {
     #[arg(
         long = "repository",
         id = "repository",
-        global = true,
-        value_name = "SPEC"
+        value_name = "SPEC",
+        help_heading = HEADING
     )]
     pub spec: Option<String>,
 }
