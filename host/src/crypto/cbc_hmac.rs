@@ -15,7 +15,7 @@
 //! portable code; SHA-256 through `sha2`'s block function, which picks SHA-NI at run time.
 //! Both AES paths are compared on random inputs in the tests.
 
-use aes::cipher::{BlockModeDecrypt, BlockModeEncrypt, KeyIvInit, array::Array, consts::U16};
+use aes::cipher::{array::Array, consts::U16, BlockModeDecrypt, BlockModeEncrypt, KeyIvInit};
 use sha2::block_api::compress256;
 use zeroize::Zeroize;
 
