@@ -21,4 +21,8 @@ pub use opener::{
     RingSettings, RotationReport, SlotSecret,
 };
 pub use recovery::{RecoveryKey, RecoveryKeyError};
+
+#[cfg(all(test, feature = "password"))]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests;
 pub use sources::{check_key_sources, check_provider, default_sources, PASSWORD, USER_ACCOUNT};
