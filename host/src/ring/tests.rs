@@ -38,10 +38,11 @@ fn answers(secret: &str) -> Answers {
 }
 
 fn settings(unlock_time: Option<Duration>) -> RingSettings {
-    let mut s = RingSettings::default();
-    s.unlock_sources = vec![SourceSpec::new(PASSWORD)];
-    s.unlock_time = unlock_time;
-    s
+    RingSettings {
+        unlock_sources: vec![SourceSpec::new(PASSWORD)],
+        unlock_time,
+        ..RingSettings::default()
+    }
 }
 
 fn memory() -> RepositoryBox {
@@ -156,8 +157,10 @@ fn a_weak_password_is_refused_when_it_cannot_be_confirmed() {
     let registry = Registry::with_builtins(None).unwrap();
     let specs = [SourceSpec::new(PASSWORD)];
     for weak in [WeakPasswords::Confirm, WeakPasswords::Refuse] {
-        let mut s = settings(None);
-        s.weak_passwords = weak;
+        let s = RingSettings {
+            weak_passwords: weak,
+            ..settings(None)
+        };
         let opener = RingOpener::new(&registry, s).unwrap();
         let e = opener
             .create(memory(), "pw", &specs, &EverySource(&answers("abc")))
