@@ -221,7 +221,10 @@ fn init_add_slot_change_and_unprotect_on_a_terminal() {
     let mut s = Screen::start(&home, &["master-key", "add-slot", "--source", "password"]);
     s.type_secret(&format!("Current master password for {place}: "), FIRST);
     s.type_secret(&format!("New master password for {place}: "), "sunshine");
-    s.type_secret(&format!("Repeat new master password for {place}: "), "sunshine");
+    s.type_secret(
+        &format!("Repeat new master password for {place}: "),
+        "sunshine",
+    );
     s.expect("the new password is very weak");
     s.answer("Use this weak password anyway? [y/N] ", "y");
     let (code, screen) = s.finish();
