@@ -119,9 +119,11 @@ impl Filesystem {
         RepositorySpec::new("filesystem")
     }
 
-    /// The folder ASP.NET Core uses under the user profile (`~/.aspnet/DataProtection-Keys`),
-    /// to share the ring of a .NET application of the same user (with
-    /// [`Builder::interop`](crate::Builder::interop)).
+    /// The folder ASP.NET Core itself would use on this machine, to share the ring of a .NET
+    /// application of the same user (with [`Builder::interop`](crate::Builder::interop)):
+    /// `%HOME%\ASP.NET\DataProtection-Keys` on Azure App Service, else under the user profile
+    /// (`~/.aspnet/DataProtection-Keys` on Unix, `%LOCALAPPDATA%\ASP.NET\DataProtection-Keys`
+    /// on Windows). The repository's location names the rule that applied.
     ///
     /// ```no_run
     /// use trousseau::{providers::Filesystem, Trousseau};

@@ -25,30 +25,22 @@ pub const MAX_ELEMENT_BYTES: u64 = 1 << 20;
 /// The most bytes of element files one load reads; a larger ring is an error.
 pub const MAX_RING_BYTES: u64 = 64 << 20;
 
-/// `%LOCALAPPDATA%\Trousseau\key-ring`, or with `aspnet` ASP.NET Core's Windows default
-/// `%LOCALAPPDATA%\ASP.NET\DataProtection-Keys`.
+/// `%LOCALAPPDATA%\Trousseau\key-ring`. (ASP.NET Core's location: [`crate::aspnet`].)
 #[cfg(windows)]
-pub fn default_directory(aspnet: bool) -> Option<PathBuf> {
+pub fn default_directory() -> Option<PathBuf> {
     let local = std::env::var_os("LOCALAPPDATA")
         .filter(|d| !d.is_empty())
         .map(PathBuf::from)?;
-    Some(if aspnet {
-        local.join("ASP.NET").join("DataProtection-Keys")
-    } else {
-        local.join("Trousseau").join("key-ring")
-    })
+    Some(local.join("Trousseau").join("key-ring"))
 }
 
-/// `$XDG_DATA_HOME/trousseau/key-ring` (or `~/.local/share/…`), or with `aspnet` ASP.NET Core's
-/// `~/.aspnet/DataProtection-Keys`.
+/// `$XDG_DATA_HOME/trousseau/key-ring` (or `~/.local/share/…`). (ASP.NET Core's location:
+/// [`crate::aspnet`].)
 #[cfg(not(windows))]
-pub fn default_directory(aspnet: bool) -> Option<PathBuf> {
+pub fn default_directory() -> Option<PathBuf> {
     let home = std::env::var_os("HOME")
         .filter(|h| !h.is_empty())
         .map(PathBuf::from);
-    if aspnet {
-        return home.map(|h| h.join(".aspnet").join("DataProtection-Keys"));
-    }
     match std::env::var_os("XDG_DATA_HOME").map(PathBuf::from) {
         Some(d) if d.is_absolute() => Some(d.join("trousseau").join("key-ring")),
         _ => home.map(|h| h.join(".local/share/trousseau/key-ring")),

@@ -3,8 +3,10 @@
 //! synced), with deletion and a conditional store (advisory `flock` on the directory, version
 //! token = digest of the directory's trusted `*.xml` names and contents). Unix only.
 //!
-//! Configuration (JSON): `{"directory": "/path"}`, or `{"aspnet_default": true}` for ASP.NET
-//! Core's `~/.aspnet/DataProtection-Keys`; default `$XDG_DATA_HOME/trousseau/key-ring`
+//! Configuration (JSON): `{"directory": "/path"}`, or `{"aspnet_default": true}` for the
+//! directory ASP.NET Core itself would use on this machine (Azure App Service's `%HOME%`, else
+//! the user profile: `~/.aspnet/DataProtection-Keys` on Unix; the rules are in [`aspnet`], and
+//! the repository's location says which one applied); default `$XDG_DATA_HOME/trousseau/key-ring`
 //! (`~/.local/share/trousseau/key-ring`). Optional `"shared_group": "name"` for a directory
 //! that several users (a farm's nodes) write together.
 //!
@@ -57,6 +59,7 @@
 
 #![deny(unsafe_code)]
 
+pub mod aspnet;
 mod dir;
 mod journal;
 mod trust;
@@ -69,6 +72,7 @@ use trousseau_core::{
     RepositoryDescription, Snapshot,
 };
 
+pub use aspnet::AspNetDefault;
 pub use dir::{default_directory, friendly_file_name, MAX_ELEMENT_BYTES, MAX_RING_BYTES};
 pub use journal::{FAILPOINT_ENV, JOURNAL};
 
@@ -81,7 +85,7 @@ pub static PLUGIN: PluginDef = PluginDef {
     providers: &[ProviderDef {
         id: "filesystem",
         summary: "a directory of XML files in the ASP.NET Core Data Protection layout",
-        config_help: "directory = \"/path/to/keys\" (default $XDG_DATA_HOME/trousseau/key-ring), or aspnet_default = true for ~/.aspnet/DataProtection-Keys; the directory and its files must not be writable by group or others and must belong to you or root, unless shared_group = \"group\": then they may be group-writable and owned by any member when their group is that group (never world-writable)",
+        config_help: "directory = \"/path/to/keys\" (default $XDG_DATA_HOME/trousseau/key-ring), or aspnet_default = true for the directory ASP.NET Core would use here (Azure App Service: %HOME%\\ASP.NET\\DataProtection-Keys; else the user profile: ~/.aspnet/DataProtection-Keys on Unix, %LOCALAPPDATA%\\ASP.NET\\DataProtection-Keys on Windows); the directory and its files must not be writable by group or others and must belong to you or root, unless shared_group = \"group\": then they may be group-writable and owned by any member when their group is that group (never world-writable)",
         factory: Factory::Repository(make),
     }],
 };
@@ -109,25 +113,63 @@ fn make(config: &str) -> Result<Box<dyn Repository>, Error> {
             format!("filesystem repository configuration: {e}"),
         )
     })?;
-    let directory = match (cfg.directory, cfg.aspnet_default) {
+    let (directory, origin) = match (cfg.directory, cfg.aspnet_default) {
         (Some(_), true) => {
             return Err(Error::new(
                 ErrorCode::InvalidConfig,
                 "filesystem repository: set either directory or aspnet_default, not both",
             ))
         }
-        (Some(d), false) => d,
-        (None, aspnet) => default_directory(aspnet).ok_or_else(|| {
-            Error::new(
-                ErrorCode::InvalidConfig,
-                "filesystem repository: HOME is not set; configure directory",
-            )
-        })?,
+        (Some(d), false) => (d, None),
+        (None, true) => {
+            let (dir, rule) = aspnet_default_directory()?;
+            (dir, Some(rule))
+        }
+        (None, false) => (
+            default_directory().ok_or_else(|| {
+                Error::new(
+                    ErrorCode::InvalidConfig,
+                    "filesystem repository: HOME is not set; configure directory",
+                )
+            })?,
+            None,
+        ),
     };
-    Ok(Box::new(match cfg.shared_group {
+    let mut repository = match cfg.shared_group {
         Some(group) => FileSystemRepository::with_shared_group(directory, &group)?,
         None => FileSystemRepository::new(directory),
-    }))
+    };
+    repository.origin = origin;
+    Ok(Box::new(repository))
+}
+
+/// The directory ASP.NET Core would use on this machine ([`aspnet::resolve`]), or why there
+/// is none this repository can use.
+fn aspnet_default_directory() -> Result<(PathBuf, aspnet::Rule), Error> {
+    let var = |name: &str| std::env::var_os(name);
+    let invalid = |why: String| Err(Error::new(ErrorCode::InvalidConfig, why));
+    match aspnet::resolve(&aspnet::Machine::current(&var)) {
+        AspNetDefault::Directory { path, rule } if path.is_absolute() => Ok((path, rule)),
+        AspNetDefault::Directory { path, rule } => invalid(format!(
+            "filesystem repository: ASP.NET Core would use the relative directory {} ({}, \
+             empty), which depends on each program's working directory; configure directory",
+            path.display(),
+            rule.describe()
+        )),
+        AspNetDefault::Registry => invalid(
+            "filesystem repository: with no user profile, ASP.NET Core keeps its keys in the \
+             registry (IIS): use the registry repository with key = \
+             HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\ASP.NET\\4.0.30319.0\\AutoGenKeys\\<SID>\\DataProtection, \
+             <SID> being the account's (`whoami /user`)"
+                .into(),
+        ),
+        AspNetDefault::InMemory => invalid(
+            "filesystem repository: ASP.NET Core would keep its keys in memory only here (none \
+             of WEBSITE_INSTANCE_ID, LOCALAPPDATA, USERPROFILE, HOME or XDG_DATA_HOME is set), \
+             so there is no ring to share; configure directory"
+                .into(),
+        ),
+    }
 }
 
 /// The repository over one directory.
@@ -135,6 +177,8 @@ fn make(config: &str) -> Result<Box<dyn Repository>, Error> {
 pub struct FileSystemRepository {
     dir: PathBuf,
     trust: Trust,
+    /// Which of ASP.NET Core's default-location rules chose `dir` (`aspnet_default`).
+    origin: Option<aspnet::Rule>,
 }
 
 impl FileSystemRepository {
@@ -144,6 +188,7 @@ impl FileSystemRepository {
         FileSystemRepository {
             dir,
             trust: Trust::private(),
+            origin: None,
         }
     }
 
@@ -154,6 +199,7 @@ impl FileSystemRepository {
         Ok(FileSystemRepository {
             dir,
             trust: Trust::shared(group)?,
+            origin: None,
         })
     }
 
@@ -172,9 +218,17 @@ impl FileSystemRepository {
 
 impl Repository for FileSystemRepository {
     fn describe(&self) -> RepositoryDescription {
+        let location = match self.origin {
+            Some(rule) => format!(
+                "{} (ASP.NET Core's default location, {})",
+                self.dir.display(),
+                rule.describe()
+            ),
+            None => self.dir.display().to_string(),
+        };
         RepositoryDescription::new(
             "filesystem",
-            self.dir.display().to_string(),
+            location,
             Capabilities::DELETE | Capabilities::CONDITIONAL_STORE,
         )
     }
