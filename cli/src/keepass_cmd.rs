@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use anyhow::anyhow;
 use clap::Subcommand;
 
-use super::{progress::with_progress, CliError, Context, TerminalInteraction};
+use super::{progress::with_progress, report, CliError, Context, TerminalInteraction};
 use trousseau::{
     kdbx::{
         keepass_sources, verify_database, ChallengeResponseSecret, KdbxError, KdfRunner, Verdict,
@@ -50,6 +50,10 @@ pub enum KeepassCommand {
             conflicts_with = "challenge_response_secret_file"
         )]
         challenge_response_secret_env: Option<String>,
+        /// Print the verdict as a JSON object (schema: docs/cli-json.md); the exit code is
+        /// still 1 when the composition does not open the database.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -71,6 +75,7 @@ pub fn run(ctx: &Context, cmd: KeepassCommand) -> Result<(), CliError> {
         no_password,
         challenge_response_secret_file,
         challenge_response_secret_env,
+        json,
     } = cmd;
     let secret = match (
         challenge_response_secret_file,
@@ -102,7 +107,16 @@ pub fn run(ctx: &Context, cmd: KeepassCommand) -> Result<(), CliError> {
     };
     let format = format!("KDBX {}.{}", checked.major, checked.minor);
     let kdf_label = describe_kdf(&checked.kdf);
+    if json {
+        report::print_json(&serde_json::json!({
+            "database": database.display().to_string(),
+            "format": format,
+            "kdf": report::kdf_json(&checked.kdf),
+            "opens": matches!(checked.verdict, Verdict::Opens),
+        }))?;
+    }
     match checked.verdict {
+        Verdict::Opens if json => Ok(()),
         Verdict::Opens => {
             println!("OK: this composition opens {} ({format}, {kdf_label})", database.display());
             Ok(())

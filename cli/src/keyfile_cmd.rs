@@ -7,7 +7,7 @@ use clap::{Subcommand, ValueEnum};
 use trousseau_core::Interaction;
 use trousseau_keyfile::{create_key_file, key_check, load_key_file, CreateFormat};
 
-use super::{CliError, TerminalInteraction};
+use super::{report, CliError, TerminalInteraction};
 
 /// Key-file formats for `keyfile create`.
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -41,6 +41,9 @@ pub enum KeyfileCommand {
     Inspect {
         /// The key file.
         path: PathBuf,
+        /// Print a JSON object (schema: docs/cli-json.md).
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -76,8 +79,19 @@ pub fn run(cmd: KeyfileCommand) -> Result<(), CliError> {
             );
             Ok(())
         }
-        KeyfileCommand::Inspect { path } => {
+        KeyfileCommand::Inspect { path, json } => {
             let loaded = load_key_file(&path).map_err(|e| anyhow!(e))?;
+            if json {
+                return report::print_json(&serde_json::json!({
+                    "file": path.display().to_string(),
+                    "format": loaded.format.as_str(),
+                    "key_length": loaded.key.len(),
+                    "key_check": key_check(loaded.key.expose()),
+                    "keepass_and_keepassxc_agree": loaded.keepassxc_differences.is_empty(),
+                    "differences": loaded.keepassxc_differences,
+                    "notes": loaded.notes,
+                }));
+            }
             println!("file:        {}", path.display());
             println!("format:      {}", loaded.format);
             println!("key length:  {} bytes", loaded.key.len());

@@ -5,7 +5,7 @@ use clap::{Args, Subcommand};
 use trousseau::ring::IfMissing;
 use uuid::Uuid;
 
-use super::{init_cmd::PasswordArgs, ring, CliError, Context};
+use super::{init_cmd::PasswordArgs, report, ring, CliError, Context};
 use trousseau::dataprotection::{
     keyring::{self, MasterKeySecret, RingKey},
     timestamp::Timestamp,
@@ -17,7 +17,7 @@ use trousseau::dataprotection::{
 pub enum KeysCommand {
     /// List keys: id, dates, default, revoked, encrypted.
     List {
-        /// JSON output.
+        /// Print a JSON array, one object per key (schema: docs/cli-json.md).
         #[arg(long)]
         json: bool,
         #[command(flatten)]
@@ -105,7 +105,7 @@ pub fn run(ctx: &Context, cmd: KeysCommand) -> Result<(), CliError> {
                 }
                 (None, Some(d)) => {
                     manager.revoke_all_created_before(d, &a.reason)?;
-                    eprintln!("revoked every key created before {d}");
+                    eprintln!("revoked every key created before {}", report::human_date(d));
                 }
                 _ => {
                     return Err(CliError::usage(anyhow!(
@@ -125,12 +125,13 @@ pub fn run(ctx: &Context, cmd: KeysCommand) -> Result<(), CliError> {
                 |k: &trousseau::dataprotection::keyring::RingKey| k.key.expiration < before;
             let (ids, _) = manager.deletion_plan(&choose)?;
             if ids.is_empty() {
-                eprintln!("no key expired before {before}");
+                eprintln!("no key expired before {}", report::human_date(before));
                 return Ok(());
             }
             if !yes && !confirm(&format!(
-                "Delete {} key(s) expired before {before}? Data they protected becomes unreadable forever.",
-                ids.len()
+                "Delete {} key(s) expired before {}? Data they protected becomes unreadable forever.",
+                ids.len(),
+                report::human_date(before)
             )) {
                 return Err(CliError::failed(anyhow!("nothing deleted")));
             }
@@ -178,52 +179,85 @@ fn list(ctx: &Context, json: bool, password: &PasswordArgs) -> Result<(), CliErr
     let trusted = |k: &RingKey| k.encryptor(manager.protection()).is_ok();
     let closed = manager.protection().is_closed();
     let default = keyring::resolve(&refs, manager.now(), &trusted, closed).default;
-    let rows: Vec<serde_json::Value> = keys
+    let rows: Vec<Row<'_>> = keys
         .iter()
         .map(|k| {
-            let encrypted = matches!(k.key.descriptor, Ok(ref d) if matches!(d.secret, MasterKeySecret::Encrypted { .. }));
             let usable = trusted(k);
-            serde_json::json!({
-                "id": k.key.id.to_string(),
-                "created": k.key.creation.to_string(),
-                "activation": k.key.activation.to_string(),
-                "expiration": k.key.expiration.to_string(),
-                "default": Some(k.key.id) == default,
-                "revoked": k.revoked,
-                "encrypted": encrypted,
-                "usable": usable,
-                "untrusted": closed && !usable,
-            })
+            Row {
+                key: k,
+                default: Some(k.key.id) == default,
+                encrypted: matches!(k.key.descriptor, Ok(ref d) if matches!(d.secret, MasterKeySecret::Encrypted { .. })),
+                usable,
+                untrusted: closed && !usable,
+            }
         })
         .collect();
     if json {
-        println!("{}", serde_json::Value::Array(rows));
-        return Ok(());
+        return report::print_json(&serde_json::Value::Array(
+            rows.iter().map(Row::json).collect(),
+        ));
     }
     println!(
-        "{:<36}  {:<28}  {:<28}  {:<28}  flags",
+        "{:<36}  {:<23}  {:<23}  {:<23}  flags",
         "id", "created", "activation", "expiration"
     );
     for r in rows {
-        let mut flags = Vec::new();
-        for f in ["default", "revoked", "encrypted"] {
-            if r[f].as_bool() == Some(true) {
-                flags.push(f);
-            }
-        }
-        if r["untrusted"].as_bool() == Some(true) {
-            flags.push("untrusted");
-        } else if r["usable"].as_bool() != Some(true) {
-            flags.push("unusable");
-        }
+        let k = &r.key.key;
         println!(
-            "{:<36}  {:<28}  {:<28}  {:<28}  {}",
-            r["id"].as_str().unwrap_or(""),
-            r["created"].as_str().unwrap_or(""),
-            r["activation"].as_str().unwrap_or(""),
-            r["expiration"].as_str().unwrap_or(""),
-            flags.join(",")
+            "{:<36}  {:<23}  {:<23}  {:<23}  {}",
+            k.id,
+            report::human_date(k.creation),
+            report::human_date(k.activation),
+            report::human_date(k.expiration),
+            r.flags().join(",")
         );
     }
     Ok(())
+}
+
+/// A key of `keys list`, with what the listing says about it.
+struct Row<'a> {
+    key: &'a RingKey,
+    default: bool,
+    encrypted: bool,
+    usable: bool,
+    untrusted: bool,
+}
+
+impl Row<'_> {
+    /// The key as an element of the `keys list --json` array (docs/cli-json.md).
+    fn json(&self) -> serde_json::Value {
+        let k = &self.key.key;
+        serde_json::json!({
+            "id": k.id.to_string(),
+            "created": report::json_date(k.creation),
+            "activation": report::json_date(k.activation),
+            "expiration": report::json_date(k.expiration),
+            "default": self.default,
+            "revoked": self.key.revoked,
+            "encrypted": self.encrypted,
+            "usable": self.usable,
+            "untrusted": self.untrusted,
+        })
+    }
+
+    /// The flags column: default, revoked, encrypted, then untrusted or unusable.
+    fn flags(&self) -> Vec<&'static str> {
+        let mut flags = Vec::new();
+        for (set, name) in [
+            (self.default, "default"),
+            (self.key.revoked, "revoked"),
+            (self.encrypted, "encrypted"),
+        ] {
+            if set {
+                flags.push(name);
+            }
+        }
+        if self.untrusted {
+            flags.push("untrusted");
+        } else if !self.usable {
+            flags.push("unusable");
+        }
+        flags
+    }
 }

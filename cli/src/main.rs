@@ -10,6 +10,7 @@
 mod completions_cmd;
 mod context;
 mod exit;
+mod first_use;
 mod init_cmd;
 mod keepass_cmd;
 mod keyfile_cmd;
@@ -20,6 +21,7 @@ mod password;
 mod plugins_cmd;
 mod progress;
 mod protect_cmd;
+mod report;
 mod repository_arg;
 mod ring;
 mod slot_options;

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::{
     init_cmd::PasswordArgs,
     password::SecretAnswers,
-    ring,
+    report, ring,
     slot_options::SlotArgs,
     slot_sources::{self, SourceArgs},
     CliError, Context, TerminalInteraction,
@@ -54,7 +54,11 @@ impl NewSlotArgs {
 #[derive(Debug, Subcommand)]
 pub enum MasterKeyCommand {
     /// Show the slots and the mode.
-    Status,
+    Status {
+        /// Print a JSON object: repository, mode, keys and slots (schema: docs/cli-json.md).
+        #[arg(long)]
+        json: bool,
+    },
     /// Add a slot made of the configured key sources (or --source); the current master key
     /// is needed to open the ring.
     AddSlot {
@@ -385,7 +389,7 @@ fn rotate(
 /// Runs a `master-key` command.
 pub fn run(ctx: &Context, cmd: MasterKeyCommand) -> Result<(), CliError> {
     match cmd {
-        MasterKeyCommand::Status => status(ctx),
+        MasterKeyCommand::Status { json } => status(ctx, json),
         MasterKeyCommand::AddSlot {
             password,
             new,
@@ -446,7 +450,7 @@ fn unlock_time(slot: &Slot) -> String {
     }
 }
 
-fn status(ctx: &Context) -> Result<(), CliError> {
+fn status(ctx: &Context, json: bool) -> Result<(), CliError> {
     let repo = ring::repository(ctx)?;
     let parsed = ring::inspect(&repo)?;
     let all = slots::slots(&parsed);
@@ -454,31 +458,67 @@ fn status(ctx: &Context) -> Result<(), CliError> {
         .describe()
         .map(|d| d.location().to_string())
         .unwrap_or_default();
+    let (mode, says) = if all.is_empty() && parsed.keys.is_empty() {
+        if ring::interop(ctx) {
+            (
+                "none",
+                "no key ring yet (interop is configured: it will be made unencrypted, \
+                 ASP.NET-readable)",
+            )
+        } else {
+            (
+                "none",
+                "no key ring yet (made encrypted at rest by `trousseau init` or the first \
+                 `trousseau protect`)",
+            )
+        }
+    } else if ring::interop(ctx) || all.is_empty() {
+        (
+            "interop",
+            "interop (keys unencrypted, ASP.NET-readable; the repository is trusted)",
+        )
+    } else {
+        (
+            "encrypted",
+            "encrypted at rest (only elements authenticated under the master key are used)",
+        )
+    };
+    let current = all.iter().map(|(_, s)| s.generation).max();
+    if json {
+        let slots: Vec<serde_json::Value> = all
+            .iter()
+            .map(|(_, s)| {
+                serde_json::json!({
+                    "id": s.id.to_string(),
+                    "label": s.label,
+                    "created": report::json_date(s.creation),
+                    "generation": s.generation,
+                    "current": Some(s.generation) == current,
+                    "kdf": report::kdf_json(&s.kdf),
+                    "unlock_time_ms": s
+                        .unlock_time
+                        .map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX)),
+                    "sources": s.sources.iter().map(report::source_json).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        return report::print_json(&serde_json::json!({
+            "repository": location,
+            "mode": mode,
+            "interop_configured": ring::interop(ctx),
+            "keys": parsed.keys.len(),
+            "slots": slots,
+        }));
+    }
     println!("repository: {location}");
     println!("keys: {}", parsed.keys.len());
-    println!(
-        "mode: {}",
-        if all.is_empty() && parsed.keys.is_empty() {
-            if ring::interop(ctx) {
-                "no key ring yet (interop is configured: it will be made unencrypted, \
-                 ASP.NET-readable)"
-            } else {
-                "no key ring yet (made encrypted at rest by `trousseau init` or the first \
-                 `trousseau protect`)"
-            }
-        } else if ring::interop(ctx) || all.is_empty() {
-            "interop (keys unencrypted, ASP.NET-readable; the repository is trusted)"
-        } else {
-            "encrypted at rest (only elements authenticated under the master key are used)"
-        }
-    );
-    let current = all.iter().map(|(_, s)| s.generation).max();
+    println!("mode: {says}");
     for (_, s) in &all {
         println!(
             "slot {}  label {:?}  created {}  generation {}{}  kdf {}  unlock time {}  sources {}",
             s.id,
             s.label,
-            s.creation,
+            report::human_date(s.creation),
             s.generation,
             if Some(s.generation) == current {
                 ""

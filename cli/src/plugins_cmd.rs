@@ -8,7 +8,7 @@ use serde_json::json;
 
 use trousseau::plugins::{admission, open_plugin, Origin, ProviderEntry};
 
-use super::{CliError, Context};
+use super::{report, CliError, Context};
 
 /// `trousseau plugins …`
 #[derive(Debug, Subcommand)]
@@ -16,7 +16,8 @@ pub enum PluginsCommand {
     /// List every provider: id, kind, version, origin (built-in or plugin path).
     /// Exits 1 if a plugin file was refused (after listing the rest).
     List {
-        /// Print JSON instead of a table.
+        /// Print JSON instead of a table: the providers and the refused files (schema:
+        /// docs/cli-json.md).
         #[arg(long)]
         json: bool,
     },
@@ -27,7 +28,8 @@ pub enum PluginsCommand {
         /// path is inspected as a file; anything else is looked up as a provider id.
         #[arg(value_name = "FILE|ID")]
         target: PathBuf,
-        /// Print JSON.
+        /// Print JSON: the plugin and its providers, the same document for a file and an id
+        /// (schema: docs/cli-json.md).
         #[arg(long)]
         json: bool,
     },
@@ -87,11 +89,7 @@ fn list(ctx: &Context, as_json: bool) -> Result<(), CliError> {
             .iter()
             .map(|r| json!({"path": r.path.display().to_string(), "reason": r.reason}))
             .collect();
-        let doc = json!({"providers": providers, "refused": refused});
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&doc).map_err(CliError::failed)?
-        );
+        report::print_json(&json!({"providers": providers, "refused": refused}))?;
     } else {
         let rows: Vec<[String; 4]> = reg
             .providers()
@@ -122,29 +120,31 @@ fn list(ctx: &Context, as_json: bool) -> Result<(), CliError> {
 /// `plugins inspect ID`: one provider of the registry.
 fn inspect_provider(p: &ProviderEntry, as_json: bool) -> Result<(), CliError> {
     if as_json {
-        let doc = json!({
-            "id": p.id(),
-            "kind": p.kind().as_str(),
-            "summary": p.summary(),
-            "plugin": p.plugin_name(),
-            "version": p.version(),
-            "origin": origin_string(p.origin()),
-            "builtin": *p.origin() == Origin::Builtin,
-            "config_help": p.config_help(),
-        });
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&doc).map_err(CliError::failed)?
-        );
-    } else {
-        println!("{} ({}): {}", p.id(), p.kind().as_str(), p.summary());
-        println!("origin: {}", origin_string(p.origin()));
-        println!("plugin: {} {}", p.plugin_name(), p.version());
-        if !p.config_help().trim().is_empty() {
-            println!("\nconfiguration:");
-            for line in p.config_help().lines() {
-                println!("    {line}");
-            }
+        let path = match p.origin() {
+            Origin::Builtin => None,
+            Origin::Plugin(path) => Some(path.display().to_string()),
+        };
+        return report::print_json(&inspected(
+            path,
+            p.plugin_name(),
+            p.version(),
+            None,
+            vec![provider_json(
+                p.id(),
+                p.kind().as_str(),
+                p.summary(),
+                p.config_help(),
+                p.origin(),
+            )],
+        ));
+    }
+    println!("{} ({}): {}", p.id(), p.kind().as_str(), p.summary());
+    println!("origin: {}", origin_string(p.origin()));
+    println!("plugin: {} {}", p.plugin_name(), p.version());
+    if !p.config_help().trim().is_empty() {
+        println!("\nconfiguration:");
+        for line in p.config_help().lines() {
+            println!("    {line}");
         }
     }
     Ok(())
@@ -166,41 +166,81 @@ fn inspect(ctx: &Context, file: &Path, as_json: bool) -> Result<(), CliError> {
     let (_, info) =
         open_plugin(file, pins.as_deref()).map_err(|r| CliError::failed(anyhow!("{r}")))?;
     if as_json {
-        let providers: Vec<_> = info
+        let origin = Origin::Plugin(file.to_path_buf());
+        let providers = info
             .providers()
             .iter()
             .map(|p| {
-                json!({"id": p.id(), "kind": p.kind().as_str(), "summary": p.summary(),
-                       "config_help": p.config_help()})
+                provider_json(
+                    p.id(),
+                    p.kind().as_str(),
+                    p.summary(),
+                    p.config_help(),
+                    &origin,
+                )
             })
             .collect();
-        let doc = json!({
-            "path": file.display().to_string(),
-            "name": info.name(),
-            "version": info.version(),
-            "sdk_version": info.sdk_version(),
-            "providers": providers,
-        });
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&doc).map_err(CliError::failed)?
-        );
-    } else {
-        println!(
-            "plugin {} {} ({})",
+        return report::print_json(&inspected(
+            Some(file.display().to_string()),
             info.name(),
             info.version(),
-            file.display()
-        );
-        println!("built with trousseau-core {}", info.sdk_version());
-        for p in info.providers() {
-            println!("\n{} ({}): {}", p.id(), p.kind().as_str(), p.summary());
-            for line in p.config_help().lines() {
-                println!("    {line}");
-            }
+            Some(info.sdk_version()),
+            providers,
+        ));
+    }
+    println!(
+        "plugin {} {} ({})",
+        info.name(),
+        info.version(),
+        file.display()
+    );
+    println!("built with trousseau-core {}", info.sdk_version());
+    for p in info.providers() {
+        println!("\n{} ({}): {}", p.id(), p.kind().as_str(), p.summary());
+        for line in p.config_help().lines() {
+            println!("    {line}");
         }
     }
+
     Ok(())
+}
+
+/// The `plugins inspect --json` document, the same for a file and a provider id: the plugin
+/// file (`path`, `null` for a built-in provider), the plugin's `name` and `version`, the
+/// `trousseau-core` it was built with (`sdk_version`, known for a file only) and its
+/// `providers`.
+fn inspected(
+    path: Option<String>,
+    name: &str,
+    version: &str,
+    sdk_version: Option<&str>,
+    providers: Vec<serde_json::Value>,
+) -> serde_json::Value {
+    json!({
+        "path": path,
+        "name": name,
+        "version": version,
+        "sdk_version": sdk_version,
+        "providers": providers,
+    })
+}
+
+/// One provider in the `plugins inspect --json` document.
+fn provider_json(
+    id: &str,
+    kind: &str,
+    summary: &str,
+    config_help: &str,
+    origin: &Origin,
+) -> serde_json::Value {
+    json!({
+        "id": id,
+        "kind": kind,
+        "summary": summary,
+        "config_help": config_help,
+        "origin": origin_string(origin),
+        "builtin": *origin == Origin::Builtin,
+    })
 }
 
 fn print_table(header: &[&str; 4], rows: &[[String; 4]]) {

@@ -14,7 +14,7 @@ use trousseau::{
 };
 use trousseau_core::abi::RepositoryBox;
 
-use super::{slot_options, slot_sources, CliError, Context};
+use super::{first_use, slot_options, slot_sources, CliError, Context};
 
 /// The repository named by `[repository]`, or the default filesystem repository.
 pub fn repository(ctx: &Context) -> Result<RepositoryBox, RingError> {
@@ -86,8 +86,9 @@ pub fn opener(
 }
 
 /// Opens the ring (see [`RingOpener::open`]); a ring created now is made of
-/// `new_ring_sources` (empty: the configured or default sources). Says where a ring created
-/// now lives and what to back up.
+/// `new_ring_sources` (empty: the configured or default sources). A ring created now is
+/// announced in one message ([`first_use::notice`]): where it lives, what opens it, where the
+/// user key is kept and what to back up.
 pub fn open(
     ctx: &Context,
     ui: &dyn SourceInteraction,
@@ -95,11 +96,22 @@ pub fn open(
     new_ring_sources: Vec<SourceSpec>,
 ) -> Result<Arc<KeyManager>, CliError> {
     let opener = opener(ctx, new_ring_sources)?;
-    let opened = opener.open(repository(ctx)?, ui, missing)?;
-    if let Some(created) = &opened.created {
-        let place = ring::location(opened.manager.repository());
-        announce(created);
-        first_use_notice(&place, &created.sources);
+    let held = first_use::HoldUserKeyMessages::new(ui);
+    let opened = match opener.open(repository(ctx)?, &held, missing) {
+        Ok(opened) => opened,
+        Err(e) => {
+            held.release();
+            return Err(e.into());
+        }
+    };
+    match &opened.created {
+        Some(created) => {
+            let place = ring::location(opened.manager.repository());
+            for line in first_use::notice(&place, created) {
+                eprintln!("{line}");
+            }
+        }
+        None => held.release(),
     }
     Ok(opened.manager)
 }
@@ -115,26 +127,6 @@ pub fn announce(created: &CreatedRing) {
         );
     }
     eprintln!("created key {}", created.key);
-}
-
-/// Said once, when the first use created the ring: where it lives and what to back up.
-fn first_use_notice(place: &str, specs: &[SourceSpec]) {
-    eprintln!(
-        "note: created a new {place} protected by {}",
-        trousseau::dataprotection::slots::describe(specs)
-    );
-    if specs.iter().any(|s| s.provider == ring::USER_ACCOUNT) {
-        eprintln!(
-            "note: the ring opens only with this user account's key; back it up with \
-             `trousseau user-account export FILE` and keep the copy somewhere safe"
-        );
-    }
-    if specs.iter().any(|s| s.provider == ring::PASSWORD) {
-        eprintln!(
-            "note: the ring opens only with this password; without it the keys are lost \
-             (`trousseau master-key add-slot` adds another way in)"
-        );
-    }
 }
 
 /// A protector for the application name and purposes.

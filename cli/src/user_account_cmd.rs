@@ -11,7 +11,9 @@ use clap::{Args, Subcommand, ValueEnum};
 use trousseau_core::{ErrorCode, SecretBytes};
 use trousseau_user_account::{self as ua, ImportOutcome, UserAccountConfig};
 
-use super::{CliError, Context};
+use trousseau::dataprotection::timestamp::Timestamp;
+
+use super::{report, CliError, Context};
 
 /// `trousseau user-account …`
 #[derive(Debug, Args)]
@@ -43,8 +45,13 @@ pub enum BackendArg {
 /// The `user-account` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum UserAccountCommand {
-    /// Show the backend, the key's location, its check value and when it was written.
-    Status,
+    /// Show the backend (and why it is the one), the key's location, its check value and when
+    /// it was written.
+    Status {
+        /// Print a JSON object (schema: docs/cli-json.md).
+        #[arg(long)]
+        json: bool,
+    },
     /// Write an UNENCRYPTED backup of the user key to FILE (created 0600; never overwritten).
     Export {
         /// The backup file to create.
@@ -78,7 +85,7 @@ pub fn run(_ctx: &Context, args: UserAccountArgs) -> Result<(), CliError> {
     let config = UserAccountConfig::parse(&serde_json::Value::Object(json).to_string())
         .map_err(|e| CliError::usage(anyhow!("{e}")))?;
     match args.command {
-        UserAccountCommand::Status => status(&config),
+        UserAccountCommand::Status { json } => status(&config, json),
         UserAccountCommand::Export { file } => export(&config, &file),
         UserAccountCommand::Import { file, force } => import(&config, &file, force),
     }
@@ -91,18 +98,31 @@ fn provider_error(e: trousseau_core::Error) -> CliError {
     }
 }
 
-fn status(config: &UserAccountConfig) -> Result<(), CliError> {
+fn status(config: &UserAccountConfig, json: bool) -> Result<(), CliError> {
     let st = ua::status(config).map_err(provider_error)?;
-    println!("backend:  {}", st.backend);
+    let reason = ua::reason(st.backend, config);
+    let written = st.modified.and_then(Timestamp::from_system_time);
+    if json {
+        return report::print_json(&serde_json::json!({
+            "backend": st.backend.as_str(),
+            "reason": reason,
+            "location": st.location,
+            "present": st.check.is_some(),
+            "check": st.check,
+            "written": written.map(report::json_date),
+        }));
+    }
+    println!("backend:  {} ({reason})", st.backend);
     println!("location: {}", st.location);
     match &st.check {
         Some(check) => println!("key:      present (check value {check})"),
         None => println!("key:      none yet (created on first enrollment)"),
     }
-    if let Some(t) = st.modified {
-        let written = trousseau::Timestamp::from_system_time(t)
-            .map_or_else(|| "unknown".to_string(), |t| t.to_string());
-        println!("written:  {written}");
+    if st.modified.is_some() {
+        println!(
+            "written:  {}",
+            written.map_or_else(|| "unknown".to_string(), report::human_date)
+        );
     }
     Ok(())
 }

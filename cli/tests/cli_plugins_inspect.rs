@@ -28,15 +28,18 @@ fn a_builtin_provider_id_shows_its_kind_origin_and_settings() {
 
     let doc: serde_json::Value =
         serde_json::from_str(&h.ok(&["plugins", "inspect", "--json", "filesystem"])).unwrap();
-    assert_eq!(doc["id"], "filesystem");
-    assert_eq!(doc["kind"], "repository");
-    assert_eq!(doc["origin"], "built-in");
-    assert_eq!(doc["builtin"], true);
+    // The document of `inspect FILE`: the plugin, and the provider as its only one.
+    assert_eq!(doc["path"], serde_json::Value::Null);
+    let p = &doc["providers"][0];
+    assert_eq!(p["id"], "filesystem");
+    assert_eq!(p["kind"], "repository");
+    assert_eq!(p["origin"], "built-in");
+    assert_eq!(p["builtin"], true);
     assert!(
-        doc["config_help"].as_str().unwrap().contains("directory"),
+        p["config_help"].as_str().unwrap().contains("directory"),
         "{doc}"
     );
-    assert!(!doc["summary"].as_str().unwrap().is_empty(), "{doc}");
+    assert!(!p["summary"].as_str().unwrap().is_empty(), "{doc}");
 }
 
 #[test]

@@ -52,7 +52,7 @@ fn export_then_import_on_another_account_restores_the_same_key() {
         .unwrap()
         .trim();
     assert!(
-        written.len() >= 20 && written.starts_with("20") && written.ends_with('Z'),
+        written.len() == 23 && written.starts_with("20") && written.ends_with(" UTC"),
         "{text}"
     );
 

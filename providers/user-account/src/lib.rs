@@ -18,7 +18,7 @@ mod source;
 
 use trousseau_core::{Factory, KeySource, PluginDef, ProviderDef, Result};
 
-pub use backend::BackendKind;
+pub use backend::{describe, reason, BackendKind};
 pub use config::{PublicParams, UserAccountConfig};
 pub use key::{check_value, USER_KEY_LEN};
 pub use manage::{export, import, status, ImportOutcome, UserKeyStatus};

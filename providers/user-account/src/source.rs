@@ -40,11 +40,11 @@ impl UserAccountSource {
                 ui.message(
                     MessageLevel::Warning,
                     &format!(
-                        "created a new user key ({}, {}); back it up with `trousseau \
+                        "created a new user key in {} ({}); back it up with `trousseau \
                          user-account export FILE` and keep the copy somewhere safe — without it, \
                          what it protects cannot be recovered",
-                        store.kind(),
-                        store.location()
+                        backend::describe(store.kind(), &store.location()),
+                        backend::reason(store.kind(), &self.config)
                     ),
                 );
                 Ok(fresh)

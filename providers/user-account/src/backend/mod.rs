@@ -122,6 +122,53 @@ fn auto(config: &UserAccountConfig) -> BackendKind {
     BackendKind::File
 }
 
+/// Where a key kept by `kind` at `location` is, for people: `a plain file, /home/u/…` (the
+/// key in the clear, protected by the file's mode only), `a file encrypted by Windows DPAPI,
+/// C:\…`, or the Secret Service or Keychain item.
+pub fn describe(kind: BackendKind, location: &str) -> String {
+    match kind {
+        BackendKind::File => format!("a plain file, {location}"),
+        BackendKind::Dpapi => format!("a file encrypted by Windows DPAPI, {location}"),
+        BackendKind::SecretService | BackendKind::Keychain => location.to_owned(),
+    }
+}
+
+/// Why the user key is kept by `kind` on this machine, for people: the configuration chose
+/// it, or what the automatic choice found (on Linux: no session bus, or no Secret Service on
+/// it, so the file).
+pub fn reason(kind: BackendKind, config: &UserAccountConfig) -> String {
+    if config.backend == Some(kind) {
+        return "the backend chosen in the configuration".to_owned();
+    }
+    match kind {
+        BackendKind::Dpapi => "the user key's place on Windows".to_owned(),
+        BackendKind::Keychain => "the user key's place on macOS".to_owned(),
+        BackendKind::SecretService => "a Secret Service answers on the session bus".to_owned(),
+        BackendKind::File => file_reason(config),
+    }
+}
+
+/// Why the automatic choice is the file on this machine.
+#[cfg_attr(not(target_os = "linux"), allow(unused_variables))]
+fn file_reason(config: &UserAccountConfig) -> String {
+    #[cfg(target_os = "linux")]
+    {
+        if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none_or(|v| v.is_empty()) {
+            return "no Secret Service: DBUS_SESSION_BUS_ADDRESS is not set, so there is no \
+                    D-Bus session bus"
+                .to_owned();
+        }
+        if !secret_service::SecretServiceStore::new(service(config), account(config)).usable() {
+            return "no Secret Service answers on the session bus".to_owned();
+        }
+        "the key file already existed, and an existing key file is used before the Secret \
+         Service"
+            .to_owned()
+    }
+    #[cfg(not(target_os = "linux"))]
+    "the file backend was recorded when the key was enrolled".to_owned()
+}
+
 /// The file of the `file` backend.
 fn file_path(config: &UserAccountConfig) -> Result<PathBuf> {
     if let Some(path) = &config.path {
