@@ -7,7 +7,9 @@ use trousseau_core::{abi::RepositoryBox, Interaction, NoInteraction, Repository}
 
 use crate::{
     config::Config,
-    dataprotection::{algorithms::Algorithm, protector::DEFAULT_MAX_PAYLOAD},
+    dataprotection::{
+        algorithms::Algorithm, at_rest::KeyEncryption, protector::DEFAULT_MAX_PAYLOAD,
+    },
     masterkey::{EverySource, KdfLimits, SourceSpec},
     memory::{MemoryRepository, MEMORY_PROVIDER},
     plugins::Registry,
@@ -272,6 +274,40 @@ impl Builder {
         self
     }
 
+    /// Interop mode with key secrets protected at rest by `keys` instead of stored in clear:
+    /// typically [`CertificateKeys`](crate::dataprotection::xmlenc::CertificateKeys) (feature
+    /// `certificate-keys`), byte-compatible with ASP.NET Core's `ProtectKeysWithCertificate`,
+    /// so that a .NET farm configured with the same certificate reads what this node writes
+    /// and the other way round. The repository stays trusted, as in ASP.NET Core.
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "certificate-keys")] {
+    /// use std::{path::Path, sync::Arc};
+    /// use trousseau::{
+    ///     dataprotection::xmlenc::{Certificate, CertificateKeys},
+    ///     providers::Filesystem,
+    ///     Trousseau,
+    /// };
+    ///
+    /// // New keys are encrypted for this year's certificate; keys of last year's still open.
+    /// let current = Certificate::load(Path::new("/etc/app/dp-2026.pem"), None, "")?;
+    /// let password = std::env::var("DP_2025_PASSWORD")?;
+    /// let older = Certificate::load(Path::new("/etc/app/dp-2025.pfx"), None, &password)?;
+    /// let tr = Trousseau::builder()
+    ///     .repository(Filesystem::at("/var/lib/app/keys"))
+    ///     .application_name("my-aspnet-app")
+    ///     .protect_keys_with(Arc::new(CertificateKeys::new(current, vec![older])))
+    ///     .build()?;
+    /// # let _ = tr;
+    /// # }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn protect_keys_with(mut self, keys: Arc<dyn KeyEncryption>) -> Self {
+        self.settings.interop = true;
+        self.settings.interop_keys = Some(keys);
+        self
+    }
+
     /// Whether a missing ring is created (default) or [`RingError::NoRing`] is returned.
     ///
     /// ```
@@ -403,6 +439,16 @@ impl Builder {
             .max_payload(dp.max_payload_size.unwrap_or(DEFAULT_MAX_PAYLOAD))
             .kdf_limits(config.master_key.kdf_limits)
             .policy(Policy::from_config(&config.policy)?);
+        if let Some(keys) = crate::ring::key_protection(&config.key_protection)? {
+            if dp.interop == Some(false) {
+                return Err(RingError::KeyProtection(
+                    "a certificate protects keys the ASP.NET Core way, which is interop mode, \
+                     but [data_protection] sets interop = false; remove that line"
+                        .into(),
+                ));
+            }
+            b = b.protect_keys_with(keys);
+        }
         if let Some(seconds) = config.master_key.unlock_time {
             let target = crate::masterkey::unlock_time(seconds).map_err(|why| {
                 crate::masterkey::MasterKeyError::KdfSettings(format!(

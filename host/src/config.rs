@@ -29,6 +29,11 @@
 //! provider = "keyfile"
 //! path = "/home/a/app.keyx"             # every other key is the provider's configuration
 //!
+//! [key_protection]                      # ASP.NET Core's ProtectKeysWithCertificate (interop)
+//! certificate = "/etc/app/dp-2026.pfx"  # PEM (certificate + PRIVATE KEY) or PKCS#12
+//! password_env = "DP_CERT_PASSWORD"     # the PKCS#12 password comes from this variable
+//! unprotect_certificates = ["/etc/app/dp-2025.pem"]  # older ones still decrypt old keys
+//!
 //! [policy]                              # master-key policy, see `crate::policy`
 //! minimum_length = 12
 //! key_creation_flags = 263168
@@ -83,6 +88,49 @@ pub struct Config {
     /// The master key of new slots.
     #[serde(default)]
     pub master_key: MasterKeyConfig,
+    /// How key secrets are encrypted at rest in a ring shared with ASP.NET Core.
+    #[serde(default)]
+    pub key_protection: KeyProtectionConfig,
+}
+
+/// The `[key_protection]` table: key secrets encrypted under an X.509 certificate, as ASP.NET
+/// Core's `ProtectKeysWithCertificate` does (feature `certificate-keys`). Naming a certificate
+/// makes the ring an ASP.NET Core ring (interop mode) whose new keys are encrypted for it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyProtectionConfig {
+    /// The certificate new keys are encrypted for, with its private key: a PEM file (the
+    /// certificate and its `PRIVATE KEY` block) or a PKCS#12 file (`.pfx`, `.p12`).
+    pub certificate: Option<PathBuf>,
+    /// The PEM file of the certificate's private key, when it is not in the certificate file.
+    pub private_key: Option<PathBuf>,
+    /// The environment variable holding the PKCS#12 password (none: an empty password).
+    pub password_env: Option<String>,
+    /// Older certificates that still decrypt existing keys (ASP.NET Core's
+    /// `UnprotectKeysWithAnyCertificate`): paths, or tables with `path`, `private_key` and
+    /// `password_env`.
+    #[serde(default)]
+    pub unprotect_certificates: Vec<CertificateFile>,
+}
+
+/// A certificate file in `unprotect_certificates`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum CertificateFile {
+    /// A PEM file with the private key, or a PKCS#12 file opened with the table's
+    /// `password_env`.
+    Path(PathBuf),
+    /// A file with its own settings.
+    File {
+        /// The PEM or PKCS#12 file.
+        path: PathBuf,
+        /// The PEM file of the private key, when it is not in `path`.
+        #[serde(default)]
+        private_key: Option<PathBuf>,
+        /// The environment variable holding this file's PKCS#12 password.
+        #[serde(default)]
+        password_env: Option<String>,
+    },
 }
 
 /// The `[master_key]` table.

@@ -8,11 +8,16 @@
 //!   if its secret authenticates under the ring-wrapping key W *and* is bound to the key's id,
 //!   dates and algorithm; a revocation is honoured only if its MAC under W verifies. Anything
 //!   else is reported and never used.
+//! - `xmlenc::CertificateKeys` (feature `certificate-keys`): ASP.NET Core's
+//!   `ProtectKeysWithCertificate`. The open model of [`PlainKeys`], with new secrets encrypted
+//!   under an X.509 certificate (W3C XML Encryption) and existing ones decrypted with any of
+//!   the configured certificates' private keys.
 
 use trousseau_core::SecretBytes;
 
 use super::{
     algorithms::Algorithm,
+    decryptors,
     error::{DataProtectionError, Result},
     keyring::{Descriptor, Key, MasterKeySecret},
     keyxml::{self, Revocation},
@@ -66,9 +71,9 @@ impl KeyEncryption for PlainKeys {
     fn open_secret(&self, _key: &Key, descriptor: &Descriptor) -> Result<SecretBytes> {
         match &descriptor.secret {
             MasterKeySecret::Plain(s) => Ok(s.clone()),
-            MasterKeySecret::Encrypted { decryptor_type, .. } => Err(DataProtectionError::InvalidInput(format!(
-                "its master key is encrypted with {decryptor_type}, which this key ring cannot open (no master key is open)"
-            ))),
+            MasterKeySecret::Encrypted { decryptor_type, .. } => Err(
+                DataProtectionError::InvalidInput(decryptors::unsupported(decryptor_type)),
+            ),
         }
     }
 

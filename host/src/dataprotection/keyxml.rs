@@ -22,7 +22,8 @@ pub const DP_NAMESPACE: &str = "http://schemas.asp.net/2015/03/dataProtection";
 /// The default descriptor deserializer type name (before the first comma).
 pub const DESERIALIZER: &str =
     "Microsoft.AspNetCore.DataProtection.AuthenticatedEncryption.ConfigurationModel.AuthenticatedEncryptorDescriptorDeserializer";
-const DESERIALIZER_ASSEMBLY: &str =
+/// The assembly ASP.NET Core 10 names after its data-protection type names.
+pub(crate) const DESERIALIZER_ASSEMBLY: &str =
     ", Microsoft.AspNetCore.DataProtection, Version=10.0.0.0, Culture=neutral, PublicKeyToken=adb9793829ddae60";
 /// The comment ASP.NET puts in unencrypted master keys.
 pub const UNENCRYPTED_WARNING: &str = " Warning: the key below is in an unencrypted form. ";
@@ -83,15 +84,7 @@ fn parse_descriptor(outer: &XmlElement) -> std::result::Result<Descriptor, Strin
         ValidationAlgorithm::parse(v).map_err(|e| e.to_string())?
     };
     let secret = if let Some(m) = d.child("masterKey") {
-        let b64: String = m
-            .child("value")
-            .map_or(m.text.as_str(), |v| v.text.as_str())
-            .split_whitespace()
-            .collect();
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(b64)
-            .map_err(|e| format!("the <masterKey> value is not base64: {e}"))?;
-        MasterKeySecret::Plain(SecretBytes::from_vec(bytes))
+        MasterKeySecret::Plain(master_key_value(m)?)
     } else if let Some(es) = d.child("encryptedSecret") {
         let decryptor_type = es
             .attr("decryptorType")
@@ -110,6 +103,21 @@ fn parse_descriptor(outer: &XmlElement) -> std::result::Result<Descriptor, Strin
         },
         secret,
     })
+}
+
+/// The key in a `<masterKey>` element: the base64 text of its `<value>` child (or, in the
+/// oldest form, of the element itself).
+pub(crate) fn master_key_value(m: &XmlElement) -> std::result::Result<SecretBytes, String> {
+    let b64: zeroize::Zeroizing<String> = zeroize::Zeroizing::new(
+        m.child("value")
+            .map_or(m.text.as_str(), |v| v.text.as_str())
+            .split_whitespace()
+            .collect(),
+    );
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64.as_bytes())
+        .map_err(|e| format!("the <masterKey> value is not base64: {e}"))?;
+    Ok(SecretBytes::from_vec(bytes))
 }
 
 /// Parses a `<key>`. Structural errors (id, dates) fail; descriptor problems leave the key in

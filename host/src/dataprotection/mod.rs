@@ -4,6 +4,7 @@
 pub mod algorithms;
 pub mod at_rest;
 mod binding;
+pub mod decryptors;
 pub(crate) mod encryptor;
 pub mod error;
 pub(crate) mod kdf;
@@ -18,6 +19,8 @@ pub mod slots;
 pub mod timestamp;
 pub mod unlock;
 pub mod wrapping;
+#[cfg(feature = "certificate-keys")]
+pub mod xmlenc;
 pub mod xmltree;
 
 pub use error::{DataProtectionError, Result};

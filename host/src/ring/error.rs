@@ -151,6 +151,10 @@ pub enum RingError {
     /// The key ring or the repository failed.
     #[error(transparent)]
     DataProtection(#[from] DataProtectionError),
+    /// The `[key_protection]` settings cannot be used (a certificate file that cannot be read,
+    /// a private key that does not match, a password variable that is not set).
+    #[error("[key_protection]: {0}")]
+    KeyProtection(String),
 }
 
 impl RingError {
@@ -197,6 +201,7 @@ impl RingError {
             RingError::Provider { .. }
             | RingError::PolicyConfig(_)
             | RingError::Config(_)
+            | RingError::KeyProtection(_)
             | RingError::Plugins(_) => true,
             RingError::Repository { error, .. } => error.code() == ErrorCode::InvalidConfig,
             RingError::MasterKey(e) => e.code() == ErrorCode::InvalidConfig,

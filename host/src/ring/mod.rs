@@ -10,12 +10,14 @@
 
 mod enrollment;
 mod error;
+mod key_protection;
 mod opener;
 mod recovery;
 mod sources;
 
 pub use enrollment::WeakPasswords;
 pub use error::{Hint, RingError};
+pub use key_protection::key_protection;
 pub use opener::{
     inspect, location, CreatedRing, Creation, Expired, IfMissing, OpenedRing, RingOpener,
     RingSettings, RotationReport, SlotSecret,

@@ -34,6 +34,11 @@ pub struct RingSettings {
     /// Interop mode: keys are written unencrypted, exactly as ASP.NET Core on Linux does, and
     /// a ring without master-key slots is trusted.
     pub interop: bool,
+    /// How key secrets are protected in interop mode. `None`: in clear
+    /// ([`PlainKeys`], ASP.NET Core's default on Linux); else, for instance, encrypted under a
+    /// certificate as ASP.NET Core's `ProtectKeysWithCertificate` does (see
+    /// [`super::key_protection`]). Ignored outside interop mode.
+    pub interop_keys: Option<Arc<dyn KeyEncryption>>,
     /// The key sources this node opens encrypted rings with (where key files, tokens and
     /// programs are is taken only from here, never from the ring). Empty: only slots made of
     /// settings-free sources (`password`, `user-account`) are tried.
@@ -315,6 +320,14 @@ impl<'a> RingOpener<'a> {
         })
     }
 
+    /// How this node protects key secrets in interop mode.
+    fn interop_encryption(&self) -> Arc<dyn KeyEncryption> {
+        self.settings
+            .interop_keys
+            .clone()
+            .unwrap_or_else(|| Arc::new(PlainKeys))
+    }
+
     /// Creates a ring in an empty repository: one slot of `specs` wrapping a fresh W (none in
     /// interop mode), then the first key, stored together conditionally where the repository
     /// can, so that processes creating the ring at once make exactly one. When another process
@@ -327,7 +340,7 @@ impl<'a> RingOpener<'a> {
         ui: &dyn SourceInteraction,
     ) -> Result<Creation, RingError> {
         let (encryption, slot): (Arc<dyn KeyEncryption>, Option<Slot>) = if self.settings.interop {
-            (Arc::new(PlainKeys), None)
+            (self.interop_encryption(), None)
         } else {
             let w = RingWrappingKey::generate(0)?;
             let (slot, _) = self.new_slot(&repo, &w, label, specs, ui)?;
@@ -391,7 +404,7 @@ impl<'a> RingOpener<'a> {
             };
         }
         let encryption: Arc<dyn KeyEncryption> = if interop {
-            Arc::new(PlainKeys)
+            self.interop_encryption()
         } else if !has_slots {
             // Trusting it would let whoever deleted the slots plant keys.
             return Err(RingError::KeysWithoutSlots {

@@ -1,0 +1,241 @@
+//! [`CertificateKeys`]: key secrets encrypted under X.509 certificates, ASP.NET Core's
+//! `ProtectKeysWithCertificate` and `UnprotectKeysWithAnyCertificate`, as a
+//! [`KeyEncryption`].
+
+use std::{collections::HashSet, path::Path, sync::Mutex};
+
+use trousseau_core::SecretBytes;
+use uuid::Uuid;
+use zeroize::{Zeroize, Zeroizing};
+
+use super::{certificate::Certificate, encrypted_data};
+use crate::{
+    config::{CertificateFile, KeyProtectionConfig},
+    dataprotection::{
+        algorithms::Algorithm,
+        at_rest::KeyEncryption,
+        decryptors::{self, ENCRYPTED_XML},
+        error::{DataProtectionError, Result},
+        keyring::{Descriptor, Key, MasterKeySecret},
+        keyxml::{self, Revocation, DP_NAMESPACE, UNENCRYPTED_WARNING},
+        xmltree::{self, XmlElement},
+    },
+};
+
+/// Key secrets encrypted at rest under an X.509 certificate, byte-compatible with ASP.NET
+/// Core's `CertificateXmlEncryptor` and `EncryptedXmlDecryptor`: new keys are encrypted for
+/// the current certificate; existing keys are decrypted with whichever configured certificate
+/// their `<EncryptedKey>` names (the current one or older ones still trusted to read, as
+/// `UnprotectKeysWithAnyCertificate`). Keys stored in clear are read too, as ASP.NET does.
+///
+/// The trust model is ASP.NET Core's: secrets are confidential to holders of a private key,
+/// but nothing authenticates them. Whoever can write the repository and has the public
+/// certificate can plant a key or a revocation, as in interop mode.
+pub struct CertificateKeys {
+    /// The certificate new keys are encrypted for: `certificates[0]`.
+    certificates: Vec<Certificate>,
+    warned: Mutex<HashSet<Uuid>>,
+}
+
+impl std::fmt::Debug for CertificateKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let thumbprints: Vec<&str> = self.certificates.iter().map(|c| c.thumbprint()).collect();
+        write!(f, "CertificateKeys({thumbprints:?})")
+    }
+}
+
+fn password(env: Option<&str>) -> Result<Zeroizing<String>> {
+    match env {
+        None => Ok(Zeroizing::new(String::new())),
+        Some(name) => std::env::var(name).map(Zeroizing::new).map_err(|_| {
+            DataProtectionError::InvalidInput(format!(
+                "the certificate password is read from the environment variable {name}, which \
+                 is not set (or not UTF-8)"
+            ))
+        }),
+    }
+}
+
+fn load(
+    path: &Path,
+    private_key: Option<&Path>,
+    password_env: Option<&str>,
+) -> Result<Certificate> {
+    Certificate::load(path, private_key, &password(password_env)?)
+}
+
+impl CertificateKeys {
+    /// Protection writing new keys for `current` and reading keys encrypted for `current` or
+    /// any of `older`.
+    pub fn new(current: Certificate, older: Vec<Certificate>) -> Self {
+        let mut certificates = vec![current];
+        certificates.extend(older);
+        CertificateKeys {
+            certificates,
+            warned: Mutex::new(HashSet::new()),
+        }
+    }
+
+    /// The protection a `[key_protection]` table describes, `None` when it names no
+    /// certificate. The certificate files are read now; PKCS#12 passwords come from the
+    /// environment variables the table names.
+    pub fn from_config(config: &KeyProtectionConfig) -> Result<Option<Self>> {
+        let Some(path) = &config.certificate else {
+            if config.unprotect_certificates.is_empty() && config.private_key.is_none() {
+                return Ok(None);
+            }
+            return Err(DataProtectionError::InvalidInput(
+                "[key_protection] names older certificates or a private key but no certificate; \
+                 set certificate (the one new keys are encrypted for)"
+                    .into(),
+            ));
+        };
+        let current = load(
+            path,
+            config.private_key.as_deref(),
+            config.password_env.as_deref(),
+        )?;
+        let older = config
+            .unprotect_certificates
+            .iter()
+            .map(|f| match f {
+                CertificateFile::Path(p) => load(p, None, config.password_env.as_deref()),
+                CertificateFile::File {
+                    path,
+                    private_key,
+                    password_env,
+                } => load(
+                    path,
+                    private_key.as_deref(),
+                    password_env.as_deref().or(config.password_env.as_deref()),
+                ),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Some(Self::new(current, older)))
+    }
+
+    /// The certificate new keys are encrypted for.
+    pub fn current(&self) -> &Certificate {
+        &self.certificates[0]
+    }
+
+    /// Every certificate keys are decrypted with, the current one first.
+    pub fn certificates(&self) -> &[Certificate] {
+        &self.certificates
+    }
+
+    fn refuse(&self, key: &Key, why: String) -> DataProtectionError {
+        let first = self
+            .warned
+            .lock()
+            .map(|mut w| w.insert(key.id))
+            .unwrap_or(true);
+        if first {
+            tracing::warn!("key {} cannot be used: {why}", key.id);
+        }
+        DataProtectionError::KeyUnusable {
+            key: key.id,
+            reason: why,
+        }
+    }
+
+    fn decrypt(&self, xml: &str) -> Result<SecretBytes> {
+        let secret = xmltree::parse(xml)?;
+        let mut children = secret.children.iter();
+        let (Some(data), None) = (children.next(), children.next()) else {
+            return Err(DataProtectionError::InvalidInput(
+                "its <encryptedSecret> must hold exactly one element, the <EncryptedData>".into(),
+            ));
+        };
+        let plain = encrypted_data::EncryptedData::read(data)?.decrypt(&self.certificates)?;
+        master_key(&plain)
+    }
+}
+
+/// The master key in the decrypted `<masterKey>` element; the parsed copy of its text is wiped.
+fn master_key(plain: &[u8]) -> Result<SecretBytes> {
+    let unreadable = |why: String| {
+        DataProtectionError::InvalidInput(format!(
+            "it decrypts, but not to a <masterKey> element ({why}): it was altered or damaged, \
+             or not written by ASP.NET Core or trousseau"
+        ))
+    };
+    let text = std::str::from_utf8(plain).map_err(|e| unreadable(e.to_string()))?;
+    let mut tree = xmltree::parse(text).map_err(|e| unreadable(e.to_string()))?;
+    let value = if tree.local_name() == "masterKey" {
+        keyxml::master_key_value(&tree).map_err(unreadable)
+    } else {
+        Err(unreadable(format!("found <{}>", tree.local_name())))
+    };
+    wipe(&mut tree);
+    let value = value?;
+    if value.is_empty() {
+        return Err(unreadable("the key is empty".into()));
+    }
+    Ok(value)
+}
+
+fn wipe(e: &mut XmlElement) {
+    e.text.zeroize();
+    for (_, v) in &mut e.attributes {
+        v.zeroize();
+    }
+    for c in &mut e.children {
+        wipe(c);
+    }
+}
+
+/// The `<masterKey>` element ASP.NET Core encrypts (its `requiresEncryption` mark and warning
+/// comment included), serialised as .NET's `OuterXml` does: no whitespace between nodes.
+fn master_key_plaintext(secret: &SecretBytes) -> Zeroizing<String> {
+    use base64::Engine;
+    let mut b64 = Zeroizing::new(String::new());
+    base64::engine::general_purpose::STANDARD.encode_string(secret.expose(), &mut b64);
+    Zeroizing::new(format!(
+        "<masterKey p4:requiresEncryption=\"true\" xmlns:p4=\"{DP_NAMESPACE}\"><!--{UNENCRYPTED_WARNING}--><value>{}</value></masterKey>",
+        b64.as_str()
+    ))
+}
+
+impl KeyEncryption for CertificateKeys {
+    fn secret_xml(
+        &self,
+        _key: &Key,
+        _algorithm: Algorithm,
+        secret: &SecretBytes,
+    ) -> Result<String> {
+        let plaintext = master_key_plaintext(secret);
+        let data = encrypted_data::encrypt(plaintext.as_bytes(), self.current(), 8)?;
+        Ok(format!(
+            "      <encryptedSecret decryptorType=\"{ENCRYPTED_XML}{}\" xmlns=\"{DP_NAMESPACE}\">\n{data}\n      </encryptedSecret>",
+            keyxml::DESERIALIZER_ASSEMBLY
+        ))
+    }
+
+    fn open_secret(&self, key: &Key, descriptor: &Descriptor) -> Result<SecretBytes> {
+        match &descriptor.secret {
+            MasterKeySecret::Plain(s) => Ok(s.clone()),
+            MasterKeySecret::Encrypted {
+                decryptor_type,
+                xml,
+            } if decryptor_type == ENCRYPTED_XML => self
+                .decrypt(xml)
+                .map_err(|e| self.refuse(key, e.to_string())),
+            MasterKeySecret::Encrypted { decryptor_type, .. } => {
+                Err(self.refuse(key, decryptors::unsupported(decryptor_type)))
+            }
+        }
+    }
+
+    fn revocation_mac(&self, _revocation: &Revocation) -> Result<Option<String>> {
+        Ok(None)
+    }
+
+    fn trusts_revocation(&self, _revocation: &Revocation, _mac: Option<&str>) -> bool {
+        true
+    }
+
+    fn is_closed(&self) -> bool {
+        false
+    }
+}
