@@ -1,8 +1,8 @@
 //! Shared helpers for the integration tests:
 //! - private instances of the real servers the repository providers talk to (Redis, Azurite,
-//!   moto), each in its own temp dir, on a unix socket or a free loopback port, killed when
-//!   dropped; a missing tool or a server that does not come up is a test **failure** (a panic
-//!   naming the tool and the install script), never a skip;
+//!   moto, PostgreSQL), each in its own temp dir, on a unix socket or a free loopback port,
+//!   killed when dropped; a missing tool or a server that does not come up is a test
+//!   **failure** (a panic naming the tool and the install script), never a skip;
 //! - key-ring elements in ASP.NET Core's exact format (`fixtures`);
 //! - fixture providers (`fixture_providers`), the way to the workspace's real binaries and plugin
 //!   libraries (`workspace`), the ABI-incompatible plugin fixture (`incompatible`), and the
@@ -18,6 +18,9 @@ pub mod fixtures;
 mod http;
 pub mod incompatible;
 mod moto;
+// A private PostgreSQL server on a unix socket: Unix only.
+#[cfg(unix)]
+mod postgres;
 mod python;
 // A private redis-server on a unix socket: Unix only.
 #[cfg(unix)]
@@ -27,6 +30,8 @@ pub mod workspace;
 
 pub use azurite::Azurite;
 pub use moto::Moto;
+#[cfg(unix)]
+pub use postgres::Postgres;
 pub use python::{venv_python, ASPNET_PEER};
 #[cfg(unix)]
 pub use redis::Redis;

@@ -26,6 +26,18 @@ impl Server {
     /// Starts `program` with `args`, output to `dir/<name>.log`. Panics (naming the install
     /// script) when the program does not exist.
     pub fn spawn(name: &str, program: &Path, args: &[String], dir: &Path) -> Server {
+        Self::spawn_as(name, program, args, dir, None)
+    }
+
+    /// [`Server::spawn`], run as the user and group `owner` (uid, gid) when given: for servers
+    /// that refuse to run as root (PostgreSQL) when the tests do.
+    pub fn spawn_as(
+        name: &str,
+        program: &Path,
+        args: &[String],
+        dir: &Path,
+        owner: Option<(u32, u32)>,
+    ) -> Server {
         if !program.exists() && which(program).is_none() {
             panic!(
                 "{name}: {} not found; {}",
@@ -36,20 +48,27 @@ impl Server {
         let log = dir.join(format!("{name}.log"));
         let out = File::create(&log).expect("cannot create the server log");
         let err = out.try_clone().expect("cannot dup the server log");
-        let child = Command::new(program)
+        let mut command = Command::new(program);
+        command
             .args(args)
             .current_dir(dir)
             .stdin(Stdio::null())
             .stdout(out)
-            .stderr(err)
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "{name}: cannot start {}: {e}; {}",
-                    program.display(),
-                    crate::INSTALL_HINT
-                )
-            });
+            .stderr(err);
+        #[cfg(unix)]
+        if let Some((uid, gid)) = owner {
+            use std::os::unix::process::CommandExt;
+            command.uid(uid).gid(gid);
+        }
+        #[cfg(not(unix))]
+        let _ = owner;
+        let child = command.spawn().unwrap_or_else(|e| {
+            panic!(
+                "{name}: cannot start {}: {e}; {}",
+                program.display(),
+                crate::INSTALL_HINT
+            )
+        });
         Server {
             name: name.into(),
             child: Some(child),
@@ -92,6 +111,26 @@ impl Server {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+
+    /// Asks the server to stop with `signal` (a name for `kill -s`, e.g. `INT`), waits up to
+    /// 30 s for it to exit, then kills it (SIGKILL) if it has not.
+    pub fn stop(&mut self, signal: &str) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        let _ = Command::new("kill")
+            .args(["-s", signal, &child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
     }
 
     /// What the server printed so far.
