@@ -1,5 +1,13 @@
 //! `trousseau user-account status | export FILE | import FILE`: the per-user key of the
 //! `user-account` source outside enrollment (backup and restore).
+//!
+//! `export` seals the key under a passphrase by default (asked twice on the terminal, or
+//! given with `--password-file`, `--password-env` or `--password-fd`): Argon2id and
+//! AES-256-GCM, the format of [`trousseau_user_account::sealed_backup`], written down in
+//! `docs/user-key-backup.md`. `--plain` writes the key in hex instead, with a warning.
+//! `import` reads both forms, asking for the passphrase of a sealed one; a wrong passphrase
+//! writes nothing. The backup file is created 0600 from a temporary file beside it, never
+//! half-written and never over an existing file.
 
 use std::{
     io::Write,
@@ -8,12 +16,12 @@ use std::{
 
 use anyhow::{anyhow, Context as _};
 use clap::{Args, Subcommand, ValueEnum};
-use trousseau_core::{ErrorCode, SecretBytes};
+use trousseau_core::{ErrorCode, Interaction as _, SecretBytes};
 use trousseau_user_account::{self as ua, ImportOutcome, UserAccountConfig};
 
 use trousseau::dataprotection::timestamp::Timestamp;
 
-use super::{report, CliError, Context};
+use super::{password, report, CliError, Context, TerminalInteraction};
 
 /// `trousseau user-account …`
 #[derive(Debug, Args)]
@@ -52,19 +60,91 @@ pub enum UserAccountCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Write an UNENCRYPTED backup of the user key to FILE (created 0600; never overwritten).
+    /// Write a backup of the user key to FILE, sealed under a passphrase (asked twice on the
+    /// terminal, or given with --password-file, --password-env or --password-fd); created
+    /// 0600, never overwritten.
     Export {
         /// The backup file to create.
         file: PathBuf,
+        /// Write the key UNENCRYPTED (hex) instead: whoever reads the file can unlock what the
+        /// user key protects.
+        #[arg(long, conflicts_with_all = ["password_file", "password_env", "password_fd"])]
+        plain: bool,
+        #[command(flatten)]
+        passphrase: PassphraseArgs,
     },
-    /// Restore the user key from a backup made by `export`.
+    /// Restore the user key from a backup made by `export` (passphrase-protected or plain).
     Import {
         /// The backup file.
         file: PathBuf,
         /// Replace an existing, different user key (what it protects becomes unreadable).
         #[arg(long)]
         force: bool,
+        #[command(flatten)]
+        passphrase: PassphraseArgs,
     },
+}
+
+/// Where the backup's passphrase comes from; without any of these the terminal is asked.
+#[derive(Debug, Args)]
+pub struct PassphraseArgs {
+    /// Read the backup's passphrase from the first line of this file.
+    #[arg(long, value_name = "FILE")]
+    password_file: Option<PathBuf>,
+    /// Read the backup's passphrase from this environment variable.
+    #[arg(long, value_name = "VAR")]
+    password_env: Option<String>,
+    /// Read the backup's passphrase from the first line of this open file descriptor.
+    #[arg(long, value_name = "N")]
+    password_fd: Option<u32>,
+}
+
+impl PassphraseArgs {
+    /// The passphrase for `file`: from the option given, else asked on the terminal (twice
+    /// when `new`, for a backup being made). An empty passphrase is refused.
+    fn passphrase(&self, file: &Path, new: bool) -> Result<SecretBytes, CliError> {
+        let given = [
+            self.password_file.is_some(),
+            self.password_env.is_some(),
+            self.password_fd.is_some(),
+        ];
+        if given.iter().filter(|g| **g).count() > 1 {
+            return Err(CliError::usage(anyhow!(
+                "give the passphrase one way only: --password-file, --password-env or \
+                 --password-fd"
+            )));
+        }
+        let passphrase = if let Some(f) = &self.password_file {
+            password::password_file(f).map_err(CliError::usage)?
+        } else if let Some(var) = &self.password_env {
+            password::password_env(var).map_err(CliError::usage)?
+        } else if let Some(fd) = self.password_fd {
+            password::password_fd(fd).map_err(CliError::usage)?
+        } else {
+            let prompt = format!("Passphrase for the backup {}", file.display());
+            TerminalInteraction::new(false)
+                .request_secret(&prompt, new)
+                .map_err(|e| match e.code() {
+                    // No terminal to ask on (`NeedsPin`: an answer is needed and none can be had).
+                    ErrorCode::NeedsPin => CliError::usage(anyhow!(
+                        "there is no terminal to ask the backup's passphrase on: give it with \
+                         --password-file, --password-env or --password-fd{}",
+                        if new {
+                            " (or write the key unencrypted with --plain)"
+                        } else {
+                            ""
+                        }
+                    )),
+                    _ => CliError::failed(anyhow!("{e}")),
+                })?
+        };
+        if passphrase.is_empty() {
+            return Err(CliError::usage(anyhow!(
+                "the passphrase is empty; give one (an empty passphrase protects nothing)"
+            )));
+        }
+        Ok(passphrase)
+    }
 }
 
 /// Runs a `user-account` subcommand.
@@ -86,8 +166,16 @@ pub fn run(_ctx: &Context, args: UserAccountArgs) -> Result<(), CliError> {
         .map_err(|e| CliError::usage(anyhow!("{e}")))?;
     match args.command {
         UserAccountCommand::Status { json } => status(&config, json),
-        UserAccountCommand::Export { file } => export(&config, &file),
-        UserAccountCommand::Import { file, force } => import(&config, &file, force),
+        UserAccountCommand::Export {
+            file,
+            plain,
+            passphrase,
+        } => export(&config, &file, plain, &passphrase),
+        UserAccountCommand::Import {
+            file,
+            force,
+            passphrase,
+        } => import(&config, &file, force, &passphrase),
     }
 }
 
@@ -127,25 +215,57 @@ fn status(config: &UserAccountConfig, json: bool) -> Result<(), CliError> {
     Ok(())
 }
 
-fn export(config: &UserAccountConfig, file: &Path) -> Result<(), CliError> {
-    let (backup, location) = ua::export(config).map_err(provider_error)?;
+fn export(
+    config: &UserAccountConfig,
+    file: &Path,
+    plain: bool,
+    passphrase: &PassphraseArgs,
+) -> Result<(), CliError> {
+    if plain {
+        let (backup, location) = ua::export(config).map_err(provider_error)?;
+        write_new_private(file, &backup)?;
+        eprintln!(
+            "WARNING: {} now holds your user key UNENCRYPTED (read from {location}).\n\
+             WARNING: anyone who reads it can unlock what your user account protects.\n\
+             WARNING: move it to offline storage (a USB stick in a safe, a password manager) \
+             and delete this copy.",
+            file.display()
+        );
+        return Ok(());
+    }
+    if file.symlink_metadata().is_ok() {
+        // Said before the passphrase is asked; write_new_private refuses it anyway.
+        return Err(exists(file));
+    }
+    let secret = passphrase.passphrase(file, true)?;
+    let (backup, location) = ua::export_sealed(config, secret.expose()).map_err(provider_error)?;
     write_new_private(file, &backup)?;
     eprintln!(
-        "WARNING: {} now holds your user key UNENCRYPTED (read from {location}).\n\
-         WARNING: anyone who reads it can unlock what your user account protects.\n\
-         WARNING: move it to offline storage (a USB stick in a safe, a password manager) and \
-         delete this copy.",
+        "wrote the user key (read from {location}) to {}, sealed under the passphrase; keep the \
+         file and the passphrase apart — `trousseau user-account import {}` restores it",
+        file.display(),
         file.display()
     );
     Ok(())
 }
 
-fn import(config: &UserAccountConfig, file: &Path, force: bool) -> Result<(), CliError> {
+fn import(
+    config: &UserAccountConfig,
+    file: &Path,
+    force: bool,
+    passphrase: &PassphraseArgs,
+) -> Result<(), CliError> {
     let bytes = zeroize::Zeroizing::new(
         std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?,
     );
-    let (outcome, location) =
-        ua::import(config, &bytes, &file.display().to_string(), force).map_err(provider_error)?;
+    let what = file.display().to_string();
+    let (outcome, location) = if ua::is_sealed_backup(&bytes) {
+        let secret = passphrase.passphrase(file, false)?;
+        ua::import_sealed(config, &bytes, secret.expose(), &what, force)
+    } else {
+        ua::import(config, &bytes, &what, force)
+    }
+    .map_err(provider_error)?;
     match outcome {
         ImportOutcome::Created => eprintln!("imported the user key into {location}"),
         ImportOutcome::Unchanged => {
@@ -154,6 +274,14 @@ fn import(config: &UserAccountConfig, file: &Path, force: bool) -> Result<(), Cl
         ImportOutcome::Replaced => eprintln!("replaced the user key in {location}"),
     }
     Ok(())
+}
+
+/// The error for a backup file that exists already.
+fn exists(path: &Path) -> CliError {
+    CliError::failed(anyhow!(
+        "{} already exists; choose a new file name (an existing file is never overwritten)",
+        path.display()
+    ))
 }
 
 /// Writes `data` to a new file `path` (0600), whole or not at all; an existing file is kept.
@@ -184,10 +312,7 @@ fn write_new_private(path: &Path, data: &SecretBytes) -> Result<(), CliError> {
     let _ = std::fs::remove_file(&tmp);
     result.map_err(|e| {
         if e.kind() == std::io::ErrorKind::AlreadyExists {
-            CliError::failed(anyhow!(
-                "{} already exists; choose a new file name (an existing file is never overwritten)",
-                path.display()
-            ))
+            exists(path)
         } else {
             CliError::failed(anyhow!("cannot write {}: {e}", path.display()))
         }

@@ -57,12 +57,12 @@ fn export_then_import_on_another_account_restores_the_same_key() {
     );
 
     let backup = a.path().join("backup.txt");
-    let out = file_backend(a.path(), &["export", backup.to_str().unwrap()]);
+    let out = file_backend(a.path(), &["export", "--plain", backup.to_str().unwrap()]);
     assert!(out.status.success(), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("UNENCRYPTED"));
     assert_eq!(std::fs::metadata(&backup).unwrap().mode() & 0o777, 0o600);
     // Never overwrites an existing file.
-    let out = file_backend(a.path(), &["export", backup.to_str().unwrap()]);
+    let out = file_backend(a.path(), &["export", "--plain", backup.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
 

@@ -14,6 +14,7 @@ mod backend;
 mod config;
 mod key;
 mod manage;
+pub mod sealed_backup;
 mod source;
 
 use trousseau_core::{Factory, KeySource, PluginDef, ProviderDef, Result};
@@ -21,7 +22,10 @@ use trousseau_core::{Factory, KeySource, PluginDef, ProviderDef, Result};
 pub use backend::{describe, reason, BackendKind};
 pub use config::{PublicParams, UserAccountConfig};
 pub use key::{check_value, USER_KEY_LEN};
-pub use manage::{export, import, status, ImportOutcome, UserKeyStatus};
+pub use manage::{
+    export, export_sealed, import, import_sealed, is_sealed_backup, status, ImportOutcome,
+    UserKeyStatus,
+};
 pub use source::{UserAccountSource, PROVIDER_ID};
 
 fn make(config: &str) -> Result<Box<dyn KeySource>> {

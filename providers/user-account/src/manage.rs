@@ -8,7 +8,7 @@ use trousseau_core::{Error, ErrorCode, Result, SecretBytes};
 use crate::{
     backend::{self, BackendKind},
     config::UserAccountConfig,
-    key,
+    key, sealed_backup,
 };
 
 /// What `status` reports.
@@ -52,23 +52,61 @@ pub fn status(config: &UserAccountConfig) -> Result<UserKeyStatus> {
     })
 }
 
-/// The backup text of the user key (a header line and the key in hex) and where it was read
-/// from.
+/// The plain backup text of the user key (a header line and the key in hex) and where it was
+/// read from. Prefer [`export_sealed`]: whoever reads this text has the key.
 pub fn export(config: &UserAccountConfig) -> Result<(SecretBytes, String)> {
     let store = backend::open(config, None)?;
     let k = store.load()?;
     Ok((key::encode_backup(&k), store.location()))
 }
 
-/// Stores the key read from a backup (`bytes`, named `what` in errors). A different existing
-/// key is replaced only with `force`.
+/// The backup text of the user key sealed under `passphrase` (the format is
+/// [`crate::sealed_backup`]'s) and where it was read from.
+pub fn export_sealed(
+    config: &UserAccountConfig,
+    passphrase: &[u8],
+) -> Result<(SecretBytes, String)> {
+    let store = backend::open(config, None)?;
+    let k = store.load()?;
+    Ok((sealed_backup::seal(&k, passphrase)?, store.location()))
+}
+
+/// Whether `bytes` is a passphrase-protected backup (made by [`export_sealed`]): it needs
+/// [`import_sealed`] and the passphrase.
+pub fn is_sealed_backup(bytes: &[u8]) -> bool {
+    sealed_backup::is_sealed(bytes)
+}
+
+/// Stores the key read from a plain backup (`bytes`, named `what` in errors). A different
+/// existing key is replaced only with `force`.
 pub fn import(
     config: &UserAccountConfig,
     bytes: &[u8],
     what: &str,
     force: bool,
 ) -> Result<(ImportOutcome, String)> {
-    let new = key::decode_backup(bytes, what)?;
+    store(config, key::decode_backup(bytes, what)?, force)
+}
+
+/// Stores the key read from a passphrase-protected backup. A wrong passphrase is
+/// [`ErrorCode::WrongKey`] and nothing is written; a different existing key is replaced only
+/// with `force`.
+pub fn import_sealed(
+    config: &UserAccountConfig,
+    bytes: &[u8],
+    passphrase: &[u8],
+    what: &str,
+    force: bool,
+) -> Result<(ImportOutcome, String)> {
+    store(config, sealed_backup::open(bytes, passphrase, what)?, force)
+}
+
+/// Stores `new` as the user key (see [`import`]).
+fn store(
+    config: &UserAccountConfig,
+    new: SecretBytes,
+    force: bool,
+) -> Result<(ImportOutcome, String)> {
     let store = backend::open(config, None)?;
     let outcome = match store.load() {
         Ok(existing) if existing.ct_eq(new.expose()) => ImportOutcome::Unchanged,
