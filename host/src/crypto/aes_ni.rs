@@ -120,6 +120,20 @@ pub struct EncryptionKeys([__m128i; 15]);
 /// Expanded AES-256 decryption round keys (equivalent inverse cipher), wiped on drop.
 pub struct DecryptionKeys([__m128i; 15]);
 
+impl EncryptionKeys {
+    /// The round keys, for the stitched loops of [`super::stitched_x86`].
+    pub(crate) fn round_keys(&self) -> &[__m128i; 15] {
+        &self.0
+    }
+}
+
+impl DecryptionKeys {
+    /// The round keys, for the stitched loops of [`super::stitched_x86`].
+    pub(crate) fn round_keys(&self) -> &[__m128i; 15] {
+        &self.0
+    }
+}
+
 impl Drop for EncryptionKeys {
     fn drop(&mut self) {
         self.0.zeroize();

@@ -5,3 +5,6 @@
 #[allow(unsafe_code)]
 pub mod aes_ni;
 pub mod cbc_hmac;
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+pub mod stitched_x86;
