@@ -7,6 +7,7 @@ use clap::Args;
 use trousseau::{masterkey::SourceSpec, ring::Creation};
 
 use super::{
+    first_use,
     password::{self, SecretAnswers},
     ring,
     slot_options::SlotArgs,
@@ -146,15 +147,25 @@ pub fn run(ctx: &Context, args: InitArgs) -> Result<(), CliError> {
         .label
         .unwrap_or_else(|| trousseau::dataprotection::slots::describe(&specs));
     let place = ring::location(&repo);
-    match ring::opener(ctx, specs.clone())?.create(
-        repo,
-        &label,
-        &specs,
-        &args.password.answers()?,
-    )? {
+    let answers = args.password.answers()?;
+    // The user-account source's own "new user key" message is said once, in the notice.
+    let held = first_use::HoldUserKeyMessages::new(&answers);
+    let creation = match ring::opener(ctx, specs.clone())?.create(repo, &label, &specs, &held) {
+        Ok(creation) => creation,
+        Err(e) => {
+            held.release();
+            return Err(e.into());
+        }
+    };
+    match creation {
         Creation::Created(opened) => {
-            if let Some(created) = &opened.created {
-                ring::announce(created);
+            match &opened.created {
+                Some(created) => {
+                    for line in first_use::notice(&place, created) {
+                        eprintln!("{line}");
+                    }
+                }
+                None => held.release(),
             }
             if ring::unlock_sources(ctx).is_empty()
                 && specs

@@ -10,7 +10,7 @@ use trousseau::{
     },
     masterkey::{SourceInteraction, SourceSpec},
     policy::Policy,
-    ring::{self, CreatedRing, IfMissing, RingError, RingOpener, RingSettings},
+    ring::{self, IfMissing, RingError, RingOpener, RingSettings},
 };
 use trousseau_core::abi::RepositoryBox;
 
@@ -114,19 +114,6 @@ pub fn open(
         None => held.release(),
     }
     Ok(opened.manager)
-}
-
-/// Says what a new ring was made of.
-pub fn announce(created: &CreatedRing) {
-    if let Some(slot) = &created.slot {
-        eprintln!(
-            "created master-key slot {} ({}) from {}",
-            slot.id,
-            slot.label,
-            trousseau::dataprotection::slots::describe(&created.sources)
-        );
-    }
-    eprintln!("created key {}", created.key);
 }
 
 /// A protector for the application name and purposes.

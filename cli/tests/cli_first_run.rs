@@ -78,3 +78,23 @@ fn first_protect_with_a_password_says_what_opens_the_ring_once() {
     );
     assert!(!lines.iter().any(|l| l.contains("user key")), "{lines:?}");
 }
+
+#[test]
+fn init_says_the_same_two_lines_as_a_first_protect() {
+    let mut h = Home::new();
+    h.env
+        .push(("DBUS_SESSION_BUS_ADDRESS".into(), String::new()));
+    let out = h.run(&["init"], None);
+    assert!(out.status.success(), "{out:?}");
+    let lines = stderr_lines(&out);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(
+        lines[0].starts_with(&format!(
+            "created a new key ring {}, opened by user-account; the user key is kept in a \
+             plain file",
+            h.ring().display()
+        )),
+        "{lines:?}"
+    );
+    assert!(lines[1].starts_with("back up the user key"), "{lines:?}");
+}

@@ -213,7 +213,7 @@ fn init_add_slot_change_and_unprotect_on_a_terminal() {
     let (code, screen) = s.finish();
     assert_eq!(code, Some(0), "{screen}");
     assert!(screen.contains("new password strength: strong"), "{screen}");
-    assert!(screen.contains("created master-key slot"), "{screen}");
+    assert!(screen.contains("created a new key ring"), "{screen}");
     assert_no_secret(&screen);
 
     // add-slot: the current and the new password in different words; a weak new password is
