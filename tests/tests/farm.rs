@@ -2,8 +2,9 @@
 #![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! Web-farm races with real processes: 16 `trousseau` processes share one key ring in
-//! each repository (Redis, Azure Blob on Azurite, S3 on moto, a directory) and hit it in the
-//! same instant.
+//! each repository (Redis, Azure Blob on Azurite, S3 on moto, a directory, and PostgreSQL
+//! through the `trousseau-sql` plugin loaded from a plugin directory) and hit it in the same
+//! instant.
 //!
 //! - Cold start: against an empty ring, every node protects a distinct plaintext; afterwards the
 //!   repository holds exactly one key and every payload unprotects on every node.
@@ -34,10 +35,10 @@ use trousseau::{
         keyxml::ParsedElements,
         timestamp::{days, hours, Timestamp},
     },
-    plugins::Registry,
+    plugins::{DirSource, Registry},
 };
 use trousseau_core::{abi::RepositoryBox, Element};
-use trousseau_tests::{fixtures, workspace, Azurite, Moto, Redis};
+use trousseau_tests::{fixtures, workspace, Azurite, Moto, Postgres, Redis};
 
 /// Processes per race.
 const NODES: usize = 16;
@@ -52,6 +53,8 @@ const ROLL_ROUNDS: usize = 5;
 const CONTAINER: &str = "farm";
 const S3_ID_VAR: &str = "TROUSSEAU_FARM_S3_ID";
 const S3_SECRET_VAR: &str = "TROUSSEAU_FARM_S3_SECRET";
+/// The variable the SQL farm's `password_env` names.
+const PG_PASSWORD_VAR: &str = "TROUSSEAU_FARM_PG_PASSWORD";
 
 /// Dummy S3 credentials for moto (it checks no signature, but answers an unsigned GET of a
 /// missing object with 403). Set once, before any test spawns a process or a thread of its
@@ -61,6 +64,7 @@ fn s3_credentials() {
     ONCE.call_once(|| {
         std::env::set_var(S3_ID_VAR, "AKIDEXAMPLE");
         std::env::set_var(S3_SECRET_VAR, "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY");
+        std::env::set_var(PG_PASSWORD_VAR, Postgres::PASSWORD);
     });
 }
 
@@ -79,6 +83,8 @@ struct Farm {
     dir: tempfile::TempDir,
     /// `[repository]` TOML for the ring named by the argument.
     table: Box<dyn Fn(&str) -> String>,
+    /// A plugin directory the nodes load (`[plugins] dirs`), for a plugin's repository.
+    plugin_dir: Option<PathBuf>,
     /// Keeps the server running while the farm lives.
     _server: Box<dyn std::any::Any>,
 }
@@ -90,6 +96,32 @@ impl Farm {
         Farm::new("redis", server, move |ring| {
             format!("provider = \"redis\"\nurl = \"{url}\"\nkey = \"farm-{ring}\"\n")
         })
+    }
+
+    /// A table per ring on a private PostgreSQL server, through the `trousseau-sql` plugin.
+    fn postgres() -> Farm {
+        let server = Postgres::start();
+        let host = server.socket_dir();
+        let port = server.port();
+        let plugins = tempfile::tempdir().unwrap();
+        workspace::cargo_build(&["-p", "trousseau-sql", "--lib"]);
+        let lib = workspace::profile_dir().join(workspace::dylib_name("trousseau_sql"));
+        workspace::install_plugin(
+            &lib,
+            plugins.path(),
+            &workspace::dylib_name("trousseau_sql"),
+        );
+        let plugin_dir = plugins.path().to_path_buf();
+        let mut farm = Farm::new("sql (PostgreSQL plugin)", (server, plugins), move |ring| {
+            format!(
+                "provider = \"sql\"\nbackend = \"postgres\"\nhost = \"{}\"\nport = {port}\nuser = \"{}\"\ndatabase = \"postgres\"\npassword_env = \"{PG_PASSWORD_VAR}\"\ntable = \"farm_{}\"\n",
+                host.display(),
+                Postgres::USER,
+                ring.replace('-', "_")
+            )
+        });
+        farm.plugin_dir = Some(plugin_dir);
+        farm
     }
 
     fn azurite() -> Farm {
@@ -144,6 +176,7 @@ impl Farm {
             name,
             dir: tempfile::tempdir().unwrap(),
             table: Box::new(table),
+            plugin_dir: None,
             _server: Box::new(server),
         }
     }
@@ -155,7 +188,11 @@ impl Farm {
             KeyStorage::Interop => "[data_protection]\ninterop = true\n",
             KeyStorage::Password => "[[master_key.sources]]\nprovider = \"password\"\n",
         };
-        let text = format!("[repository]\n{}\n{storage}", (self.table)(ring));
+        let plugins = match &self.plugin_dir {
+            Some(dir) => format!("[plugins]\ndirs = [\"{}\"]\n\n", dir.display()),
+            None => String::new(),
+        };
+        let text = format!("{plugins}[repository]\n{}\n{storage}", (self.table)(ring));
         std::fs::write(&path, text).unwrap();
         path
     }
@@ -186,8 +223,11 @@ impl Farm {
     fn repository(&self, config: &Path) -> RepositoryBox {
         let text = std::fs::read_to_string(config).unwrap();
         let repo = Config::parse(&text, config).unwrap().repository.unwrap();
-        Registry::with_builtins(None)
-            .unwrap()
+        let mut registry = Registry::with_builtins(None).unwrap();
+        if let Some(dir) = &self.plugin_dir {
+            registry.load_dir(dir, DirSource::ConfigFile).unwrap();
+        }
+        registry
             .repository(&repo.provider, &repo.settings_json())
             .unwrap_or_else(|e| panic!("{}: cannot open the repository: {e}", self.name))
     }
@@ -431,6 +471,12 @@ fn farm_races(farm: &Farm) {
 fn redis_farm() {
     s3_credentials();
     farm_races(&Farm::redis());
+}
+
+#[test]
+fn postgres_sql_plugin_farm() {
+    s3_credentials();
+    farm_races(&Farm::postgres());
 }
 
 #[test]
