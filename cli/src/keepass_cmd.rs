@@ -62,7 +62,7 @@ struct Spinner;
 
 impl KdfRunner for Spinner {
     fn run(&self, params: &KdfParams, kdf: &mut (dyn FnMut() + Send)) {
-        with_progress(&format!("running {}", describe_kdf(params)), None, kdf);
+        with_progress(&format!("running {}", params.summary()), None, kdf);
     }
 }
 
@@ -106,7 +106,7 @@ pub fn run(ctx: &Context, cmd: KeepassCommand) -> Result<(), CliError> {
         Err(e) => return Err(CliError::failed(in_database(e))),
     };
     let format = format!("KDBX {}.{}", checked.major, checked.minor);
-    let kdf_label = describe_kdf(&checked.kdf);
+    let kdf_label = checked.kdf.summary();
     if json {
         report::print_json(&serde_json::json!({
             "database": database.display().to_string(),
@@ -125,25 +125,5 @@ pub fn run(ctx: &Context, cmd: KeepassCommand) -> Result<(), CliError> {
             "this composition does NOT open {} ({format}, {kdf_label}): wrong password, wrong key file, wrong challenge-response secret, or a missing or extra component",
             database.display()
         ))),
-    }
-}
-
-fn describe_kdf(kdf: &KdfParams) -> String {
-    match kdf {
-        KdfParams::AesKdf { rounds, .. } => format!("AES-KDF, {rounds} rounds"),
-        KdfParams::Argon2 {
-            variant,
-            memory_kib,
-            iterations,
-            parallelism,
-            ..
-        } => format!(
-            "Argon2{}, {} KiB, {iterations} iterations, {parallelism} lanes",
-            match variant {
-                trousseau::masterkey::Argon2Variant::D => "d",
-                trousseau::masterkey::Argon2Variant::Id => "id",
-            },
-            memory_kib
-        ),
     }
 }
