@@ -548,6 +548,16 @@ fn tampered_encrypted_secrets_are_refused() {
             "not supported",
         ),
         (
+            "too many EncryptedKey elements",
+            {
+                let s = good.find("<EncryptedKey").unwrap();
+                let e = good.find("</EncryptedKey>").unwrap() + "</EncryptedKey>".len();
+                let many = good[s..e].repeat(9);
+                format!("{}{many}{}", &good[..s], &good[e..])
+            },
+            "more than 8 <EncryptedKey>",
+        ),
+        (
             "CipherReference",
             good.replacen(
                 "<CipherValue>",

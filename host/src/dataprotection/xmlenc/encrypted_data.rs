@@ -270,13 +270,23 @@ impl EncryptedData {
     /// The plaintext (the encrypted element's UTF-8 text), decrypted with whichever of
     /// `certificates` an `<EncryptedKey>` names (by the whole certificate, as ASP.NET Core
     /// matches its thumbprint).
+    /// Each configured certificate is tried at most once, so an element naming it many times
+    /// costs no more RSA decryptions than one that names it once.
     pub fn decrypt(&self, certificates: &[Certificate]) -> Result<Zeroizing<Vec<u8>>> {
-        let mut tried = None;
+        let mut tried: Option<String> = None;
+        let mut used = vec![false; certificates.len()];
         for wrapped in &self.keys {
             for named in &wrapped.certificates {
-                let Some(cert) = certificates.iter().find(|c| c.der() == named.as_slice()) else {
+                let Some(i) = certificates
+                    .iter()
+                    .position(|c| c.der() == named.as_slice())
+                else {
                     continue;
                 };
+                if std::mem::replace(&mut used[i], true) {
+                    continue;
+                }
+                let cert = &certificates[i];
                 tried = Some(cert.thumbprint().to_string());
                 if let Some(plain) = wrapped
                     .unwrap(cert.private_key())
