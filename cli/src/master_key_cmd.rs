@@ -268,6 +268,8 @@ fn add_slot(
             slots::describe(&specs)
         }
     });
+    // A slot the policy refuses is refused before any plan or question.
+    ring::opener(ctx, specs.clone())?.check_new_slot_sources(&specs)?;
     let mut plan = vec![format!("plan: add a master-key slot of {}", kinds(&specs))];
     let weaker = slot_sources::weaker(&opened.slot.sources, &specs);
     if weaker {
@@ -312,6 +314,7 @@ fn change(
     } else {
         slot_sources::resolve(ctx, &new.sources)?
     };
+    ring::opener(ctx, specs.clone())?.check_new_slot_sources(&specs)?;
     if !confirm(&change_plan(&old.slot, &specs, rotation.rotate), args)? {
         return Ok(());
     }

@@ -184,3 +184,38 @@ fn status_before_any_ring_says_there_is_none() {
     assert!(out.contains("mode: no key ring yet"), "{out}");
     assert!(!out.contains("interop"), "{out}");
 }
+
+#[test]
+fn a_slot_the_policy_forbids_is_refused_before_the_plan_or_any_question() {
+    let h = Home::new();
+    let (a, _) = password_ring(&h);
+    std::fs::create_dir_all(h.path("cfg/trousseau")).unwrap();
+    std::fs::write(
+        h.path("cfg/trousseau/config.toml"),
+        "[policy]\nforbid = [\"user-account\"]\n",
+    )
+    .unwrap();
+    let before = h.ring_snapshot();
+    for command in ["change", "add-slot"] {
+        let o = h.run(
+            &[
+                "master-key",
+                command,
+                "--password-file",
+                &a,
+                "--source",
+                "user-account",
+                "--dry-run",
+            ],
+            None,
+        );
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{command}: {stderr}");
+        assert!(
+            stderr.contains("must not include a user-account source"),
+            "{command}: {stderr}"
+        );
+        assert!(!stderr.contains("plan:"), "{command}: {stderr}");
+        assert_eq!(h.ring_snapshot(), before, "{command}");
+    }
+}

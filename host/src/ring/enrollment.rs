@@ -144,6 +144,28 @@ fn check_strength(_: &str, _: WeakPasswords, _: &dyn Interaction) -> Result<(), 
     Ok(())
 }
 
+/// The kinds of the sources of `specs`, once the policy's required and forbidden sources allow
+/// them for a new slot (nothing is enrolled or asked).
+pub(crate) fn check_kinds(
+    registry: &Registry,
+    policy: &Policy,
+    specs: &[SourceSpec],
+) -> Result<Vec<ComponentKind>, RingError> {
+    let kinds = specs
+        .iter()
+        .map(|s| {
+            let fail = |error| masterkey::MasterKeyError::Source {
+                label: format!("{} source", s.provider),
+                error,
+            };
+            let source = registry.key_source(&s.provider, &s.config).map_err(fail)?;
+            Ok(source.describe().map_err(fail)?.kind())
+        })
+        .collect::<Result<Vec<ComponentKind>, masterkey::MasterKeyError>>()?;
+    policy.check_new_master_key(&kinds, None)?;
+    Ok(kinds)
+}
+
 /// Enrolls `specs` for a new slot under the policy, so that nothing is created (a key file, a
 /// token key) for a slot the policy refuses: the sources' kinds are checked first (required and
 /// forbidden sources), then password sources are enrolled and their password checked (length,
@@ -159,18 +181,7 @@ pub(crate) fn enroll_checked(
     location: &str,
     weak: Option<WeakPasswords>,
 ) -> Result<(Vec<Component>, Vec<SourceSpec>), RingError> {
-    let kinds = specs
-        .iter()
-        .map(|s| {
-            let fail = |error| masterkey::MasterKeyError::Source {
-                label: format!("{} source", s.provider),
-                error,
-            };
-            let source = registry.key_source(&s.provider, &s.config).map_err(fail)?;
-            Ok(source.describe().map_err(fail)?.kind())
-        })
-        .collect::<Result<Vec<ComponentKind>, masterkey::MasterKeyError>>()?;
-    policy.check_new_master_key(&kinds, None)?;
+    let kinds = check_kinds(registry, policy, specs)?;
     let mut order: Vec<usize> = (0..specs.len()).collect();
     order.sort_by_key(|&i| kinds[i] != ComponentKind::Password);
     let mut enrolled: Vec<Option<(Component, SourceSpec)>> = vec![None; specs.len()];

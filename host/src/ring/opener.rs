@@ -176,6 +176,13 @@ impl<'a> RingOpener<'a> {
         }
     }
 
+    /// Whether the policy allows a slot of `specs` (its required and forbidden sources),
+    /// without enrolling or asking anything: for a caller that shows a plan and asks for
+    /// confirmation before [`RingOpener::new_slot`], which checks it again with the password.
+    pub fn check_new_slot_sources(&self, specs: &[SourceSpec]) -> Result<(), RingError> {
+        enrollment::check_kinds(self.registry, &self.settings.policy, specs).map(|_| ())
+    }
+
     /// Makes a slot wrapping `w` from `specs`: enrolls each source (asking through `ui`, with
     /// a fresh KDF's seed as the challenge), checks the result against the policy and the
     /// password's strength, composes and runs the KDF. The slot records the specs with their
