@@ -42,9 +42,11 @@ pub fn options(ctx: &Context) -> KeyManagementOptions {
     }
 }
 
-/// Whether interop mode (unencrypted keys) is on.
+/// Whether interop mode (ASP.NET Core's model: keys unencrypted, or encrypted for the
+/// `[key_protection]` certificate) is on.
 pub fn interop(ctx: &Context) -> bool {
     ctx.config.data_protection.interop.unwrap_or(false)
+        || ctx.config.key_protection.certificate.is_some()
 }
 
 /// The key sources this node opens encrypted rings with: `--unlock`, else
@@ -82,6 +84,7 @@ pub fn opener(
     settings.policy = policy;
     settings.unlock_time = Some(slot_options::unlock_time(ctx)?);
     settings.weak_passwords = ctx.slot_options.weak_passwords;
+    settings.interop_keys = ring::key_protection(&ctx.config.key_protection)?;
     Ok(RingOpener::new(&ctx.registry, settings)?)
 }
 
