@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs what the repository-provider tests need: redis-server, Azurite (npm),
-# moto[server] (pip venv), and — best effort — the Windows leg (rust target x86_64-pc-windows-gnu,
-# MinGW, wine64). Idempotent: installs only what is missing; apt-get update at most once.
+# Installs what the repository-provider tests need: redis-server, PostgreSQL (the SQL plugin's
+# tests), Azurite (npm), moto[server] (pip venv), and — best effort — the Windows leg (rust
+# target x86_64-pc-windows-gnu, MinGW, wine64). Idempotent: installs only what is missing;
+# apt-get update at most once.
 set -euo pipefail
 
 VENV="${TROUSSEAU_VENV:-$HOME/.cache/trousseau/venv}"
@@ -25,6 +26,11 @@ apt_install() {
 
 # Redis (the tests start a private redis-server on a unix socket).
 apt_install redis-server openssl   # openssl: the rediss:// test makes its own CA
+
+# PostgreSQL (the SQL plugin's tests make a private cluster with initdb and start postgres on a
+# unix socket in a temp dir; run as root, they run both as `nobody`: docs/test-environment.md).
+# The package's own cluster, if it starts, listens elsewhere and is not used.
+apt_install postgresql
 
 # Azurite (Azure Blob emulator).
 if [ ! -x "$NODE_DIR/node_modules/.bin/azurite-blob" ]; then
