@@ -465,8 +465,13 @@ fn status(ctx: &Context, json: bool) -> Result<(), CliError> {
         if ring::interop(ctx) {
             (
                 "none",
-                "no key ring yet (interop is configured: it will be made unencrypted, \
-                 ASP.NET-readable)",
+                if ctx.config.key_protection.certificate.is_some() {
+                    "no key ring yet (interop is configured: its keys will be encrypted for the \
+                     [key_protection] certificate, as ASP.NET Core's ProtectKeysWithCertificate)"
+                } else {
+                    "no key ring yet (interop is configured: it will be made unencrypted, \
+                     ASP.NET-readable)"
+                },
             )
         } else {
             (
@@ -478,7 +483,12 @@ fn status(ctx: &Context, json: bool) -> Result<(), CliError> {
     } else if ring::interop(ctx) || all.is_empty() {
         (
             "interop",
-            "interop (keys unencrypted, ASP.NET-readable; the repository is trusted)",
+            if ctx.config.key_protection.certificate.is_some() {
+                "interop (new keys encrypted for the [key_protection] certificate, readable by \
+                 ASP.NET Core with its private key; the repository is trusted)"
+            } else {
+                "interop (keys unencrypted, ASP.NET-readable; the repository is trusted)"
+            },
         )
     } else {
         (

@@ -83,6 +83,11 @@ fn certificate_protected_ring_from_the_configuration_file() {
     );
     assert!(!keys[0].contains("<value>"), "{}", keys[0]);
     assert_eq!(home.run(&["unprotect"], Some(&payload)).stdout, b"secret");
+    let status = String::from_utf8(home.run(&["master-key", "status"], None).stdout).unwrap();
+    assert!(
+        status.contains("mode: interop (new keys encrypted for the [key_protection] certificate"),
+        "{status}"
+    );
 
     // B writes from now on; A still reads the old key.
     configure(&home, &b, &[&a]);
