@@ -7,6 +7,9 @@
 # Any failure fails the run. Benchmarks are not run here (cargo bench, see README).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# A run builds everything once: incremental compilation would only add work and disk (set
+# CARGO_INCREMENTAL=1 to keep it for repeated local runs).
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
 step() { printf '\n== %s\n' "$*"; }
 
