@@ -137,3 +137,14 @@ pub(crate) fn not_text(location: &str, id: i64, column: &str) -> Error {
         ),
     )
 }
+
+/// The table is missing and `create_table` is off.
+pub(crate) fn missing_table(location: &str) -> Error {
+    Error::new(
+        ErrorCode::InvalidConfig,
+        format!(
+            "the sql repository {location}: the table does not exist; create it (the .NET \
+             application's Entity Framework Core migrations do), or set `create_table` to true"
+        ),
+    )
+}

@@ -109,11 +109,11 @@ fn create(json: &str) -> Result<Box<dyn Repository>, Error> {
     let Config { backend, common } = Config::parse(json)?;
     Ok(match backend {
         Backend::Postgres(target) => Box::new(repository::SqlRepository::new(
-            pg::Postgres::new(target, &common)?,
+            pg::Postgres::new(target, &common),
             common.limits,
         )),
         Backend::Sqlite(path) => Box::new(repository::SqlRepository::new(
-            sqlite::Sqlite::new(path, &common)?,
+            sqlite::Sqlite::new(path, &common),
             common.limits,
         )),
     })

@@ -2,13 +2,13 @@
 //! trusted network).
 
 use postgres::{Client, IsolationLevel, NoTls, Transaction};
-use trousseau_core::{Error, ErrorCode, Result};
+use trousseau_core::{Error, Result};
 use zeroize::Zeroizing;
 
 use crate::config::{Common, PostgresTarget};
 use crate::errors;
 use crate::repository::{Backend, Mode};
-use crate::ring::{Measure, Row, Tx};
+use crate::ring::{count, Measure, Row, Tx};
 use crate::sql::{Dialect, Statements};
 
 /// A table on a PostgreSQL server.
@@ -23,7 +23,7 @@ pub(crate) struct Postgres {
 
 impl Postgres {
     /// The backend for `target`; does not connect.
-    pub(crate) fn new(target: PostgresTarget, common: &Common) -> Result<Postgres> {
+    pub(crate) fn new(target: PostgresTarget, common: &Common) -> Postgres {
         let statements = Statements::new(Dialect::Postgres, target.schema.as_ref(), &common.table);
         let location = format!(
             "postgres://{}@{}:{}/{} table {}",
@@ -42,13 +42,13 @@ impl Postgres {
             .options(&format!(
                 "-c statement_timeout={timeout} -c lock_timeout={timeout}"
             ));
-        Ok(Postgres {
+        Postgres {
             config,
             password: target.password,
             statements,
             create_table: common.create_table,
             location,
-        })
+        }
     }
 
     /// Creates the table when it is missing and `create_table` allows it; one creator at a time
@@ -68,15 +68,7 @@ impl Postgres {
             return Ok(());
         }
         if !self.create_table {
-            return Err(Error::new(
-                ErrorCode::InvalidConfig,
-                format!(
-                    "the sql repository {}: the table does not exist; create it (the .NET \
-                     application's Entity Framework Core migrations do), or set `create_table` \
-                     to true",
-                    self.location
-                ),
-            ));
+            return Err(errors::missing_table(&self.location));
         }
         let mut tx = client.transaction().map_err(failed("creating the table"))?;
         tx.execute(
@@ -162,11 +154,6 @@ impl<'a> PgTx<'a, '_> {
         let location = self.location;
         move |e| errors::postgres(&e, location, doing)
     }
-}
-
-/// A count from the database as an unsigned number (never negative; saturating).
-fn count(n: i64) -> u64 {
-    u64::try_from(n).unwrap_or(0)
 }
 
 impl Tx for PgTx<'_, '_> {

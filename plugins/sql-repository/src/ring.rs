@@ -31,6 +31,11 @@ pub(crate) struct Measure {
     pub(crate) largest: u64,
 }
 
+/// A count from the database as an unsigned number (never negative).
+pub(crate) fn count(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
 /// One row, as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Row {

@@ -4,12 +4,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rusqlite::{types::ValueRef, Connection, OpenFlags, Transaction, TransactionBehavior};
-use trousseau_core::{Error, ErrorCode, Result};
+use trousseau_core::{Error, Result};
 
 use crate::config::Common;
 use crate::errors;
 use crate::repository::{Backend, Mode};
-use crate::ring::{Measure, Row, Tx};
+use crate::ring::{count, Measure, Row, Tx};
 use crate::sql::{Dialect, Statements};
 
 /// A table in a SQLite database file.
@@ -23,16 +23,16 @@ pub(crate) struct Sqlite {
 
 impl Sqlite {
     /// The backend for the database file `path`; opens nothing yet.
-    pub(crate) fn new(path: PathBuf, common: &Common) -> Result<Sqlite> {
+    pub(crate) fn new(path: PathBuf, common: &Common) -> Sqlite {
         let statements = Statements::new(Dialect::Sqlite, None, &common.table);
         let location = format!("sqlite:{} table {}", path.display(), statements.table);
-        Ok(Sqlite {
+        Sqlite {
             path,
             statements,
             create_table: common.create_table,
             busy_timeout: common.command_timeout,
             location,
-        })
+        }
     }
 
     fn failed(&self, doing: &'static str) -> impl Fn(rusqlite::Error) -> Error + '_ {
@@ -54,15 +54,7 @@ impl Sqlite {
             )
             .map_err(self.failed("looking for the table"))?;
         if tables == 0 {
-            return Err(Error::new(
-                ErrorCode::InvalidConfig,
-                format!(
-                    "the sql repository {}: the table does not exist; create it (the .NET \
-                     application's Entity Framework Core migrations do), or set `create_table` \
-                     to true",
-                    self.location
-                ),
-            ));
+            return Err(errors::missing_table(&self.location));
         }
         Ok(())
     }
@@ -158,11 +150,6 @@ impl<'a> SqliteTx<'a> {
             _ => Err(errors::not_text(self.location, id, column)),
         }
     }
-}
-
-/// A count from the database as an unsigned number (never negative; saturating).
-fn count(n: i64) -> u64 {
-    u64::try_from(n).unwrap_or(0)
 }
 
 impl Tx for SqliteTx<'_> {
