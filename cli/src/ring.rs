@@ -42,11 +42,12 @@ pub fn options(ctx: &Context) -> KeyManagementOptions {
     }
 }
 
-/// Whether interop mode (ASP.NET Core's model: keys unencrypted, or encrypted for the
-/// `[key_protection]` certificate) is on.
+/// Whether interop mode (ASP.NET Core's model: keys unencrypted, or protected with the
+/// `[key_protection]` certificate or DPAPI) is on.
 pub fn interop(ctx: &Context) -> bool {
     ctx.config.data_protection.interop.unwrap_or(false)
         || ctx.config.key_protection.certificate.is_some()
+        || ctx.config.key_protection.dpapi.is_some()
 }
 
 /// The key sources this node opens encrypted rings with: `--unlock`, else

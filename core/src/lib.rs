@@ -23,6 +23,11 @@
 //! a FIFO, never opening a device) and read up to a ceiling; providers use them for key files
 //! and secret files. They are plain Rust functions, not part of the ABI.
 //!
+//! ## Windows DPAPI
+//! [`dpapi`] wraps `CryptProtectData` and `CryptUnprotectData` (Windows only; its scope type
+//! exists everywhere, for configurations) for the providers and the engine that protect bytes
+//! under the user's (or the machine's) DPAPI key.
+//!
 //! ## A minimal plugin
 //! ```
 //! use trousseau_core::*;
@@ -66,6 +71,7 @@
 // blocks here, and the loader reads a library's header (see its SAFETY comment).
 #[allow(unsafe_code)]
 pub mod abi;
+pub mod dpapi;
 mod error;
 mod export;
 mod file;

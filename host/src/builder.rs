@@ -308,6 +308,33 @@ impl Builder {
         self
     }
 
+    /// Interop mode with new key secrets protected with Windows DPAPI, byte-compatible with
+    /// ASP.NET Core's `ProtectKeysWithDpapi` (`DpapiScope::LocalMachine` for its
+    /// `protectToLocalMachine: true`): an ASP.NET Core application running as the same Windows
+    /// user (or on the same machine) reads what this node writes, and the other way round.
+    /// Refused, with the reason, on systems other than Windows. (Every ring on Windows reads
+    /// DPAPI keys this user or machine can open; this chooses how new keys are written.)
+    ///
+    /// ```no_run
+    /// use trousseau::{dataprotection::dpapi::DpapiScope, providers::Filesystem, Trousseau};
+    ///
+    /// let tr = Trousseau::builder()
+    ///     .repository(Filesystem::at(r"C:\ProgramData\app\keys"))
+    ///     .application_name("my-aspnet-app")
+    ///     .protect_keys_with_dpapi(DpapiScope::CurrentUser)?
+    ///     .build()?;
+    /// # let _ = tr;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn protect_keys_with_dpapi(
+        self,
+        scope: crate::dataprotection::dpapi::DpapiScope,
+    ) -> Result<Self, RingError> {
+        let keys = crate::dataprotection::dpapi::DpapiKeys::new(scope)
+            .map_err(|e| RingError::KeyProtection(e.to_string()))?;
+        Ok(self.protect_keys_with(Arc::new(keys)))
+    }
+
     /// Whether a missing ring is created (default) or [`RingError::NoRing`] is returned.
     ///
     /// ```
@@ -442,8 +469,9 @@ impl Builder {
         if let Some(keys) = crate::ring::key_protection(&config.key_protection)? {
             if dp.interop == Some(false) {
                 return Err(RingError::KeyProtection(
-                    "a certificate protects keys the ASP.NET Core way, which is interop mode, \
-                     but [data_protection] sets interop = false; remove that line"
+                    "[key_protection] protects keys the ASP.NET Core way (a certificate or \
+                     DPAPI), which is interop mode, but [data_protection] sets interop = false; \
+                     remove that line"
                         .into(),
                 ));
             }

@@ -33,6 +33,8 @@
 //! certificate = "/etc/app/dp-2026.pfx"  # PEM (certificate + PRIVATE KEY) or PKCS#12
 //! password_env = "DP_CERT_PASSWORD"     # the PKCS#12 password comes from this variable
 //! unprotect_certificates = ["/etc/app/dp-2025.pem"]  # older ones still decrypt old keys
+//! # or, on Windows, ASP.NET Core's ProtectKeysWithDpapi instead of a certificate:
+//! # dpapi = "current-user"              # or "local-machine" (protectToLocalMachine: true)
 //!
 //! [policy]                              # master-key policy, see `crate::policy`
 //! minimum_length = 12
@@ -94,8 +96,10 @@ pub struct Config {
 }
 
 /// The `[key_protection]` table: key secrets encrypted under an X.509 certificate, as ASP.NET
-/// Core's `ProtectKeysWithCertificate` does (feature `certificate-keys`). Naming a certificate
-/// makes the ring an ASP.NET Core ring (interop mode) whose new keys are encrypted for it.
+/// Core's `ProtectKeysWithCertificate` does (feature `certificate-keys`), or protected with
+/// Windows DPAPI, as its `ProtectKeysWithDpapi` does (Windows only). Naming a certificate or a
+/// DPAPI scope makes the ring an ASP.NET Core ring (interop mode) whose new keys are protected
+/// that way.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KeyProtectionConfig {
@@ -111,6 +115,23 @@ pub struct KeyProtectionConfig {
     /// `password_env`.
     #[serde(default)]
     pub unprotect_certificates: Vec<CertificateFile>,
+    /// New keys protected with Windows DPAPI instead of a certificate: `"current-user"` (only
+    /// this Windows user can read them) or `"local-machine"` (any process on this machine).
+    /// Windows only; refused elsewhere.
+    #[serde(default, deserialize_with = "dpapi_scope")]
+    pub dpapi: Option<crate::dataprotection::dpapi::DpapiScope>,
+}
+
+fn dpapi_scope<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<crate::dataprotection::dpapi::DpapiScope>, D::Error> {
+    use crate::dataprotection::dpapi::DpapiScope;
+    let name = String::deserialize(d)?;
+    DpapiScope::from_name(&name).map(Some).ok_or_else(|| {
+        serde::de::Error::custom(format!(
+            "dpapi = {name:?}: use \"current-user\" or \"local-machine\""
+        ))
+    })
 }
 
 /// A certificate file in `unprotect_certificates`.

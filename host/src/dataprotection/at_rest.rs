@@ -12,6 +12,11 @@
 //!   `ProtectKeysWithCertificate`. The open model of [`PlainKeys`], with new secrets encrypted
 //!   under an X.509 certificate (W3C XML Encryption) and existing ones decrypted with any of
 //!   the configured certificates' private keys.
+//! - [`super::dpapi::DpapiKeys`] (Windows): ASP.NET Core's `ProtectKeysWithDpapi`. The open
+//!   model, with new secrets protected with Windows DPAPI for the current user or the machine.
+//!
+//! Whatever the model of an open ring, keys in clear and (on Windows) keys protected with
+//! DPAPI by this user or machine are read: see [`open_shared`].
 
 use trousseau_core::SecretBytes;
 
@@ -53,6 +58,25 @@ impl std::fmt::Debug for dyn KeyEncryption {
     }
 }
 
+/// The master key of `descriptor` when it is in a form every open ring reads: in clear, or
+/// (on Windows) protected with DPAPI by this Windows user or machine, as ASP.NET Core's
+/// `ProtectKeysWithDpapi` writes it; else why it cannot be read, naming what would be needed.
+pub fn open_shared(descriptor: &Descriptor) -> std::result::Result<SecretBytes, String> {
+    match &descriptor.secret {
+        MasterKeySecret::Plain(s) => Ok(s.clone()),
+        #[cfg(windows)]
+        MasterKeySecret::Encrypted {
+            decryptor_type,
+            xml,
+        } if decryptor_type == decryptors::DPAPI => {
+            super::dpapi::open(xml).map_err(|e| e.to_string())
+        }
+        MasterKeySecret::Encrypted { decryptor_type, .. } => {
+            Err(decryptors::unsupported(decryptor_type))
+        }
+    }
+}
+
 /// Keys stored unencrypted, exactly as ASP.NET Core on Linux writes them; the repository is
 /// trusted.
 #[derive(Debug, Default, Clone, Copy)]
@@ -69,12 +93,7 @@ impl KeyEncryption for PlainKeys {
     }
 
     fn open_secret(&self, _key: &Key, descriptor: &Descriptor) -> Result<SecretBytes> {
-        match &descriptor.secret {
-            MasterKeySecret::Plain(s) => Ok(s.clone()),
-            MasterKeySecret::Encrypted { decryptor_type, .. } => Err(
-                DataProtectionError::InvalidInput(decryptors::unsupported(decryptor_type)),
-            ),
-        }
+        open_shared(descriptor).map_err(DataProtectionError::InvalidInput)
     }
 
     fn revocation_mac(&self, _revocation: &Revocation) -> Result<Option<String>> {

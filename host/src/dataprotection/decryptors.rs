@@ -3,8 +3,9 @@
 //!
 //! ASP.NET Core chooses how a key's master key is protected at rest with its
 //! `ProtectKeysWith…` calls; the element records the decryptor that reverses it. A Trousseau
-//! node reads keys in clear (interop mode), keys sealed under its own ring-wrapping key, and,
-//! with the `certificate-keys` feature, keys encrypted under an X.509 certificate. For every
+//! node reads keys in clear (interop mode), keys sealed under its own ring-wrapping key, on
+//! Windows keys protected with DPAPI (interop mode), and, with the `certificate-keys` feature,
+//! keys encrypted under an X.509 certificate. For every
 //! other form the key stays in the ring but unusable, and the reason names what would be
 //! needed to read it.
 
@@ -47,7 +48,8 @@ pub fn unsupported(decryptor_type: &str) -> String {
             if cfg!(windows) {
                 "its master key is protected with Windows DPAPI (ASP.NET Core's \
                  ProtectKeysWithDpapi); only the Windows user account (or machine) that wrote \
-                 it can decrypt it, and this key ring is not configured to read DPAPI keys"
+                 it can decrypt it, and only rings shared with ASP.NET Core (interop mode) read \
+                 DPAPI keys"
                     .to_string()
             } else {
                 "its master key is protected with Windows DPAPI (ASP.NET Core's \

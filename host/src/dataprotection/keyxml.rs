@@ -120,6 +120,44 @@ pub(crate) fn master_key_value(m: &XmlElement) -> std::result::Result<SecretByte
     Ok(SecretBytes::from_vec(bytes))
 }
 
+/// The master key in a `<masterKey>` element an encryptor decrypted (XML Encryption or DPAPI;
+/// an optional BOM and XML declaration are accepted, as .NET writes them); the parsed copy of
+/// its text is wiped.
+#[cfg(any(windows, feature = "certificate-keys", test))]
+pub(crate) fn decrypted_master_key(plain: &[u8]) -> Result<SecretBytes> {
+    let unreadable = |why: String| {
+        DataProtectionError::InvalidInput(format!(
+            "it decrypts, but not to a <masterKey> element ({why}): it was altered or damaged, \
+             or not written by ASP.NET Core or trousseau"
+        ))
+    };
+    let text = std::str::from_utf8(plain).map_err(|e| unreadable(e.to_string()))?;
+    let mut tree = xmltree::parse(text).map_err(|e| unreadable(e.to_string()))?;
+    let value = if tree.local_name() == "masterKey" {
+        master_key_value(&tree).map_err(unreadable)
+    } else {
+        Err(unreadable(format!("found <{}>", tree.local_name())))
+    };
+    wipe(&mut tree);
+    let value = value?;
+    if value.is_empty() {
+        return Err(unreadable("the key is empty".into()));
+    }
+    Ok(value)
+}
+
+#[cfg(any(windows, feature = "certificate-keys", test))]
+fn wipe(e: &mut XmlElement) {
+    use zeroize::Zeroize;
+    e.text.zeroize();
+    for (_, v) in &mut e.attributes {
+        v.zeroize();
+    }
+    for c in &mut e.children {
+        wipe(c);
+    }
+}
+
 /// Parses a `<key>`. Structural errors (id, dates) fail; descriptor problems leave the key in
 /// the ring but unusable, as ASP.NET does.
 pub fn parse_key(e: &XmlElement) -> Result<Key> {

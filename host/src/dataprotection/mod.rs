@@ -5,6 +5,7 @@ pub mod algorithms;
 pub mod at_rest;
 mod binding;
 pub mod decryptors;
+pub mod dpapi;
 pub(crate) mod encryptor;
 pub mod error;
 pub(crate) mod kdf;

@@ -6,19 +6,19 @@ use std::{collections::HashSet, path::Path, sync::Mutex};
 
 use trousseau_core::SecretBytes;
 use uuid::Uuid;
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
 
 use super::{certificate::Certificate, encrypted_data};
 use crate::{
     config::{CertificateFile, KeyProtectionConfig},
     dataprotection::{
         algorithms::Algorithm,
-        at_rest::KeyEncryption,
-        decryptors::{self, ENCRYPTED_XML},
+        at_rest::{self, KeyEncryption},
+        decryptors::ENCRYPTED_XML,
         error::{DataProtectionError, Result},
         keyring::{Descriptor, Key, MasterKeySecret},
         keyxml::{self, Revocation, DP_NAMESPACE, UNENCRYPTED_WARNING},
-        xmltree::{self, XmlElement},
+        xmltree,
     },
 };
 
@@ -26,7 +26,8 @@ use crate::{
 /// Core's `CertificateXmlEncryptor` and `EncryptedXmlDecryptor`: new keys are encrypted for
 /// the current certificate; existing keys are decrypted with whichever configured certificate
 /// their `<EncryptedKey>` names (the current one or older ones still trusted to read, as
-/// `UnprotectKeysWithAnyCertificate`). Keys stored in clear are read too, as ASP.NET does.
+/// `UnprotectKeysWithAnyCertificate`). Keys stored in clear are read too, as ASP.NET does, and
+/// on Windows keys protected with DPAPI by this user or machine.
 ///
 /// The trust model is ASP.NET Core's: secrets are confidential to holders of a private key,
 /// but nothing authenticates them. Whoever can write the repository and has the public
@@ -148,40 +149,7 @@ impl CertificateKeys {
             ));
         };
         let plain = encrypted_data::EncryptedData::read(data)?.decrypt(&self.certificates)?;
-        master_key(&plain)
-    }
-}
-
-/// The master key in the decrypted `<masterKey>` element; the parsed copy of its text is wiped.
-fn master_key(plain: &[u8]) -> Result<SecretBytes> {
-    let unreadable = |why: String| {
-        DataProtectionError::InvalidInput(format!(
-            "it decrypts, but not to a <masterKey> element ({why}): it was altered or damaged, \
-             or not written by ASP.NET Core or trousseau"
-        ))
-    };
-    let text = std::str::from_utf8(plain).map_err(|e| unreadable(e.to_string()))?;
-    let mut tree = xmltree::parse(text).map_err(|e| unreadable(e.to_string()))?;
-    let value = if tree.local_name() == "masterKey" {
-        keyxml::master_key_value(&tree).map_err(unreadable)
-    } else {
-        Err(unreadable(format!("found <{}>", tree.local_name())))
-    };
-    wipe(&mut tree);
-    let value = value?;
-    if value.is_empty() {
-        return Err(unreadable("the key is empty".into()));
-    }
-    Ok(value)
-}
-
-fn wipe(e: &mut XmlElement) {
-    e.text.zeroize();
-    for (_, v) in &mut e.attributes {
-        v.zeroize();
-    }
-    for c in &mut e.children {
-        wipe(c);
+        keyxml::decrypted_master_key(&plain)
     }
 }
 
@@ -214,16 +182,13 @@ impl KeyEncryption for CertificateKeys {
 
     fn open_secret(&self, key: &Key, descriptor: &Descriptor) -> Result<SecretBytes> {
         match &descriptor.secret {
-            MasterKeySecret::Plain(s) => Ok(s.clone()),
             MasterKeySecret::Encrypted {
                 decryptor_type,
                 xml,
             } if decryptor_type == ENCRYPTED_XML => self
                 .decrypt(xml)
                 .map_err(|e| self.refuse(key, e.to_string())),
-            MasterKeySecret::Encrypted { decryptor_type, .. } => {
-                Err(self.refuse(key, decryptors::unsupported(decryptor_type)))
-            }
+            _ => at_rest::open_shared(descriptor).map_err(|why| self.refuse(key, why)),
         }
     }
 

@@ -1,15 +1,13 @@
 //! The `dpapi` backend (Windows): the key protected with `CryptProtectData` in the CurrentUser
 //! scope with KeePass's entropy bytes, in `ProtectedUserKey.bin` — KeePass's `KcpUserAccount`
-//! format, so KeePass's own file can be read too.
+//! format, so KeePass's own file can be read too. The DPAPI calls are `trousseau_core::dpapi`'s,
+//! shared with the engine.
 
 use std::{path::PathBuf, time::SystemTime};
 
-use trousseau_core::{Error, ErrorCode, Result, SecretBytes};
-use windows_sys::Win32::{
-    Foundation::LocalFree,
-    Security::Cryptography::{
-        CryptProtectData, CryptUnprotectData, CRYPTPROTECT_UI_FORBIDDEN, CRYPT_INTEGER_BLOB,
-    },
+use trousseau_core::{
+    dpapi::{self, DpapiScope},
+    Error, ErrorCode, Result, SecretBytes,
 };
 
 use super::{file::FileStore, BackendKind, Store};
@@ -88,74 +86,14 @@ impl Store for DpapiStore {
     }
 }
 
-fn blob(bytes: &[u8]) -> CRYPT_INTEGER_BLOB {
-    CRYPT_INTEGER_BLOB {
-        cbData: bytes.len() as u32,
-        pbData: bytes.as_ptr().cast_mut(),
-    }
-}
-
-/// Runs one DPAPI call over `input` with KeePass's entropy, and copies then wipes and frees
-/// the blob DPAPI allocated. `call` gets (input, entropy, output) and returns the API's BOOL.
-fn dpapi(
-    input: &[u8],
-    call: impl FnOnce(&CRYPT_INTEGER_BLOB, &CRYPT_INTEGER_BLOB, &mut CRYPT_INTEGER_BLOB) -> i32,
-) -> std::io::Result<SecretBytes> {
-    let input = blob(input);
-    let entropy = blob(&KEEPASS_ENTROPY);
-    let mut out = CRYPT_INTEGER_BLOB {
-        cbData: 0,
-        pbData: std::ptr::null_mut(),
-    };
-    if call(&input, &entropy, &mut out) == 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: the call succeeded, so DPAPI returned cbData valid bytes at pbData, allocated
-    // with LocalAlloc; we own them.
-    let bytes = unsafe { std::slice::from_raw_parts(out.pbData, out.cbData as usize) };
-    let copy = SecretBytes::copy_from(bytes);
-    // SAFETY: the same owned block, wiped before it is freed.
-    unsafe {
-        std::ptr::write_bytes(out.pbData, 0, out.cbData as usize);
-        LocalFree(out.pbData.cast());
-    }
-    Ok(copy)
-}
-
 fn protect(key: &SecretBytes) -> Result<SecretBytes> {
-    dpapi(key.expose(), |input, entropy, out| {
-        // SAFETY: every pointer is valid for the call; DPAPI allocates `out`.
-        unsafe {
-            CryptProtectData(
-                input,
-                std::ptr::null(),
-                entropy,
-                std::ptr::null(),
-                std::ptr::null(),
-                CRYPTPROTECT_UI_FORBIDDEN,
-                out,
-            )
-        }
-    })
-    .map_err(|e| Error::new(ErrorCode::Io, format!("CryptProtectData failed: {e}")))
+    dpapi::protect(key.expose(), &KEEPASS_ENTROPY, DpapiScope::CurrentUser)
+        .map(SecretBytes::from_vec)
+        .map_err(|e| Error::new(ErrorCode::Io, format!("CryptProtectData failed: {e}")))
 }
 
 fn unprotect(protected: &[u8]) -> Result<SecretBytes> {
-    dpapi(protected, |input, entropy, out| {
-        // SAFETY: every pointer is valid for the call; DPAPI allocates `out`.
-        unsafe {
-            CryptUnprotectData(
-                input,
-                std::ptr::null_mut(),
-                entropy,
-                std::ptr::null(),
-                std::ptr::null(),
-                CRYPTPROTECT_UI_FORBIDDEN,
-                out,
-            )
-        }
-    })
-    .map_err(|e| {
+    dpapi::unprotect(protected, &KEEPASS_ENTROPY).map_err(|e| {
         Error::new(
             ErrorCode::WrongKey,
             format!(
