@@ -5,12 +5,22 @@
 //! text), the data the element's text. Adds deletion and a conditional store made atomic with a
 //! registry transaction (KTM); the version token is a digest of every value.
 //!
+//! The default `key` is ASP.NET Core's own under IIS (an application pool without a user
+//! profile): `HKLM\SOFTWARE\Microsoft\ASP.NET\4.0.30319.0\AutoGenKeys\{SID}\DataProtection`. On
+//! Windows the repository fills in `{SID}` with the SID of the user the process runs as (its
+//! token's user), so a service running as the application pool's identity shares the keys
+//! ASP.NET Core keeps there, and its description says so.
+//!
 //! On other systems the provider is still listed; creating it checks the configuration and every
 //! call then says that it is available on Windows only.
 
-#![forbid(unsafe_code)]
+// Unsafe code only in `sid` (three Win32 calls, Windows only).
+#![deny(unsafe_code)]
 
 mod config;
+#[cfg(windows)]
+#[allow(unsafe_code)]
+mod sid;
 #[cfg(not(windows))]
 mod unsupported;
 #[cfg(windows)]
@@ -23,8 +33,8 @@ use trousseau_core::{Factory, PluginDef, ProviderDef, Repository, Result};
 /// Help on the configuration keys, shown by `trousseau plugins inspect`.
 pub const CONFIG_HELP: &str = "\
 key: the registry key holding the ring, starting with HKEY_LOCAL_MACHINE\\ (HKLM\\) or HKEY_CURRENT_USER\\ (HKCU\\);
-     ASP.NET Core's default is HKLM\\SOFTWARE\\Microsoft\\ASP.NET\\4.0.30319.0\\AutoGenKeys\\{SID}\\DataProtection
-     with {SID} replaced by the account's SID (`whoami /user`). Windows only.";
+     the default is ASP.NET Core's IIS key, HKLM\\SOFTWARE\\Microsoft\\ASP.NET\\4.0.30319.0\\AutoGenKeys\\{SID}\\DataProtection,
+     where {SID} (in any key) is replaced by the SID of the account the process runs as. Windows only.";
 
 fn create(config: &str) -> Result<Box<dyn Repository>> {
     let config = RegistryConfig::from_json(config)?;
@@ -32,8 +42,9 @@ fn create(config: &str) -> Result<Box<dyn Repository>> {
     return Ok(Box::new(windows::RegistryRepository::new(&config)?));
     #[cfg(not(windows))]
     {
-        // The same configuration errors as on Windows (a bad hive, `{SID}` left in), so that
-        // a configuration checked here does not fail there for another reason.
+        // The configuration errors of Windows (a bad hive, a hive alone), so that a
+        // configuration checked here does not fail there for another reason; `{SID}`, which
+        // only Windows fills in, is refused too.
         config.split()?;
         Ok(Box::new(unsupported::Unsupported::new(&config)))
     }

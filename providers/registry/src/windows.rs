@@ -25,13 +25,28 @@ pub struct RegistryRepository {
 }
 
 impl RegistryRepository {
-    /// A repository for `config`; the key is created on the first write.
+    /// A repository for `config`, `{SID}` replaced by the SID of the process token's user;
+    /// the key is created on the first write.
     pub fn new(config: &RegistryConfig) -> Result<Self> {
-        let (hive, path) = config.split()?;
+        let sid = if config.key.contains("{SID}") {
+            Some(crate::sid::current_user()?)
+        } else {
+            None
+        };
+        let (hive, path) = config.resolve(sid.as_deref())?;
+        let key = sid
+            .as_deref()
+            .map_or_else(|| config.key.clone(), |s| config.key.replace("{SID}", s));
+        let location = match sid {
+            Some(sid) if config.is_asp_net_default() => {
+                format!("{key} (ASP.NET Core's IIS default key for the account {sid})")
+            }
+            _ => key,
+        };
         Ok(RegistryRepository {
             hive,
-            path: path.to_string(),
-            location: config.key.clone(),
+            path,
+            location,
             transactions: transactions_work(hive),
         })
     }

@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use trousseau_core::{Element, ErrorCode, PluginDef, Repository};
-use windows_registry::{Type, CURRENT_USER};
+use windows_registry::{Type, CURRENT_USER, LOCAL_MACHINE};
 
 const KEY_XML: &str = r#"<key id="00000000-0000-4000-8000-000000000001" version="1"><creationDate>2026-04-16T16:40:09.6237156Z</creationDate><descriptor><encryption algorithm="AES_256_CBC" /><masterKey p4:requiresEncryption="true" xmlns:p4="http://schemas.asp.net/2015/03/dataProtection"><value>AAAA</value></masterKey></descriptor></key>"#;
 
@@ -30,8 +30,12 @@ impl Fixture {
 
 fn open(path: &str) -> Box<dyn Repository> {
     let config = serde_json::json!({ "key": format!(r"HKEY_CURRENT_USER\{path}") }).to_string();
+    create(&config)
+}
+
+fn create(config: &str) -> Box<dyn Repository> {
     match plugin().provider("registry").unwrap().factory {
-        trousseau_core::Factory::Repository(f) => f(&config).unwrap(),
+        trousseau_core::Factory::Repository(f) => f(config).unwrap(),
         trousseau_core::Factory::KeySource(_) => panic!("registry is a repository"),
     }
 }
@@ -141,4 +145,41 @@ fn non_xml_elements_are_refused() {
     let e = f.repo.store(&Element::new("key-bad", "<key>")).unwrap_err();
     assert_eq!(e.code(), ErrorCode::InvalidInput);
     assert!(f.repo.load().unwrap().elements().is_empty());
+}
+
+/// With no configuration the repository is ASP.NET Core's IIS default key with `{SID}` the SID
+/// of the account the test runs as (checked against the profile list Windows keeps of its
+/// accounts), says so in its location, and works there.
+#[test]
+fn the_default_key_is_asp_net_cores_for_this_account() {
+    let repo = create("{}");
+    let location = repo.describe().location().to_string();
+    let prefix = r"HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\ASP.NET\4.0.30319.0\AutoGenKeys\";
+    let rest = location.strip_prefix(prefix).expect(&location);
+    let (sid, rest) = rest.split_once('\\').expect(&location);
+    assert!(sid.starts_with("S-1-5-"), "{location}");
+    assert!(
+        rest.starts_with("DataProtection (ASP.NET Core's IIS default key for the account ")
+            && rest.contains(sid),
+        "{location}"
+    );
+    let profiles = LOCAL_MACHINE
+        .open(r"SOFTWARE\Microsoft\Windows NT\CurrentVersion\ProfileList")
+        .unwrap();
+    let known: Vec<String> = profiles.keys().unwrap().collect();
+    assert!(known.iter().any(|k| k == sid), "{sid} not in {known:?}");
+
+    let path = format!(r"SOFTWARE\Microsoft\ASP.NET\4.0.30319.0\AutoGenKeys\{sid}\DataProtection");
+    let _ = LOCAL_MACHINE.remove_tree(&path);
+    repo.store(&key(7)).unwrap();
+    assert_eq!(repo.load().unwrap().elements(), &[key(7)][..]);
+    assert_eq!(
+        LOCAL_MACHINE
+            .open(&path)
+            .unwrap()
+            .get_string(key(7).name())
+            .unwrap(),
+        key(7).xml()
+    );
+    let _ = LOCAL_MACHINE.remove_tree(&path);
 }
