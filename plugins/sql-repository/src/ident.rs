@@ -1,8 +1,9 @@
 //! SQL identifiers from the configuration (table, schema): validated, then quoted.
 //!
 //! Values never go into statement text (they are parameters); identifiers cannot be
-//! parameters, so they are restricted to ASCII letters, digits and `_` (not starting with a
-//! digit) and always written double-quoted, which keeps their case as EF Core does.
+//! parameters, so they are restricted to ASCII letters, digits, `_` and `-` (starting with a
+//! letter or `_`; EF Core schemas such as `keys-prod` occur) and always written double-quoted,
+//! which keeps their case as EF Core does and makes `-` part of the name.
 
 /// The longest accepted identifier: PostgreSQL's limit is 63 bytes, and the primary key's
 /// constraint is named `PK_<table>`.
@@ -19,10 +20,10 @@ impl Ident {
         let valid_start = chars
             .next()
             .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
-        if !valid_start || !chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        if !valid_start || !chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
             return Err(format!(
-                "{name:?} is not a plain identifier: use ASCII letters, digits and `_`, not \
-                 starting with a digit"
+                "{name:?} is not a plain identifier: use ASCII letters, digits, `_` and `-`, \
+                 starting with a letter or `_`"
             ));
         }
         if name.len() > MAX_LEN {
@@ -38,7 +39,7 @@ impl Ident {
 
     /// The name in double quotes, for statement text.
     pub(crate) fn quoted(&self) -> String {
-        // No quote can be inside: only letters, digits and `_` pass `new`.
+        // No quote can be inside: only letters, digits, `_` and `-` pass `new`.
         format!("\"{}\"", self.0)
     }
 }
@@ -49,13 +50,19 @@ mod tests {
 
     #[test]
     fn only_plain_identifiers_pass() {
-        for good in ["DataProtectionKeys", "_x", "ring_2", &"a".repeat(MAX_LEN)] {
+        for good in [
+            "DataProtectionKeys",
+            "_x",
+            "ring_2",
+            "keys-prod",
+            &"a".repeat(MAX_LEN),
+        ] {
             assert_eq!(Ident::new(good).unwrap().quoted(), format!("\"{good}\""));
         }
         for bad in [
             "",
             "2keys",
-            "keys-farm",
+            "-keys",
             "a\"b",
             "a;DROP TABLE x",
             "ключи",

@@ -26,9 +26,9 @@
 //! | `user` | postgres | role to log in as (required) |
 //! | `database` | postgres | database name (required) |
 //! | `password_env` | postgres | name of the environment variable holding the password (none: trust or peer authentication) |
-//! | `schema` | postgres | schema of the table (default: the role's `search_path`) |
+//! | `schema` | postgres | schema of the table (default: the role's `search_path`); the same characters as `table` |
 //! | `path` | sqlite | the database file (required) |
-//! | `table` | both | table name (default `DataProtectionKeys`); letters, digits and `_`, at most 60 |
+//! | `table` | both | table name (default `DataProtectionKeys`); ASCII letters, digits, `_` and `-`, at most 60 |
 //! | `create_table` | both | create the table with the schema above when it is missing (default `true`); set `false` where the .NET application's migrations own it |
 //! | `connect_timeout_ms` | both | connection timeout (default 5000) |
 //! | `command_timeout_ms` | both | PostgreSQL `statement_timeout` and `lock_timeout`, SQLite busy timeout (default 5000) |

@@ -86,6 +86,18 @@ fn the_table_has_ef_cores_schema_and_rows_from_others_are_checked() {
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::InvalidInput, "{}", e.message());
     assert_eq!(repo.load().unwrap().elements().len(), 2);
+
+    // A schema and table of its own, named as deployments name them.
+    server.psql("shared", "CREATE SCHEMA \"keys-prod\"");
+    let scoped = repository(&pg_config(
+        &server,
+        "shared",
+        r#""schema": "keys-prod", "table": "Ring-1""#,
+    ));
+    scoped.store(&key(3)).unwrap();
+    assert_eq!(scoped.load().unwrap().elements(), [key(3)]);
+    let rows = server.psql("shared", "SELECT count(*) FROM \"keys-prod\".\"Ring-1\"");
+    assert_eq!(rows, "1");
 }
 
 #[test]
