@@ -296,9 +296,10 @@ pub fn transform_key(
     }
 }
 
-/// [`transform_key`] run through `ui`'s [`SourceInteraction::key_derivation`] (a host shows
-/// progress there), expected to take about `expected`; returns the key and how long the KDF
-/// took.
+/// [`transform_key`] run through `ui`'s
+/// [`SourceInteraction::key_derivation`](super::SourceInteraction::key_derivation) (a host
+/// shows progress there), expected to take about `expected`; returns the key and how long the
+/// KDF took.
 pub fn transform_key_with(
     ui: &dyn super::SourceInteraction,
     composite: &SecretBytes,

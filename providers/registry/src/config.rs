@@ -37,8 +37,8 @@ impl RegistryConfig {
         trousseau_repository_xml::config::parse("registry", json)
     }
 
-    /// Whether `key` is ASP.NET Core's default ([`ASP_NET_DEFAULT_KEY`], the key ASP.NET
-    /// Core uses under IIS when the application pool has no user profile).
+    /// Whether `key` is ASP.NET Core's default (`ASP_NET_DEFAULT_KEY`, the key ASP.NET Core
+    /// uses under IIS when the application pool has no user profile).
     pub fn is_asp_net_default(&self) -> bool {
         self.key.eq_ignore_ascii_case(ASP_NET_DEFAULT_KEY)
     }

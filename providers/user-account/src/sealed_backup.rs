@@ -18,7 +18,7 @@
 //! - Reading refuses parameters above 1 GiB of memory, 16 passes or 16 lanes before running
 //!   anything, so a file someone else made cannot stall the machine.
 //!
-//! The plain backup ([`crate::key`]'s `trousseau user-account key v1`, the key in hex) is still
+//! The plain backup (the `key` module's `trousseau user-account key v1`, the key in hex) is still
 //! read, and written only on explicit request.
 
 use aes_gcm::{aead::AeadInOut, Aes256Gcm, KeyInit};
