@@ -18,7 +18,10 @@
 //! Whatever the model of an open ring, keys in clear and (on Windows) keys protected with
 //! DPAPI by this user or machine are read: see [`open_shared`].
 
+use std::{collections::HashSet, sync::Mutex};
+
 use trousseau_core::SecretBytes;
+use uuid::Uuid;
 
 use super::{
     algorithms::Algorithm,
@@ -38,11 +41,17 @@ pub trait KeyEncryption: Send + Sync {
     fn open_secret(&self, key: &Key, descriptor: &Descriptor) -> Result<SecretBytes>;
 
     /// The authenticator element to embed in a new revocation (`None`: the ring authenticates
-    /// none).
-    fn revocation_mac(&self, revocation: &Revocation) -> Result<Option<String>>;
+    /// none). By default none: a closed world must provide one.
+    fn revocation_mac(&self, _revocation: &Revocation) -> Result<Option<String>> {
+        Ok(None)
+    }
 
     /// Whether a revocation read from the ring, with its embedded authenticator, is honoured.
-    fn trusts_revocation(&self, revocation: &Revocation, mac: Option<&str>) -> bool;
+    /// By default every revocation in an open world (ASP.NET Core's model: the repository is
+    /// trusted) and none in a closed one, which must authenticate them itself.
+    fn trusts_revocation(&self, _revocation: &Revocation, _mac: Option<&str>) -> bool {
+        !self.is_closed()
+    }
 
     /// Whether this ring is a closed world (elements must authenticate to be used).
     fn is_closed(&self) -> bool;
@@ -96,15 +105,26 @@ impl KeyEncryption for PlainKeys {
         open_shared(descriptor).map_err(DataProtectionError::InvalidInput)
     }
 
-    fn revocation_mac(&self, _revocation: &Revocation) -> Result<Option<String>> {
-        Ok(None)
-    }
-
-    fn trusts_revocation(&self, _revocation: &Revocation, _mac: Option<&str>) -> bool {
-        true
-    }
-
     fn is_closed(&self) -> bool {
         false
+    }
+}
+
+/// The keys already reported unusable, so that each is warned about once per ring, not on
+/// every load.
+#[derive(Debug, Default)]
+pub(crate) struct UnusableKeys(Mutex<HashSet<Uuid>>);
+
+impl UnusableKeys {
+    /// The error for `key`, unusable because of `why`; logged the first time.
+    pub(crate) fn refuse(&self, key: &Key, why: String) -> DataProtectionError {
+        let first = self.0.lock().map(|mut w| w.insert(key.id)).unwrap_or(true);
+        if first {
+            tracing::warn!("key {} cannot be used: {why}", key.id);
+        }
+        DataProtectionError::KeyUnusable {
+            key: key.id,
+            reason: why,
+        }
     }
 }

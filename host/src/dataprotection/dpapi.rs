@@ -28,21 +28,18 @@
 //! The DPAPI calls themselves are `trousseau_core::dpapi`'s, shared with the `user-account`
 //! provider's DPAPI backend.
 
-use std::{collections::HashSet, sync::Mutex};
-
 use base64::Engine;
 pub use trousseau_core::dpapi::DpapiScope;
 use trousseau_core::SecretBytes;
-use uuid::Uuid;
 use zeroize::Zeroizing;
 
 use super::{
     algorithms::Algorithm,
-    at_rest::{self, KeyEncryption},
+    at_rest::{self, KeyEncryption, UnusableKeys},
     decryptors::DPAPI,
     error::{DataProtectionError, Result},
     keyring::{Descriptor, Key},
-    keyxml::{self, Revocation, DP_NAMESPACE, UNENCRYPTED_WARNING},
+    keyxml::{self, DP_NAMESPACE, UNENCRYPTED_WARNING},
     xmltree,
 };
 
@@ -66,7 +63,7 @@ pub const MAX_VALUE_CHARS: usize = 64 * 1024;
 /// plant a key or a revocation, as in interop mode.
 pub struct DpapiKeys {
     scope: DpapiScope,
-    warned: Mutex<HashSet<Uuid>>,
+    unusable: UnusableKeys,
 }
 
 impl std::fmt::Debug for DpapiKeys {
@@ -98,7 +95,7 @@ impl DpapiKeys {
         {
             Ok(DpapiKeys {
                 scope,
-                warned: Mutex::new(HashSet::new()),
+                unusable: UnusableKeys::default(),
             })
         }
     }
@@ -106,21 +103,6 @@ impl DpapiKeys {
     /// Whose DPAPI key protects new keys.
     pub fn scope(&self) -> DpapiScope {
         self.scope
-    }
-
-    fn refuse(&self, key: &Key, why: String) -> DataProtectionError {
-        let first = self
-            .warned
-            .lock()
-            .map(|mut w| w.insert(key.id))
-            .unwrap_or(true);
-        if first {
-            tracing::warn!("key {} cannot be used: {why}", key.id);
-        }
-        DataProtectionError::KeyUnusable {
-            key: key.id,
-            reason: why,
-        }
     }
 }
 
@@ -225,15 +207,7 @@ impl KeyEncryption for DpapiKeys {
     }
 
     fn open_secret(&self, key: &Key, descriptor: &Descriptor) -> Result<SecretBytes> {
-        at_rest::open_shared(descriptor).map_err(|why| self.refuse(key, why))
-    }
-
-    fn revocation_mac(&self, _revocation: &Revocation) -> Result<Option<String>> {
-        Ok(None)
-    }
-
-    fn trusts_revocation(&self, _revocation: &Revocation, _mac: Option<&str>) -> bool {
-        true
+        at_rest::open_shared(descriptor).map_err(|why| self.unusable.refuse(key, why))
     }
 
     fn is_closed(&self) -> bool {

@@ -2,10 +2,9 @@
 //! `ProtectKeysWithCertificate` and `UnprotectKeysWithAnyCertificate`, as a
 //! [`KeyEncryption`].
 
-use std::{collections::HashSet, path::Path, sync::Mutex};
+use std::path::Path;
 
 use trousseau_core::SecretBytes;
-use uuid::Uuid;
 use zeroize::Zeroizing;
 
 use super::{certificate::Certificate, encrypted_data};
@@ -13,11 +12,11 @@ use crate::{
     config::{CertificateFile, KeyProtectionConfig},
     dataprotection::{
         algorithms::Algorithm,
-        at_rest::{self, KeyEncryption},
+        at_rest::{self, KeyEncryption, UnusableKeys},
         decryptors::ENCRYPTED_XML,
         error::{DataProtectionError, Result},
         keyring::{Descriptor, Key, MasterKeySecret},
-        keyxml::{self, Revocation, DP_NAMESPACE, UNENCRYPTED_WARNING},
+        keyxml::{self, DP_NAMESPACE, UNENCRYPTED_WARNING},
         xmltree,
     },
 };
@@ -35,7 +34,7 @@ use crate::{
 pub struct CertificateKeys {
     /// The certificate new keys are encrypted for: `certificates[0]`.
     certificates: Vec<Certificate>,
-    warned: Mutex<HashSet<Uuid>>,
+    unusable: UnusableKeys,
 }
 
 impl std::fmt::Debug for CertificateKeys {
@@ -73,7 +72,7 @@ impl CertificateKeys {
         certificates.extend(older);
         CertificateKeys {
             certificates,
-            warned: Mutex::new(HashSet::new()),
+            unusable: UnusableKeys::default(),
         }
     }
 
@@ -125,21 +124,6 @@ impl CertificateKeys {
         &self.certificates
     }
 
-    fn refuse(&self, key: &Key, why: String) -> DataProtectionError {
-        let first = self
-            .warned
-            .lock()
-            .map(|mut w| w.insert(key.id))
-            .unwrap_or(true);
-        if first {
-            tracing::warn!("key {} cannot be used: {why}", key.id);
-        }
-        DataProtectionError::KeyUnusable {
-            key: key.id,
-            reason: why,
-        }
-    }
-
     fn decrypt(&self, xml: &str) -> Result<SecretBytes> {
         let secret = xmltree::parse(xml)?;
         let mut children = secret.children.iter();
@@ -187,17 +171,9 @@ impl KeyEncryption for CertificateKeys {
                 xml,
             } if decryptor_type == ENCRYPTED_XML => self
                 .decrypt(xml)
-                .map_err(|e| self.refuse(key, e.to_string())),
-            _ => at_rest::open_shared(descriptor).map_err(|why| self.refuse(key, why)),
+                .map_err(|e| self.unusable.refuse(key, e.to_string())),
+            _ => at_rest::open_shared(descriptor).map_err(|why| self.unusable.refuse(key, why)),
         }
-    }
-
-    fn revocation_mac(&self, _revocation: &Revocation) -> Result<Option<String>> {
-        Ok(None)
-    }
-
-    fn trusts_revocation(&self, _revocation: &Revocation, _mac: Option<&str>) -> bool {
-        true
     }
 
     fn is_closed(&self) -> bool {
