@@ -85,7 +85,7 @@ pub fn opener(
     settings.policy = policy;
     settings.unlock_time = Some(slot_options::unlock_time(ctx)?);
     settings.weak_passwords = ctx.slot_options.weak_passwords;
-    settings.interop_keys = ring::key_protection(&ctx.config.key_protection)?;
+    settings.interop_keys = ring::configured_key_protection(&ctx.config)?;
     Ok(RingOpener::new(&ctx.registry, settings)?)
 }
 

@@ -107,4 +107,14 @@ fn certificate_protected_ring_from_the_configuration_file() {
         err.contains("[key_protection]") && err.contains("does not belong"),
         "{err}"
     );
+    // A certificate with interop switched off contradicts itself: refused, not overridden.
+    configure(&home, &a, &[]);
+    let config = home.path("cfg/trousseau/config.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("[data_protection]\ninterop = false\n");
+    std::fs::write(&config, text).unwrap();
+    let o = home.run(&["unprotect"], Some(&payload));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("interop = false"), "{err}");
 }

@@ -466,15 +466,7 @@ impl Builder {
             .max_payload(dp.max_payload_size.unwrap_or(DEFAULT_MAX_PAYLOAD))
             .kdf_limits(config.master_key.kdf_limits)
             .policy(Policy::from_config(&config.policy)?);
-        if let Some(keys) = crate::ring::key_protection(&config.key_protection)? {
-            if dp.interop == Some(false) {
-                return Err(RingError::KeyProtection(
-                    "[key_protection] protects keys the ASP.NET Core way (a certificate or \
-                     DPAPI), which is interop mode, but [data_protection] sets interop = false; \
-                     remove that line"
-                        .into(),
-                ));
-            }
+        if let Some(keys) = crate::ring::configured_key_protection(config)? {
             b = b.protect_keys_with(keys);
         }
         if let Some(seconds) = config.master_key.unlock_time {

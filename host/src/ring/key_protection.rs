@@ -6,9 +6,26 @@ use std::sync::Arc;
 
 use super::RingError;
 use crate::{
-    config::KeyProtectionConfig,
+    config::{Config, KeyProtectionConfig},
     dataprotection::{at_rest::KeyEncryption, dpapi::DpapiKeys},
 };
+
+/// [`key_protection`] of a whole configuration file, refusing `[key_protection]` together with
+/// `[data_protection] interop = false` (protecting keys the ASP.NET Core way is interop mode).
+pub fn configured_key_protection(
+    config: &Config,
+) -> Result<Option<Arc<dyn KeyEncryption>>, RingError> {
+    let keys = key_protection(&config.key_protection)?;
+    if keys.is_some() && config.data_protection.interop == Some(false) {
+        return Err(RingError::KeyProtection(
+            "[key_protection] protects keys the ASP.NET Core way (a certificate or DPAPI), \
+             which is interop mode, but [data_protection] sets interop = false; remove that \
+             line"
+                .into(),
+        ));
+    }
+    Ok(keys)
+}
 
 /// The [`KeyEncryption`] of interop mode that `config` describes (for
 /// [`super::RingSettings::interop_keys`]): `None` when it names neither a certificate nor a

@@ -17,7 +17,7 @@ mod sources;
 
 pub use enrollment::WeakPasswords;
 pub use error::{Hint, RingError};
-pub use key_protection::key_protection;
+pub use key_protection::{configured_key_protection, key_protection};
 pub use opener::{
     inspect, location, CreatedRing, Creation, Expired, IfMissing, OpenedRing, RingOpener,
     RingSettings, RotationReport, SlotSecret,
