@@ -20,7 +20,6 @@ use trousseau::{
         keyring::{Key, MasterKeySecret},
         keyxml,
         manager::KeyManager,
-        timestamp::{days, Timestamp},
         xmlenc::{Certificate, CertificateKeys},
         xmltree,
     },
@@ -28,6 +27,10 @@ use trousseau::{
     Config, Trousseau,
 };
 use trousseau_core::SecretBytes;
+
+#[path = "support/key_element.rs"]
+mod key_element;
+use key_element::key_with_secret;
 
 const INSTALL: &str = ".ci/install.d/dataprotection.sh";
 const DECRYPTOR: &str = "Microsoft.AspNetCore.DataProtection.XmlEncryption.EncryptedXmlDecryptor, Microsoft.AspNetCore.DataProtection, Version=8.0.0.0, Culture=neutral, PublicKeyToken=adb9793829ddae60";
@@ -163,28 +166,6 @@ fn xmlsec1_encrypt(dir: &Path, cert: &Path, master: &[u8], transport: &str) -> S
     out.trim_start_matches("<?xml version=\"1.0\"?>")
         .trim()
         .to_string()
-}
-
-/// A key element active now, whose secret is the `<encryptedSecret>` holding `encrypted`.
-fn key_with_secret(id: &str, secret: &str) -> String {
-    let now = Timestamp::now();
-    format!(
-        r#"<key id="{id}" version="1">
-  <creationDate>{}</creationDate>
-  <activationDate>{}</activationDate>
-  <expirationDate>{}</expirationDate>
-  <descriptor deserializerType="Microsoft.AspNetCore.DataProtection.AuthenticatedEncryption.ConfigurationModel.AuthenticatedEncryptorDescriptorDeserializer, Microsoft.AspNetCore.DataProtection, Version=8.0.0.0, Culture=neutral, PublicKeyToken=adb9793829ddae60">
-    <descriptor>
-      <encryption algorithm="AES_256_CBC" />
-      <validation algorithm="HMACSHA256" />
-      {secret}
-    </descriptor>
-  </descriptor>
-</key>"#,
-        now.plus(-days(3)),
-        now.plus(-days(3)),
-        now.plus(days(80)),
-    )
 }
 
 fn encrypted_secret(encrypted_data: &str) -> String {

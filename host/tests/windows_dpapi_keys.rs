@@ -11,11 +11,7 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine;
 use trousseau::{
-    dataprotection::{
-        dpapi::DpapiScope,
-        manager::KeyManager,
-        timestamp::{days, Timestamp},
-    },
+    dataprotection::{dpapi::DpapiScope, manager::KeyManager},
     providers::Filesystem,
     Builder, Config, Trousseau,
 };
@@ -26,6 +22,10 @@ use windows_sys::Win32::{
         CRYPTPROTECT_UI_FORBIDDEN, CRYPT_INTEGER_BLOB,
     },
 };
+
+#[path = "support/key_element.rs"]
+mod key_element;
+use key_element::key_with_secret;
 
 /// ASP.NET Core's DPAPI entropy (`DpapiSecretSerializerHelper._purpose`), written out here.
 const ASPNET_ENTROPY: &[u8] = b"DPAPI-Protected Secret";
@@ -122,29 +122,6 @@ fn aspnet_plaintext(master: &[u8]) -> Vec<u8> {
         .as_bytes(),
     );
     v
-}
-
-/// A key element active now (created three days ago, for 80 more days) with `secret` as its
-/// descriptor's secret element.
-fn key_with_secret(id: &str, secret: &str) -> String {
-    let now = Timestamp::now();
-    format!(
-        r#"<key id="{id}" version="1">
-  <creationDate>{}</creationDate>
-  <activationDate>{}</activationDate>
-  <expirationDate>{}</expirationDate>
-  <descriptor deserializerType="Microsoft.AspNetCore.DataProtection.AuthenticatedEncryption.ConfigurationModel.AuthenticatedEncryptorDescriptorDeserializer, Microsoft.AspNetCore.DataProtection, Version=8.0.0.0, Culture=neutral, PublicKeyToken=adb9793829ddae60">
-    <descriptor>
-      <encryption algorithm="AES_256_CBC" />
-      <validation algorithm="HMACSHA256" />
-      {secret}
-    </descriptor>
-  </descriptor>
-</key>"#,
-        now.plus(-days(3)),
-        now.plus(-days(3)),
-        now.plus(days(80)),
-    )
 }
 
 /// ASP.NET Core's `<encryptedSecret>` for a DPAPI blob.
