@@ -5,39 +5,17 @@
 //! (`.ci/install.d/dataprotection.sh`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "../../host/tests/support/certificates.rs"]
+mod certificates;
 #[path = "support/cli.rs"]
 mod support;
 
-use std::{path::Path, process::Command};
+use std::path::Path;
 
 use support::Home;
 
 fn certificate(dir: &Path, name: &str) -> String {
-    let out = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "30",
-            "-subj",
-            &format!("/CN={name}"),
-            "-keyout",
-            &format!("{name}.key"),
-            "-out",
-            &format!("{name}.crt"),
-        ])
-        .current_dir(dir)
-        .output()
-        .expect("openssl is needed: run .ci/install.d/dataprotection.sh");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    dir.join(format!("{name}.crt")).display().to_string()
+    certificates::self_signed(dir, name).0.display().to_string()
 }
 
 fn configure(home: &Home, current: &str, older: &[&str]) {

@@ -8,7 +8,7 @@
 #![forbid(unsafe_code)]
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use std::{path::Path, process::Command, sync::Arc};
+use std::{path::Path, sync::Arc};
 
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion};
 use trousseau::{
@@ -27,6 +27,9 @@ use trousseau::{
 use trousseau_core::SecretBytes;
 use uuid::Uuid;
 
+#[path = "../tests/support/certificates.rs"]
+mod certificates;
+
 const KEYS: u128 = 1_000;
 
 fn now() -> Timestamp {
@@ -34,31 +37,8 @@ fn now() -> Timestamp {
 }
 
 fn certificate(dir: &Path) -> Certificate {
-    let out = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "30",
-            "-subj",
-            "/CN=bench",
-            "-keyout",
-            "bench.key",
-            "-out",
-            "bench.crt",
-        ])
-        .current_dir(dir)
-        .output()
-        .expect("openssl is needed: run .ci/install.d/dataprotection.sh");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Certificate::load(&dir.join("bench.crt"), Some(&dir.join("bench.key")), "").unwrap()
+    let (crt, key) = certificates::self_signed(dir, "bench");
+    Certificate::load(&crt, Some(&key), "").unwrap()
 }
 
 fn manager(dir: &Path, keys: &Arc<CertificateKeys>) -> KeyManager {

@@ -28,6 +28,8 @@ use trousseau::{
 };
 use trousseau_core::SecretBytes;
 
+#[path = "support/certificates.rs"]
+mod certificates;
 #[path = "support/key_element.rs"]
 mod key_element;
 use key_element::key_with_secret;
@@ -63,25 +65,7 @@ fn run(program: &str, args: &[&str], dir: &Path) -> String {
 /// `name.pfx` (password `pfx-password`) in `dir`.
 fn make_certificate(dir: &Path, name: &str) -> PathBuf {
     let (crt, key) = (format!("{name}.crt"), format!("{name}.key"));
-    run(
-        "openssl",
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "30",
-            "-subj",
-            &format!("/CN=trousseau test {name}"),
-            "-keyout",
-            &key,
-            "-out",
-            &crt,
-        ],
-        dir,
-    );
+    certificates::self_signed(dir, name);
     let pem = std::fs::read_to_string(dir.join(&crt)).unwrap()
         + &std::fs::read_to_string(dir.join(&key)).unwrap();
     std::fs::write(dir.join(format!("{name}.pem")), pem).unwrap();
