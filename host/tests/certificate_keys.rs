@@ -30,9 +30,9 @@ use trousseau_core::SecretBytes;
 
 #[path = "support/certificates.rs"]
 mod certificates;
-#[path = "support/key_element.rs"]
-mod key_element;
-use key_element::key_with_secret;
+#[path = "support/interop.rs"]
+mod interop;
+use interop::{key_with_secret, plain_ring};
 
 const INSTALL: &str = ".ci/install.d/dataprotection.sh";
 const DECRYPTOR: &str = "Microsoft.AspNetCore.DataProtection.XmlEncryption.EncryptedXmlDecryptor, Microsoft.AspNetCore.DataProtection, Version=8.0.0.0, Culture=neutral, PublicKeyToken=adb9793829ddae60";
@@ -163,16 +163,6 @@ fn ring(dir: &Path, keys: CertificateKeys) -> Trousseau {
         .repository(Filesystem::at(dir))
         .application_name("shop")
         .protect_keys_with(Arc::new(keys))
-        .build()
-        .unwrap()
-}
-
-fn plain_ring(dir: &Path) -> Trousseau {
-    Trousseau::builder()
-        .repository(Filesystem::at(dir))
-        .application_name("shop")
-        .interop(true)
-        .create_if_missing(false)
         .build()
         .unwrap()
 }

@@ -23,9 +23,9 @@ use windows_sys::Win32::{
     },
 };
 
-#[path = "support/key_element.rs"]
-mod key_element;
-use key_element::key_with_secret;
+#[path = "support/interop.rs"]
+mod interop;
+use interop::{key_with_secret, plain_ring};
 
 /// ASP.NET Core's DPAPI entropy (`DpapiSecretSerializerHelper._purpose`), written out here.
 const ASPNET_ENTROPY: &[u8] = b"DPAPI-Protected Secret";
@@ -138,18 +138,6 @@ fn dpapi_ring(dir: &Path, scope: DpapiScope) -> Trousseau {
         .application_name("shop")
         .protect_keys_with_dpapi(scope)
         .unwrap()
-        .build()
-        .unwrap()
-}
-
-/// A ring with no key protection configured (ASP.NET Core's interop form), opening an existing
-/// ring only.
-fn plain_ring(dir: &Path) -> Trousseau {
-    Trousseau::builder()
-        .repository(Filesystem::at(dir))
-        .application_name("shop")
-        .interop(true)
-        .create_if_missing(false)
         .build()
         .unwrap()
 }

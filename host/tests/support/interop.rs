@@ -1,7 +1,15 @@
-//! A `<key>` element as ASP.NET Core writes it, around any secret element: for tests of the
-//! forms a key's secret can take at rest (certificate, DPAPI).
+//! What the tests of the forms a key's secret takes at rest (certificate, DPAPI) share: a
+//! `<key>` element as ASP.NET Core writes it around any secret element, and a ring opened the
+//! way ASP.NET Core's interop form is, with no key protection configured.
+#![allow(dead_code, clippy::unwrap_used)]
 
-use trousseau::dataprotection::timestamp::{days, Timestamp};
+use std::path::Path;
+
+use trousseau::{
+    dataprotection::timestamp::{days, Timestamp},
+    providers::Filesystem,
+    Trousseau,
+};
 
 /// A key element active now (created three days ago, for 80 more days) with `secret` as its
 /// descriptor's secret element.
@@ -24,4 +32,16 @@ pub fn key_with_secret(id: &str, secret: &str) -> String {
         now.plus(-days(3)),
         now.plus(days(80)),
     )
+}
+
+/// A ring with no key protection configured (ASP.NET Core's interop form), opening an existing
+/// ring only.
+pub fn plain_ring(dir: &Path) -> Trousseau {
+    Trousseau::builder()
+        .repository(Filesystem::at(dir))
+        .application_name("shop")
+        .interop(true)
+        .create_if_missing(false)
+        .build()
+        .unwrap()
 }
