@@ -110,9 +110,12 @@ pub struct KeyProtectionConfig {
     pub private_key: Option<PathBuf>,
     /// The environment variable holding the PKCS#12 password (none: an empty password).
     pub password_env: Option<String>,
+    /// The certificate's private key on a PKCS#11 token instead of in a file (features
+    /// `certificate-keys` and `pkcs11`); `certificate` then holds only the certificate.
+    pub private_key_pkcs11: Option<Pkcs11PrivateKey>,
     /// Older certificates that still decrypt existing keys (ASP.NET Core's
-    /// `UnprotectKeysWithAnyCertificate`): paths, or tables with `path`, `private_key` and
-    /// `password_env`.
+    /// `UnprotectKeysWithAnyCertificate`): paths, or tables with `path`, `private_key`,
+    /// `password_env` and `private_key_pkcs11`.
     #[serde(default)]
     pub unprotect_certificates: Vec<CertificateFile>,
     /// New keys protected with Windows DPAPI instead of a certificate: `"current-user"` (only
@@ -151,8 +154,23 @@ pub enum CertificateFile {
         /// The environment variable holding this file's PKCS#12 password.
         #[serde(default)]
         password_env: Option<String>,
+        /// This certificate's private key on a PKCS#11 token.
+        #[serde(default)]
+        private_key_pkcs11: Option<Pkcs11PrivateKey>,
     },
 }
+
+/// A certificate's RSA private key on a PKCS#11 token (`private_key_pkcs11`): `module`,
+/// `token_label` or `token_serial`, `key_label` or `key_id` (hex), `pin_env`, as the `pkcs11`
+/// key source names its key. The token decrypts; the key never leaves it.
+#[cfg(feature = "pkcs11")]
+pub type Pkcs11PrivateKey = trousseau_pkcs11::RsaKeyLocation;
+
+/// A certificate's RSA private key on a PKCS#11 token (`private_key_pkcs11`): without the
+/// `pkcs11` feature any table is read, and certificate protection refuses it, naming the
+/// feature.
+#[cfg(not(feature = "pkcs11"))]
+pub type Pkcs11PrivateKey = toml::Table;
 
 /// The `[master_key]` table.
 #[derive(Debug, Clone, Default, Deserialize)]

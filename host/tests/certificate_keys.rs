@@ -4,7 +4,8 @@
 //! Certificates are made by the `openssl` command. Also: key rotation to a new certificate
 //! while old keys stay readable, configuration files with PEM and PKCS#12, and tampered
 //! encrypted forms. Needs `.ci/install.d/dataprotection.sh`; fails if xmlsec1 or openssl is
-//! missing.
+//! missing. With feature `pkcs11`, also the private key on a PKCS#11 token (`token`), which
+//! needs SoftHSM2 and OpenSC (`.ci/install.d/hwsources.sh`) and fails without them.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::{
@@ -158,6 +159,17 @@ fn encrypted_secret(encrypted_data: &str) -> String {
     )
 }
 
+/// The configuration of a filesystem ring in `dir` for application `shop` with the
+/// `[key_protection]` settings `key_protection`.
+fn ring_config(dir: &Path, key_protection: &str) -> Config {
+    let text = format!(
+        "[repository]\nprovider = \"filesystem\"\ndirectory = \"{}\"\n\
+         [data_protection]\napplication_name = \"shop\"\n[key_protection]\n{key_protection}",
+        dir.display()
+    );
+    Config::parse(&text, Path::new("(test)")).unwrap()
+}
+
 fn ring(dir: &Path, keys: CertificateKeys) -> Trousseau {
     Trousseau::builder()
         .repository(Filesystem::at(dir))
@@ -278,15 +290,23 @@ fn xmlsec1_decrypts_what_trousseau_writes() {
 
 fn trousseau_reads_xmlsec1(transport: &str) {
     let certs = tempfile::tempdir().unwrap();
-    let a = make_certificate(certs.path(), "a");
+    reads_xmlsec1(certs.path(), transport, &|a| {
+        CertificateKeys::new(load(a), vec![])
+    });
+}
+
+/// A key xmlsec1 encrypts for a new certificate `a` in `certs` with `transport` is read by
+/// the protection `keys` makes for `a`, and a payload round-trips.
+fn reads_xmlsec1(certs: &Path, transport: &str, keys: &dyn Fn(&Path) -> CertificateKeys) {
+    let a = make_certificate(certs, "a");
     let master: Vec<u8> = (0..64u8).map(|i| i.wrapping_mul(37) ^ 0x5a).collect();
-    let encrypted = xmlsec1_encrypt(certs.path(), &a, &master, transport);
+    let encrypted = xmlsec1_encrypt(certs, &a, &master, transport);
     let id = "6c7a3a48-0f6a-4a39-9c5b-5f3e2b1d0a11";
     let xml = key_with_secret(id, &encrypted_secret(&encrypted));
     let d = tempfile::tempdir().unwrap();
     std::fs::write(d.path().join(format!("key-{id}.xml")), &xml).unwrap();
 
-    let tr = ring(d.path(), CertificateKeys::new(load(&a), vec![]));
+    let tr = ring(d.path(), keys(&a));
     let opened = master_keys(tr.key_manager());
     assert_eq!(opened.len(), 1);
     assert_eq!(opened[0].1.as_ref().unwrap().expose(), master.as_slice());
@@ -311,12 +331,22 @@ fn trousseau_reads_what_xmlsec1_encrypts_pkcs1_v1_5() {
     trousseau_reads_xmlsec1(RSA_1_5);
 }
 
+const RSA_OAEP: &str = r#"<EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p"><DigestMethod xmlns="http://www.w3.org/2000/09/xmldsig#" Algorithm="http://www.w3.org/2000/09/xmldsig#sha1" /></EncryptionMethod>"#;
+
 #[test]
 fn trousseau_reads_what_xmlsec1_encrypts_oaep() {
-    trousseau_reads_xmlsec1(
-        r#"<EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p"><DigestMethod xmlns="http://www.w3.org/2000/09/xmldsig#" Algorithm="http://www.w3.org/2000/09/xmldsig#sha1" /></EncryptionMethod>"#,
-    );
+    trousseau_reads_xmlsec1(RSA_OAEP);
 }
+
+/// The pkcs11 provider's private SoftHSM2 instance for one test.
+#[cfg(feature = "pkcs11")]
+#[path = "../../providers/pkcs11/tests/support/mod.rs"]
+mod softhsm;
+/// The certificate's private key on a PKCS#11 token (SoftHSM2; the tests fail when it is
+/// missing).
+#[cfg(feature = "pkcs11")]
+#[path = "certificate_keys/token.rs"]
+mod token;
 
 #[test]
 fn rotation_to_a_new_certificate_keeps_old_keys_readable() {
@@ -330,23 +360,18 @@ fn rotation_to_a_new_certificate_keeps_old_keys_readable() {
     // B writes, A still reads; configured from a file, B as PKCS#12 with its password in the
     // environment, A as PEM.
     std::env::set_var("TROUSSEAU_TEST_PFX_PASSWORD", "pfx-password");
-    let text = format!(
-        r#"
-        [repository]
-        provider = "filesystem"
-        directory = "{}"
-        [data_protection]
-        application_name = "shop"
-        [key_protection]
-        certificate = "{}"
-        password_env = "TROUSSEAU_TEST_PFX_PASSWORD"
-        unprotect_certificates = [{{ path = "{}" }}]
-        "#,
-        d.path().display(),
-        b.with_extension("pfx").display(),
-        a.display(),
+    let config = ring_config(
+        d.path(),
+        &format!(
+            r#"
+            certificate = "{}"
+            password_env = "TROUSSEAU_TEST_PFX_PASSWORD"
+            unprotect_certificates = [{{ path = "{}" }}]
+            "#,
+            b.with_extension("pfx").display(),
+            a.display(),
+        ),
     );
-    let config = Config::parse(&text, Path::new("(test)")).unwrap();
     let tr = trousseau::Builder::from_config(&config)
         .unwrap()
         .build()

@@ -39,6 +39,7 @@ pub fn key_protection(
     if let Some(scope) = config.dpapi {
         if config.certificate.is_some()
             || config.private_key.is_some()
+            || config.private_key_pkcs11.is_some()
             || !config.unprotect_certificates.is_empty()
         {
             return Err(RingError::KeyProtection(
@@ -65,7 +66,10 @@ fn certificate_protection(
     }
     #[cfg(not(feature = "certificate-keys"))]
     {
-        if config.certificate.is_some() || !config.unprotect_certificates.is_empty() {
+        if config.certificate.is_some()
+            || config.private_key_pkcs11.is_some()
+            || !config.unprotect_certificates.is_empty()
+        {
             return Err(RingError::KeyProtection(
                 "certificate protection needs trousseau built with the certificate-keys feature"
                     .into(),
@@ -113,6 +117,17 @@ mod tests {
         ))
         .unwrap_err();
         assert!(e.to_string().contains("not both"), "{e}");
+    }
+
+    #[cfg(all(feature = "certificate-keys", not(feature = "pkcs11")))]
+    #[test]
+    fn a_private_key_on_a_token_names_the_missing_feature() {
+        let e = key_protection(&config(
+            "certificate = \"/x.crt\"\nprivate_key_pkcs11 = { module = \"/m.so\", key_label = \"dp\", pin_env = \"PIN\" }",
+        ))
+        .unwrap_err();
+        assert!(e.is_configuration());
+        assert!(e.to_string().contains("pkcs11 feature"), "{e}");
     }
 
     #[cfg(not(windows))]

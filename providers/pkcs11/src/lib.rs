@@ -6,11 +6,15 @@
 //!   existing one by label or id.
 //! - `yubikey-recovery`: KeePassXC's YubiKey HMAC-SHA1 challenge-response computed in software
 //!   from the slot's typed-in secret, to open a KeePassXC-style composition without the token.
+//!
+//! Hosts also use [`TokenRsaKey`]: decryption with an RSA private key that stays on a PKCS#11
+//! token (the private key of a certificate that protects ASP.NET Core keys).
 
 #![forbid(unsafe_code)]
 
 mod config;
 mod recovery;
+mod rsa_key;
 mod secret_input;
 mod source;
 mod token;
@@ -22,6 +26,7 @@ pub use recovery::{
     effective_challenge, parse_secret, yubikey_response, RecoveryConfig, YubikeyRecoverySource,
     RECOVERY_PROVIDER_ID, SECRET_LEN,
 };
+pub use rsa_key::{RsaDecryption, RsaKeyLocation, RsaPublicParts, TokenRsaKey};
 pub use secret_input::{SecretInput, MAX_SECRET_FILE_SIZE};
 pub use source::{Pkcs11Source, PROVIDER_ID};
 

@@ -1,7 +1,8 @@
 //! X.509 certificates with their RSA private keys, read from the files the node's configuration
 //! names: PEM (the certificate and a `PRIVATE KEY` or `RSA PRIVATE KEY` block, in one file or
 //! two) or PKCS#12 (`.pfx`/`.p12`, as Windows and `dotnet dev-certs` export them, with a
-//! password).
+//! password). The private key may instead stay on a PKCS#11 token (feature `pkcs11`), which
+//! then decrypts: see [`Certificate::with_token_key`].
 //!
 //! These files come from the node's own configuration, never from the key ring; they are still
 //! read with a size ceiling, and only regular files are opened.
@@ -18,6 +19,7 @@ use rsa::{
 use sha1::{Digest, Sha1};
 use zeroize::Zeroizing;
 
+use super::encrypted_data::Transport;
 use crate::dataprotection::error::{DataProtectionError, Result};
 
 /// The largest certificate or key file read (a PKCS#12 file with a long chain is a few KiB).
@@ -30,7 +32,16 @@ pub struct Certificate {
     der: Vec<u8>,
     thumbprint: String,
     public: PublicKey,
-    private: PrivateKey,
+    private: Private,
+}
+
+/// Where the private key is.
+enum Private {
+    /// In memory, read from a file.
+    Software(PrivateKey),
+    /// On a PKCS#11 token, which decrypts.
+    #[cfg(feature = "pkcs11")]
+    Token(super::token_key::TokenKey),
 }
 
 impl std::fmt::Debug for Certificate {
@@ -39,7 +50,7 @@ impl std::fmt::Debug for Certificate {
     }
 }
 
-fn invalid(path: &Path, why: impl std::fmt::Display) -> DataProtectionError {
+pub(super) fn invalid(path: &Path, why: impl std::fmt::Display) -> DataProtectionError {
     DataProtectionError::InvalidInput(format!("certificate file {}: {why}", path.display()))
 }
 
@@ -198,24 +209,40 @@ impl Certificate {
         ))
     }
 
+    /// Reads the certificate alone from `path` (a PEM `CERTIFICATE` block or DER) and uses
+    /// the RSA private key on the PKCS#11 token that `key` names, after checking that it is
+    /// this certificate's key (same modulus and exponent).
+    #[cfg(feature = "pkcs11")]
+    pub fn with_token_key(
+        path: &Path,
+        key: &crate::config::Pkcs11PrivateKey,
+    ) -> Result<Certificate> {
+        let data = read_file(path)?;
+        let der = if find(&data, b"-----BEGIN ").is_some() {
+            Self::from_pem_parts(path, &data, true, false)?
+                .0
+                .ok_or_else(|| invalid(path, "no CERTIFICATE block"))?
+        } else {
+            data.to_vec()
+        };
+        let (public, thumbprint) = checked_public_key(path, &der)?;
+        let token = super::token_key::TokenKey::open(path, key, &public, &thumbprint)?;
+        Ok(Certificate {
+            der,
+            thumbprint,
+            public,
+            private: Private::Token(token),
+        })
+    }
+
     fn new(path: &Path, der: Vec<u8>, private: PrivateKey) -> Result<Certificate> {
-        let public = public_key(&der).map_err(|e| invalid(path, e))?;
-        if public.size() * 8 < MIN_RSA_BITS {
-            return Err(invalid(
-                path,
-                format!(
-                    "the RSA key has {} bits, fewer than the {MIN_RSA_BITS} accepted",
-                    public.size() * 8
-                ),
-            ));
-        }
-        let thumbprint = hex::encode_upper(Sha1::digest(&der));
+        let (public, thumbprint) = checked_public_key(path, &der)?;
         check_pair(path, &public, &private, &thumbprint)?;
         Ok(Certificate {
             der,
             thumbprint,
             public,
-            private,
+            private: Private::Software(private),
         })
     }
 
@@ -234,12 +261,43 @@ impl Certificate {
         &self.public
     }
 
-    /// The RSA private key.
-    pub(crate) fn private_key(&self) -> &PrivateKey {
-        &self.private
+    /// The content key `cipher` transports, decrypted with the private key; `Ok(None)` when
+    /// it does not decrypt (PKCS#1 v1.5 in software uses implicit rejection: a ciphertext that
+    /// is not for this key gives a pseudo-random key, not `None`). `Err` only when a token
+    /// holding the key cannot be used, which does not depend on the ciphertext.
+    pub(super) fn decrypt_key(
+        &self,
+        transport: Transport,
+        cipher: &[u8],
+    ) -> Result<Option<Zeroizing<Vec<u8>>>> {
+        match &self.private {
+            Private::Software(key) => Ok(match transport {
+                Transport::Pkcs1v15 => key.pkcs1v15_decrypt(cipher),
+                Transport::OaepSha1 => key.decrypt(rsa::Oaep::<sha1::Sha1>::new(), cipher),
+            }
+            .ok()
+            .map(Zeroizing::new)),
+            #[cfg(feature = "pkcs11")]
+            Private::Token(token) => token.decrypt(transport, cipher),
+        }
     }
 }
 
+/// The RSA public key of a DER certificate of at least [`MIN_RSA_BITS`] bits, and the
+/// certificate's thumbprint.
+fn checked_public_key(path: &Path, der: &[u8]) -> Result<(PublicKey, String)> {
+    let public = public_key(der).map_err(|e| invalid(path, e))?;
+    if public.size() * 8 < MIN_RSA_BITS {
+        return Err(invalid(
+            path,
+            format!(
+                "the RSA key has {} bits, fewer than the {MIN_RSA_BITS} accepted",
+                public.size() * 8
+            ),
+        ));
+    }
+    Ok((public, hex::encode_upper(Sha1::digest(der))))
+}
 fn check_pair(
     path: &Path,
     public: &PublicKey,

@@ -23,7 +23,7 @@ use aes::cipher::{
     BlockModeDecrypt, BlockModeEncrypt, KeyIvInit,
 };
 use base64::Engine;
-use rsa::{traits::PublicKeyParts, Oaep, PrivateKey};
+use rsa::traits::PublicKeyParts;
 use zeroize::Zeroizing;
 
 use super::certificate::Certificate;
@@ -62,8 +62,10 @@ const BLOCK: usize = 16;
 
 /// How the content key is transported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Transport {
+pub(super) enum Transport {
+    /// `rsa-1_5`.
     Pkcs1v15,
+    /// `rsa-oaep-mgf1p` with SHA-1.
     OaepSha1,
 }
 
@@ -188,16 +190,15 @@ impl WrappedKey {
         })
     }
 
-    /// The AES key, decrypted with `key`. PKCS#1 v1.5 uses implicit rejection: a ciphertext
-    /// that is not for this key gives a pseudo-random key, not an error, so nothing observable
-    /// tells bad padding apart from a wrong key until the content fails to decrypt.
-    fn unwrap(&self, key: &PrivateKey) -> Option<Zeroizing<Vec<u8>>> {
-        let plain = match self.transport {
-            Transport::Pkcs1v15 => key.pkcs1v15_decrypt(&self.cipher),
-            Transport::OaepSha1 => key.decrypt(Oaep::<sha1::Sha1>::new(), &self.cipher),
-        };
-        let plain = Zeroizing::new(plain.ok()?);
-        (plain.len() == AES_KEY).then_some(plain)
+    /// The AES key, decrypted with the private key of `certificate`; `Ok(None)` when it does
+    /// not decrypt to one. PKCS#1 v1.5 in software uses implicit rejection: a ciphertext that
+    /// is not for this key gives a pseudo-random key, not an error, so nothing observable
+    /// tells bad padding apart from a wrong key until the content fails to decrypt. A token
+    /// refuses bad padding instead, which the caller reports exactly as a content that does
+    /// not decrypt. `Err` only when the token cannot be used at all.
+    fn unwrap(&self, certificate: &Certificate) -> Result<Option<Zeroizing<Vec<u8>>>> {
+        let plain = certificate.decrypt_key(self.transport, &self.cipher)?;
+        Ok(plain.filter(|p| p.len() == AES_KEY))
     }
 }
 
@@ -289,7 +290,7 @@ impl EncryptedData {
                 let cert = &certificates[i];
                 tried = Some(cert.thumbprint().to_string());
                 if let Some(plain) = wrapped
-                    .unwrap(cert.private_key())
+                    .unwrap(cert)?
                     .and_then(|key| self.decrypt_content(&key))
                 {
                     return Ok(plain);

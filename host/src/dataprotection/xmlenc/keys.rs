@@ -9,7 +9,7 @@ use zeroize::Zeroizing;
 
 use super::{certificate::Certificate, encrypted_data};
 use crate::{
-    config::{CertificateFile, KeyProtectionConfig},
+    config::{CertificateFile, KeyProtectionConfig, Pkcs11PrivateKey},
     dataprotection::{
         algorithms::Algorithm,
         at_rest::{self, KeyEncryption, UnusableKeys},
@@ -56,12 +56,39 @@ fn password(env: Option<&str>) -> Result<Zeroizing<String>> {
     }
 }
 
+/// The certificate at `path` with its private key: from the certificate file, from the PEM
+/// file `private_key`, or on the PKCS#11 token `token_key` names.
 fn load(
     path: &Path,
     private_key: Option<&Path>,
     password_env: Option<&str>,
+    token_key: Option<&Pkcs11PrivateKey>,
 ) -> Result<Certificate> {
-    Certificate::load(path, private_key, &password(password_env)?)
+    let Some(token_key) = token_key else {
+        return Certificate::load(path, private_key, &password(password_env)?);
+    };
+    if private_key.is_some() {
+        return Err(DataProtectionError::InvalidInput(format!(
+            "certificate {}: private_key and private_key_pkcs11 are both set; the private key \
+             is in a file or on a token, keep one",
+            path.display()
+        )));
+    }
+    load_with_token_key(path, token_key)
+}
+
+#[cfg(feature = "pkcs11")]
+fn load_with_token_key(path: &Path, token_key: &Pkcs11PrivateKey) -> Result<Certificate> {
+    Certificate::with_token_key(path, token_key)
+}
+
+#[cfg(not(feature = "pkcs11"))]
+fn load_with_token_key(path: &Path, _token_key: &Pkcs11PrivateKey) -> Result<Certificate> {
+    Err(DataProtectionError::InvalidInput(format!(
+        "certificate {}: a private key on a PKCS#11 token (private_key_pkcs11) needs trousseau \
+         built with the pkcs11 feature (as well as certificate-keys)",
+        path.display()
+    )))
 }
 
 impl CertificateKeys {
@@ -77,11 +104,15 @@ impl CertificateKeys {
     }
 
     /// The protection a `[key_protection]` table describes, `None` when it names no
-    /// certificate. The certificate files are read now; PKCS#12 passwords come from the
-    /// environment variables the table names.
+    /// certificate. The certificate files are read now; PKCS#12 passwords and token PINs come
+    /// from the environment variables the table names, and a key on a token is checked
+    /// against its certificate now.
     pub fn from_config(config: &KeyProtectionConfig) -> Result<Option<Self>> {
         let Some(path) = &config.certificate else {
-            if config.unprotect_certificates.is_empty() && config.private_key.is_none() {
+            if config.unprotect_certificates.is_empty()
+                && config.private_key.is_none()
+                && config.private_key_pkcs11.is_none()
+            {
                 return Ok(None);
             }
             return Err(DataProtectionError::InvalidInput(
@@ -94,20 +125,23 @@ impl CertificateKeys {
             path,
             config.private_key.as_deref(),
             config.password_env.as_deref(),
+            config.private_key_pkcs11.as_ref(),
         )?;
         let older = config
             .unprotect_certificates
             .iter()
             .map(|f| match f {
-                CertificateFile::Path(p) => load(p, None, config.password_env.as_deref()),
+                CertificateFile::Path(p) => load(p, None, config.password_env.as_deref(), None),
                 CertificateFile::File {
                     path,
                     private_key,
                     password_env,
+                    private_key_pkcs11,
                 } => load(
                     path,
                     private_key.as_deref(),
                     password_env.as_deref().or(config.password_env.as_deref()),
+                    private_key_pkcs11.as_ref(),
                 ),
             })
             .collect::<Result<Vec<_>>>()?;

@@ -2,7 +2,8 @@
 //! `ProtectKeysWithCertificate` writes them and `UnprotectKeysWithAnyCertificate` reads them
 //! (feature `certificate-keys`).
 //!
-//! - [`certificate`]: a certificate and its RSA private key from a PEM or PKCS#12 file;
+//! - [`certificate`]: a certificate and its RSA private key from a PEM or PKCS#12 file, or
+//!   with the private key on a PKCS#11 token (feature `pkcs11`);
 //! - [`encrypted_data`]: the `<EncryptedData>` element, written and read;
 //! - [`CertificateKeys`]: the [`KeyEncryption`](super::at_rest::KeyEncryption) a ring
 //!   configured for certificate protection uses.
@@ -10,6 +11,8 @@
 pub mod certificate;
 pub mod encrypted_data;
 mod keys;
+#[cfg(feature = "pkcs11")]
+mod token_key;
 
 pub use certificate::Certificate;
 pub use keys::CertificateKeys;
