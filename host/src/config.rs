@@ -154,9 +154,9 @@ pub enum CertificateFile {
         /// The environment variable holding this file's PKCS#12 password.
         #[serde(default)]
         password_env: Option<String>,
-        /// This certificate's private key on a PKCS#11 token.
+        /// This certificate's private key on a PKCS#11 token (boxed: the variant stays small).
         #[serde(default)]
-        private_key_pkcs11: Option<Pkcs11PrivateKey>,
+        private_key_pkcs11: Option<Box<Pkcs11PrivateKey>>,
     },
 }
 

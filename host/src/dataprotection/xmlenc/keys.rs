@@ -141,7 +141,7 @@ impl CertificateKeys {
                     path,
                     private_key.as_deref(),
                     password_env.as_deref().or(config.password_env.as_deref()),
-                    private_key_pkcs11.as_ref(),
+                    private_key_pkcs11.as_deref(),
                 ),
             })
             .collect::<Result<Vec<_>>>()?;
