@@ -33,7 +33,7 @@ use trousseau_core::SecretBytes;
 mod certificates;
 #[path = "support/interop.rs"]
 mod interop;
-use interop::{key_with_secret, plain_ring};
+use interop::{key_files, key_with_secret, plain_ring};
 
 const INSTALL: &str = ".ci/install.d/dataprotection.sh";
 const DECRYPTOR: &str = "Microsoft.AspNetCore.DataProtection.XmlEncryption.EncryptedXmlDecryptor, Microsoft.AspNetCore.DataProtection, Version=8.0.0.0, Culture=neutral, PublicKeyToken=adb9793829ddae60";
@@ -194,16 +194,6 @@ fn master_keys(manager: &KeyManager) -> Vec<(uuid::Uuid, Result<SecretBytes, Str
             (k.key.id, secret)
         })
         .collect()
-}
-
-fn key_files(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("key-"))
-        .collect();
-    v.sort();
-    v
 }
 
 /// A copy of `key_xml` with its `<encryptedSecret>` replaced by the plain `<masterKey>`, in a

@@ -7,7 +7,7 @@
 #![cfg(windows)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use base64::Engine;
 use trousseau::{
@@ -25,7 +25,7 @@ use windows_sys::Win32::{
 
 #[path = "support/interop.rs"]
 mod interop;
-use interop::{key_with_secret, plain_ring};
+use interop::{key_files, key_with_secret, plain_ring};
 
 /// ASP.NET Core's DPAPI entropy (`DpapiSecretSerializerHelper._purpose`), written out here.
 const ASPNET_ENTROPY: &[u8] = b"DPAPI-Protected Secret";
@@ -140,16 +140,6 @@ fn dpapi_ring(dir: &Path, scope: DpapiScope) -> Trousseau {
         .unwrap()
         .build()
         .unwrap()
-}
-
-fn key_files(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("key-"))
-        .collect();
-    v.sort();
-    v
 }
 
 /// The base64 text of the one `<value>` inside `<encryptedKey>`.

@@ -3,7 +3,7 @@
 //! way ASP.NET Core's interop form is, with no key protection configured.
 #![allow(dead_code, clippy::unwrap_used)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use trousseau::{
     dataprotection::timestamp::{days, Timestamp},
@@ -44,4 +44,15 @@ pub fn plain_ring(dir: &Path) -> Trousseau {
         .create_if_missing(false)
         .build()
         .unwrap()
+}
+
+/// The key files (`key-*.xml`) of the ring directory `dir`, sorted.
+pub fn key_files(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("key-"))
+        .collect();
+    v.sort();
+    v
 }
