@@ -11,47 +11,29 @@
 use std::{path::Path, sync::Arc};
 
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion};
-use trousseau::{
-    dataprotection::{
-        algorithms::Algorithm,
-        at_rest::KeyEncryption,
-        keyring::Key,
-        keyxml,
-        manager::{KeyManagementOptions, KeyManager},
-        timestamp::{days, minutes, Timestamp},
-        xmlenc::{Certificate, CertificateKeys},
-        KeyRingSource,
-    },
-    plugins::Registry,
+use trousseau::dataprotection::{
+    algorithms::Algorithm,
+    at_rest::KeyEncryption,
+    keyring::Key,
+    keyxml,
+    timestamp::{days, minutes, Timestamp},
+    xmlenc::{Certificate, CertificateKeys},
+    KeyRingSource,
 };
 use trousseau_core::SecretBytes;
 use uuid::Uuid;
 
 #[path = "../tests/support/certificates.rs"]
 mod certificates;
+#[path = "support/ring.rs"]
+mod ring;
+use ring::manager;
 
 const KEYS: u128 = 1_000;
-
-fn now() -> Timestamp {
-    Timestamp::parse("2026-02-01T00:00:00Z").unwrap()
-}
 
 fn certificate(dir: &Path) -> Certificate {
     let (crt, key) = certificates::self_signed(dir, "bench");
     Certificate::load(&crt, Some(&key), "").unwrap()
-}
-
-fn manager(dir: &Path, keys: &Arc<CertificateKeys>) -> KeyManager {
-    let cfg = serde_json::json!({ "directory": dir }).to_string();
-    let repo = Registry::with_builtins(None)
-        .unwrap()
-        .repository("filesystem", &cfg)
-        .unwrap();
-    let opts = KeyManagementOptions {
-        auto_generate_keys: false,
-        ..Default::default()
-    };
-    KeyManager::with_clock(repo, opts, keys.clone(), Arc::new(now)).unwrap()
 }
 
 /// Writes `KEYS` keys encrypted for the certificate into `dir`, one a minute from 2026-01-01.
@@ -85,7 +67,7 @@ fn certificate_ring_benches(c: &mut Criterion) {
     g.sample_size(10);
     g.bench_function(BenchmarkId::new("ring_load", KEYS), |b| {
         b.iter_batched(
-            || manager(dir.path(), &keys),
+            || manager(dir.path(), keys.clone()),
             |m| {
                 let ring = m.key_ring().unwrap();
                 assert_eq!(ring.len(), KEYS as usize);
@@ -96,7 +78,7 @@ fn certificate_ring_benches(c: &mut Criterion) {
     });
     g.bench_function(BenchmarkId::new("ring_load_open_all", KEYS), |b| {
         b.iter_batched(
-            || manager(dir.path(), &keys),
+            || manager(dir.path(), keys.clone()),
             |m| {
                 let all = m.keys().unwrap();
                 for k in &all {

@@ -9,20 +9,21 @@
 use std::{hint::black_box, path::Path, sync::Arc};
 
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion};
-use trousseau::{
-    dataprotection::{
-        algorithms::Algorithm,
-        keyring::Key,
-        keyxml,
-        manager::{KeyEncryption, KeyManagementOptions, KeyManager},
-        timestamp::{days, minutes, Timestamp},
-        wrapping::RingWrappingKey,
-        DataProtector, KeyRingSource,
-    },
-    plugins::Registry,
+use trousseau::dataprotection::{
+    algorithms::Algorithm,
+    keyring::Key,
+    keyxml,
+    manager::KeyEncryption,
+    timestamp::{days, minutes, Timestamp},
+    wrapping::RingWrappingKey,
+    DataProtector, KeyRingSource,
 };
 use trousseau_core::SecretBytes;
 use uuid::Uuid;
+
+#[path = "support/ring.rs"]
+mod ring;
+use ring::manager;
 
 const KEYS: u128 = 10_000;
 
@@ -34,24 +35,6 @@ fn wrapping_key() -> Arc<RingWrappingKey> {
 /// The `<encryptedSecret>` of `key`, in this version's API.
 fn secret_xml(w: &RingWrappingKey, key: &Key, secret: &SecretBytes) -> String {
     w.secret_xml(key, Algorithm::default(), secret).unwrap()
-}
-
-fn now() -> Timestamp {
-    Timestamp::parse("2026-02-01T00:00:00Z").unwrap()
-}
-
-/// A manager over the filesystem repository in `dir`, opened with `w`.
-fn manager(dir: &Path, w: &Arc<RingWrappingKey>) -> KeyManager {
-    let cfg = serde_json::json!({ "directory": dir }).to_string();
-    let repo = Registry::with_builtins(None)
-        .unwrap()
-        .repository("filesystem", &cfg)
-        .unwrap();
-    let opts = KeyManagementOptions {
-        auto_generate_keys: false,
-        ..Default::default()
-    };
-    KeyManager::with_clock(repo, opts, w.clone(), Arc::new(now)).unwrap()
 }
 
 /// Writes `KEYS` keys sealed under `w` into `dir` (one a minute from 2026-01-01, 90-day
@@ -71,7 +54,7 @@ fn write_ring(dir: &Path, w: &Arc<RingWrappingKey>) {
         let xml = keyxml::key_xml(&key, Algorithm::default(), &secret_xml(w, &key, &secret));
         std::fs::write(dir.join(format!("key-{}.xml", key.id)), xml).unwrap();
     }
-    manager(dir, w)
+    manager(dir, w.clone())
         .revoke_key(Uuid::from_u128(1), "bench")
         .unwrap();
 }
@@ -85,7 +68,7 @@ fn encrypted_ring_benches(c: &mut Criterion) {
     g.sample_size(20);
     g.bench_function(BenchmarkId::from_parameter(KEYS), |b| {
         b.iter_batched(
-            || manager(dir.path(), &w),
+            || manager(dir.path(), w.clone()),
             |m| {
                 let ring = m.key_ring().unwrap();
                 assert_eq!(ring.len(), KEYS as usize);
@@ -97,7 +80,7 @@ fn encrypted_ring_benches(c: &mut Criterion) {
     g.finish();
 
     let p = DataProtector::new(
-        Arc::new(manager(dir.path(), &w)),
+        Arc::new(manager(dir.path(), w.clone())),
         vec!["app".into(), "bench".into()],
     );
     let data = [0x5Au8; 64];
