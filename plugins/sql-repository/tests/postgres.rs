@@ -6,15 +6,9 @@
 
 mod common;
 
-use common::{pg_config, plugin, repository};
+use common::{key, pg_config, plugin, repository};
 use trousseau_core::{Element, ErrorCode};
-use trousseau_tests::fixtures::{key_id, key_xml};
 use trousseau_tests::Postgres;
-
-fn key(n: usize) -> Element {
-    let id = key_id(n);
-    Element::new(format!("key-{id}"), key_xml(&id))
-}
 
 #[test]
 fn the_table_has_ef_cores_schema_and_rows_from_others_are_checked() {

@@ -7,14 +7,8 @@ mod common;
 
 use std::os::unix::fs::PermissionsExt;
 
-use common::{repository, sqlite_config};
-use trousseau_core::{Element, ErrorCode};
-use trousseau_tests::fixtures::{key_id, key_xml};
-
-fn key(n: usize) -> Element {
-    let id = key_id(n);
-    Element::new(format!("key-{id}"), key_xml(&id))
-}
+use common::{key, repository, sqlite_config};
+use trousseau_core::ErrorCode;
 
 #[test]
 fn a_new_file_is_private_with_ef_cores_table_and_odd_rows_are_refused_by_row() {

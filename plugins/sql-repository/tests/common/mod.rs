@@ -1,11 +1,13 @@
 //! What the plugin's tests share: the plugin loaded from its library as a host loads it, and
-//! configurations for a private PostgreSQL server and a SQLite file.
+//! configurations for a private PostgreSQL server and a SQLite file, and fixture keys.
 #![allow(dead_code, clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
 
 use trousseau_core::abi::RepositoryBox;
 use trousseau_core::testkit::{self, Plugin};
+use trousseau_core::Element;
+use trousseau_tests::fixtures::{key_id, key_xml};
 use trousseau_tests::Postgres;
 
 /// The variable the configurations name in `password_env`.
@@ -45,4 +47,10 @@ pub fn repository(config: &str) -> RepositoryBox {
     plugin()
         .create_repository("sql", config)
         .unwrap_or_else(|e| panic!("cannot make the repository: {e:?}"))
+}
+
+/// Key `n` of the fixtures as the element a host stores (`key-{id}`).
+pub fn key(n: usize) -> Element {
+    let id = key_id(n);
+    Element::new(format!("key-{id}"), key_xml(&id))
 }
