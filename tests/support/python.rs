@@ -23,7 +23,8 @@ pub fn venv_python(install_script: &str) -> PathBuf {
 /// CTR HMAC-SHA512 subkeys, the context header), written with Python `cryptography` from the
 /// documented format, not from our code. Arguments: base64 master key, key id, key size in
 /// bytes, `HMACSHA256` or `HMACSHA512`, a payload, then the purposes. It prints the payload's
-/// plaintext, then a payload of its own (`réponse de python`) for the same key and purposes.
+/// plaintext, then a payload of its own (`réponse de python`, repeated `PEER_REPLY_REPEAT`
+/// times when that variable is set) for the same key and purposes.
 pub const ASPNET_PEER: &str = r#"
 import sys, base64, os, struct, uuid
 from cryptography.hazmat.primitives import hashes, hmac, padding
@@ -82,5 +83,6 @@ master = base64.b64decode(sys.argv[1]); key_id = sys.argv[2]; ks = int(sys.argv[
 hash_alg, ds = (hashes.SHA256(), 32) if sys.argv[4] == "HMACSHA256" else (hashes.SHA512(), 64)
 payload = sys.argv[5]; purposes = sys.argv[6:]
 print(unprotect(master, ks, hash_alg, ds, purposes, payload).decode("utf-8"))
-print(protect(master, key_id, ks, hash_alg, ds, purposes, "réponse de python".encode("utf-8")))
+reply = "réponse de python" * int(os.environ.get("PEER_REPLY_REPEAT", "1"))
+print(protect(master, key_id, ks, hash_alg, ds, purposes, reply.encode("utf-8")))
 "#;

@@ -7,12 +7,12 @@
 //! after the other, protect costs the sum of both; interleaved in small steps, the
 //! out-of-order core executes the SHA-256 rounds of one 64-byte block while the AES rounds of
 //! the next four blocks wait on their latency, and the pair costs about as much as the slower
-//! of the two. [`seal`] encrypts window `w + 1` and then MACs window `w` (already ciphertext);
-//! [`open`] MACs 128 bytes of the input and decrypts the same 128 bytes into the output, whose
-//! plaintext the caller releases only after comparing the MAC.
+//! of the two. [`seal`] encrypts group `w + 1` of the plaintext straight into the output and
+//! then MACs window `w` of `IV || ciphertext`; [`open`] MACs the input and decrypts the same
+//! bytes into the output, whose plaintext the caller releases only after comparing the MAC.
 //!
-//! On x86_64 with AES-NI and SHA-NI the whole loop runs in [`super::stitched_x86`], where
-//! the two are interleaved instruction by instruction. Elsewhere AES runs on AES-NI where
+//! On x86_64 with AES-NI and SHA-NI all but the last bytes run in [`super::stitched_x86`], where
+//! the two are interleaved in one function. Elsewhere AES runs on AES-NI where
 //! [`AesNi::detect`] finds it, else on the `aes`/`cbc` crates' portable code, and SHA-256
 //! through `sha2`'s block function (which picks SHA-NI at run time), 64 bytes at a time. Every
 //! path is compared with the `cbc` and `hmac` crates on random inputs in the tests.
@@ -190,37 +190,65 @@ impl Drop for HmacSha256 {
     }
 }
 
-/// Encrypts `buf` = `IV || padded plaintext` in place after its IV, continuing `cbc` (which
-/// starts at that IV), and returns HMAC-SHA256 of the result (`IV || ciphertext`).
-/// `buf.len()` is a multiple of 16, at least 32.
-pub fn seal(cbc: &mut CbcEncryptor, mac: HmacSha256, buf: &mut [u8]) -> [u8; MAC_SIZE] {
-    seal_in_steps(cbc, mac, buf, true)
+/// Appends AES-256-CBC of `plaintext` with PKCS#7 padding to `out`, which ends with the IV
+/// (`cbc` starts at that IV), and returns HMAC-SHA256 of `IV || ciphertext`. The plaintext is
+/// encrypted straight into `out`, never copied there first.
+pub fn seal(
+    cbc: &mut CbcEncryptor,
+    mac: HmacSha256,
+    plaintext: &[u8],
+    out: &mut Vec<u8>,
+) -> [u8; MAC_SIZE] {
+    seal_in_steps(cbc, mac, plaintext, out, true)
 }
 
 /// [`seal`], with the stitched x86 loop only when `stitch` (tests compare both).
 fn seal_in_steps(
     cbc: &mut CbcEncryptor,
     mut mac: HmacSha256,
-    buf: &mut [u8],
+    plaintext: &[u8],
+    out: &mut Vec<u8>,
     stitch: bool,
 ) -> [u8; MAC_SIZE] {
-    let first = buf.len().min(WINDOW);
-    cbc.encrypt(&mut buf[BLOCK..first]);
-    let mut done = 0;
+    let mac_start = out.len().saturating_sub(BLOCK);
+    let padded = (plaintext.len() / BLOCK + 1) * BLOCK;
+    out.reserve(padded + MAC_SIZE);
+    // `IV || ciphertext` from `mac_start`: `hashed` bytes of it are MACed, `encrypted` bytes
+    // of it are ciphertext (the IV counts), `taken` bytes of the plaintext are consumed.
+    let (mut taken, mut hashed) = (0, 0);
     #[cfg(target_arch = "x86_64")]
     if let (CbcEncryptor::AesNi(ni, keys, chain), Some(sha), true) =
         (&mut *cbc, ShaNi::detect(), stitch)
     {
-        done = sha.seal_windows(*ni, keys, chain, &mut mac.inner, buf);
-        mac.len += done as u64;
+        (taken, hashed) = sha.seal_append(*ni, keys, chain, &mut mac.inner, plaintext, out);
+        mac.len += hashed as u64;
     }
+    let encrypted = BLOCK + taken - hashed;
+    out.extend_from_slice(&plaintext[taken..]);
+    out.resize(mac_start + BLOCK + padded, (padded - plaintext.len()) as u8);
+    seal_in_place(cbc, mac, &mut out[mac_start + hashed..], encrypted)
+}
+
+/// Encrypts `buf[encrypted..]` (whole blocks, continuing `cbc`) while MACing all of `buf` in
+/// 64-byte steps: each step encrypts up to the end of the next window, then MACs this one.
+fn seal_in_place(
+    cbc: &mut CbcEncryptor,
+    mut mac: HmacSha256,
+    buf: &mut [u8],
+    mut encrypted: usize,
+) -> [u8; MAC_SIZE] {
+    let mut done = 0;
     while buf.len() - done >= WINDOW {
-        // Window `done..done + 64` is ciphertext; encrypt the next one, then MAC this one.
-        let (head, rest) = buf.split_at_mut(done + WINDOW);
-        let next = rest.len().min(WINDOW);
-        cbc.encrypt(&mut rest[..next]);
-        mac.blocks(head[done..].as_chunks::<WINDOW>().0);
+        let ahead = (done + 2 * WINDOW).min(buf.len());
+        if encrypted < ahead {
+            cbc.encrypt(&mut buf[encrypted..ahead]);
+            encrypted = ahead;
+        }
+        mac.blocks(buf[done..done + WINDOW].as_chunks::<WINDOW>().0);
         done += WINDOW;
+    }
+    if encrypted < buf.len() {
+        cbc.encrypt(&mut buf[encrypted..]);
     }
     mac.finish(&buf[done..])
 }
@@ -252,10 +280,7 @@ fn open_in_steps(
         (&mut *cbc, ShaNi::detect(), stitch)
     {
         // Whole windows of the ciphertext, and as many of the MAC's input.
-        done = ciphertext.len() / WINDOW * WINDOW;
-        let start = out.len();
-        out.resize(start + done, 0);
-        sha.open_windows(*ni, keys, chain, &mut mac.inner, iv_ct, &mut out[start..]);
+        done = sha.open_append(*ni, keys, chain, &mut mac.inner, iv_ct, out);
         mac.len += done as u64;
     }
     let (blocks, mac_tail) = iv_ct[done..].as_chunks::<WINDOW>();
@@ -305,17 +330,21 @@ mod tests {
     }
 
     /// Both AES paths (AES-NI where present, and the portable one) against the `cbc` crate
-    /// and the `hmac` crate, on random keys, IVs and plaintexts of many lengths.
+    /// and the `hmac` crate, on random keys, IVs and plaintexts of every length around the
+    /// 64-byte groups and of a few large ones.
     #[test]
     fn seal_and_open_match_the_crates_on_random_inputs_for_both_aes_paths() {
-        for blocks in (1..=20).chain([63, 64, 65, 1000]) {
+        for len in (0..=330).chain([1023, 1024, 1025, 16_000, 16_049]) {
             let (k_e, k_h): ([u8; 32], [u8; 32]) = (
                 random(32).try_into().unwrap(),
                 random(32).try_into().unwrap(),
             );
             let iv: [u8; 16] = random(16).try_into().unwrap();
-            let pt = random(blocks * BLOCK);
-            let mut expected_ct = pt.clone();
+            let pt = random(len);
+            let pad = BLOCK - len % BLOCK;
+            let mut padded = pt.clone();
+            padded.resize(len + pad, pad as u8);
+            let mut expected_ct = padded.clone();
             cbc::Encryptor::<aes::Aes256>::new(&k_e.into(), &iv.into())
                 .encrypt_blocks(Array::<u8, U16>::slice_as_chunks_mut(&mut expected_ct).0);
             let mut iv_ct = iv.to_vec();
@@ -338,18 +367,20 @@ mod tests {
                 ),
             ];
             for (name, (enc, dec, stitch)) in paths {
-                let mut buf = iv.to_vec();
-                buf.extend_from_slice(&pt);
-                let mac =
-                    seal_in_steps(&mut enc(&k_e, &iv), HmacSha256::new(&k_h), &mut buf, stitch);
-                assert_eq!(buf, iv_ct, "{name}, {blocks} blocks: ciphertext");
-                assert_eq!(
-                    mac.to_vec(),
-                    expected_mac,
-                    "{name}, {blocks} blocks: seal MAC"
+                let mut out = b"before".to_vec();
+                out.extend_from_slice(&iv);
+                let mac = seal_in_steps(
+                    &mut enc(&k_e, &iv),
+                    HmacSha256::new(&k_h),
+                    &pt,
+                    &mut out,
+                    stitch,
                 );
+                assert_eq!(out[..6], *b"before", "{name}, {len} bytes: prefix");
+                assert_eq!(out[6..], iv_ct, "{name}, {len} bytes: ciphertext");
+                assert_eq!(mac.to_vec(), expected_mac, "{name}, {len} bytes: seal MAC");
 
-                let mut out = Vec::new();
+                let mut out = b"before".to_vec();
                 let mac = open_in_steps(
                     &mut dec(&k_e, &iv),
                     HmacSha256::new(&k_h),
@@ -357,12 +388,9 @@ mod tests {
                     &mut out,
                     stitch,
                 );
-                assert_eq!(out, pt, "{name}, {blocks} blocks: plaintext");
-                assert_eq!(
-                    mac.to_vec(),
-                    expected_mac,
-                    "{name}, {blocks} blocks: open MAC"
-                );
+                assert_eq!(out[..6], *b"before", "{name}, {len} bytes: prefix");
+                assert_eq!(out[6..], padded, "{name}, {len} bytes: plaintext");
+                assert_eq!(mac.to_vec(), expected_mac, "{name}, {len} bytes: open MAC");
             }
         }
     }

@@ -1,16 +1,26 @@
 //! The inner loops of [`super::cbc_hmac`] on x86_64 CPUs with AES-NI and SHA-NI: AES-256-CBC
-//! and SHA-256 interleaved instruction by instruction in one function, so that both run at
-//! once on one core.
+//! and SHA-256 in one function, so that both run at once on one core, reading the plaintext
+//! or ciphertext where the caller holds it and writing straight into the output `Vec`'s spare
+//! capacity (no copy first, no zero fill).
 //!
-//! Called through `sha2`'s block function, the SHA-256 of one 64-byte block and the AES of the
-//! next four blocks only overlap as far as the scheduler reaches, which is not far: the AES
-//! chain's waiting instructions fill it. Here each group of four SHA-256 rounds is written next
-//! to a quarter of one AES block's rounds, so the two dependency chains advance together in
-//! program order. The round keys and the SHA-256 state stay in registers for the whole buffer.
+//! - **Encryption** is two serial chains (CBC and SHA-256). Called through `sha2`'s block
+//!   function, the SHA-256 of one 64-byte block and the AES of the next four blocks only
+//!   overlap as far as the scheduler reaches, which is not far: the AES chain's waiting
+//!   instructions fill it. Here each group of four SHA-256 rounds is written next to a quarter
+//!   of one AES block's rounds, and [`ShaBlock::pin`] keeps LLVM from regrouping them (it
+//!   otherwise may emit a whole SHA-256 block, then the AES rounds), so the two chains advance
+//!   together in program order.
+//! - **Decryption** has no chain between blocks: each window's four blocks go through their AES
+//!   rounds first, then the window's SHA-256 rounds; the out-of-order core overlaps them. This
+//!   measured faster than spreading the AES rounds between the SHA-256 quads, where they get in
+//!   the way of the SHA-256 chain.
+//!
+//! The round keys and the SHA-256 state stay in registers for the whole buffer.
 //!
 //! Every `unsafe` is either a call into a `#[target_feature]` function, guarded by a [`ShaNi`]
-//! and an [`AesNi`] token that exist only after run-time detection succeeded, or an unaligned
-//! 16-byte load/store through a pointer into a slice of at least 16 bytes.
+//! and an [`AesNi`] token that exist only after run-time detection succeeded, an unaligned
+//! 16-byte load/store through a pointer into a slice of at least 16 bytes, the output `Vec`'s
+//! spare capacity and its new length, or the empty `asm!` of [`ShaBlock::pin`].
 
 use std::arch::x86_64::{
     __m128i, _mm_add_epi32, _mm_aesdec_si128, _mm_aesdeclast_si128, _mm_aesenc_si128,
@@ -18,7 +28,7 @@ use std::arch::x86_64::{
     _mm_sha256msg1_epu32, _mm_sha256msg2_epu32, _mm_sha256rnds2_epu32, _mm_shuffle_epi32,
     _mm_shuffle_epi8, _mm_storeu_si128, _mm_xor_si128,
 };
-use std::sync::OnceLock;
+use std::{mem::MaybeUninit, sync::OnceLock};
 
 use zeroize::Zeroize;
 
@@ -60,36 +70,70 @@ impl ShaNi {
         present.then_some(ShaNi(()))
     }
 
-    /// CBC-encrypts `buf` in place, window by window, while hashing the window before: for
-    /// each 64-byte window `w` of `buf` such that window `w + 1` is whole, encrypts window
-    /// `w + 1` (continuing `chain`) and feeds window `w` to `state`. Window 0 must already be
-    /// ciphertext (the IV and the first three blocks). Returns how many bytes were hashed (a
-    /// multiple of 64); the caller finishes the rest.
-    pub fn seal_windows(
+    /// CBC-encrypts the whole 64-byte groups of `plaintext` (continuing `chain`, which holds
+    /// the IV at the start) and appends the ciphertext to `out`, while feeding `IV ||
+    /// ciphertext` to `state` one window behind: the MAC's window `w` is hashed while group
+    /// `w + 1` is encrypted. Returns `(taken, hashed)`: the plaintext bytes encrypted (a
+    /// multiple of 64) and the bytes of `IV || ciphertext` hashed, `taken - 64` (the last 80
+    /// bytes of `IV || ciphertext` are left for the caller, who appends the rest).
+    pub fn seal_append(
         self,
         _aes: AesNi,
         keys: &EncryptionKeys,
         chain: &mut [u8; BLOCK],
         state: &mut [u32; 8],
-        buf: &mut [u8],
-    ) -> usize {
+        plaintext: &[u8],
+        out: &mut Vec<u8>,
+    ) -> (usize, usize) {
+        let taken = plaintext.len() / WINDOW * WINDOW;
+        let Some(iv_at) = out.len().checked_sub(BLOCK) else {
+            return (0, 0);
+        };
+        out.reserve(taken);
+        // SAFETY: the IV's 16 bytes and the `taken` reserved after them lie inside `out`'s
+        // allocation, borrowed exclusively; as `MaybeUninit` they may be uninitialized.
+        let iv_ct = unsafe {
+            std::slice::from_raw_parts_mut(
+                out.as_mut_ptr().add(iv_at).cast::<MaybeUninit<u8>>(),
+                BLOCK + taken,
+            )
+        };
         // SAFETY: `self` and `_aes` prove "sha", "ssse3", "sse4.1", "aes" and "sse2".
-        unsafe { seal_windows(keys.round_keys(), chain, state, buf) }
+        unsafe { seal_groups(keys.round_keys(), chain, state, &plaintext[..taken], iv_ct) };
+        // SAFETY: `seal_groups` stored all four blocks of every group, `taken` bytes after the IV.
+        unsafe { out.set_len(iv_at + BLOCK + taken) };
+        (taken, taken.saturating_sub(WINDOW))
     }
 
-    /// Decrypts the ciphertext `iv_ct[16..]` into `out` (continuing `chain`; as many bytes as
-    /// `out` holds, whole 64-byte windows) while feeding as many bytes of `iv_ct` to `state`.
-    pub fn open_windows(
+    /// Decrypts the whole 64-byte windows of the ciphertext `iv_ct[16..]` (continuing
+    /// `chain`) and appends them to `out`, while feeding as many bytes of `iv_ct` to `state`.
+    /// Returns that number of bytes.
+    pub fn open_append(
         self,
         _aes: AesNi,
         keys: &DecryptionKeys,
         chain: &mut [u8; BLOCK],
         state: &mut [u32; 8],
         iv_ct: &[u8],
-        out: &mut [u8],
-    ) {
-        // SAFETY: as in `seal_windows`.
-        unsafe { open_windows(keys.round_keys(), chain, state, iv_ct, out) }
+        out: &mut Vec<u8>,
+    ) -> usize {
+        let done = iv_ct.len().saturating_sub(BLOCK) / WINDOW * WINDOW;
+        let start = out.len();
+        out.reserve(done);
+        // SAFETY: as in `seal_append`.
+        unsafe {
+            open_windows(
+                keys.round_keys(),
+                chain,
+                state,
+                iv_ct,
+                &mut out.spare_capacity_mut()[..done],
+            );
+        }
+        // SAFETY: `open_windows` stored all four blocks of each of the `done / 64` windows
+        // (`iv_ct` and its ciphertext both hold at least `done` bytes).
+        unsafe { out.set_len(start + done) };
+        done
     }
 }
 
@@ -108,6 +152,24 @@ fn store(v: __m128i, bytes: &mut [u8]) {
     debug_assert!(bytes.len() >= BLOCK);
     // SAFETY: as in `load`.
     unsafe { _mm_storeu_si128(bytes.as_mut_ptr().cast(), v) }
+}
+
+#[inline]
+#[target_feature(enable = "sse2")]
+fn store_uninit(v: __m128i, bytes: &mut [MaybeUninit<u8>]) {
+    debug_assert!(bytes.len() >= BLOCK);
+    // SAFETY: as in `load`; writing to `MaybeUninit` bytes needs no initialized value.
+    unsafe { _mm_storeu_si128(bytes.as_mut_ptr().cast(), v) }
+}
+
+/// Loads 16 bytes that this module's loops (or the caller, for an IV) have already written.
+#[inline]
+#[target_feature(enable = "sse2")]
+fn load_written(bytes: &[MaybeUninit<u8>]) -> __m128i {
+    debug_assert!(bytes.len() >= BLOCK);
+    // SAFETY: as in `load`; callers only read bytes stored before (the IV, or ciphertext that
+    // `store_uninit` wrote), so every byte read is initialized.
+    unsafe { _mm_loadu_si128(bytes.as_ptr().cast()) }
 }
 
 /// The state as SHA-NI wants it: `(ABEF, CDGH)`.
@@ -152,13 +214,30 @@ impl ShaBlock {
     #[inline]
     #[target_feature(enable = "sse2,ssse3")]
     fn start(abef: __m128i, cdgh: __m128i, block: &[u8]) -> ShaBlock {
+        let parts = [
+            load(block),
+            load(&block[BLOCK..]),
+            load(&block[2 * BLOCK..]),
+            load(&block[3 * BLOCK..]),
+        ];
+        Self::start_blocks(abef, cdgh, parts)
+    }
+
+    /// [`start`](Self::start) from the block's four 16-byte parts, in registers.
+    #[inline]
+    #[target_feature(enable = "sse2,ssse3")]
+    fn start_blocks(abef: __m128i, cdgh: __m128i, parts: [__m128i; 4]) -> ShaBlock {
         let swap = _mm_set_epi64x(0x0c0d_0e0f_0809_0a0b, 0x0405_0607_0001_0203);
-        let word = |i: usize| _mm_shuffle_epi8(load(&block[i * BLOCK..]), swap);
         ShaBlock {
             abef,
             cdgh,
             saved: (abef, cdgh),
-            w: [word(0), word(1), word(2), word(3)],
+            w: [
+                _mm_shuffle_epi8(parts[0], swap),
+                _mm_shuffle_epi8(parts[1], swap),
+                _mm_shuffle_epi8(parts[2], swap),
+                _mm_shuffle_epi8(parts[3], swap),
+            ],
         }
     }
 
@@ -187,6 +266,25 @@ impl ShaBlock {
         self.abef = _mm_sha256rnds2_epu32(self.abef, self.cdgh, _mm_shuffle_epi32::<0x0E>(wk));
     }
 
+    /// Keeps the compiler's instruction order: everything computed for the SHA-256 state and
+    /// for `aes` so far is emitted before what comes after. Emits no instruction, so the CPU
+    /// sees no dependency between the two chains. Without it, LLVM may emit a whole SHA-256
+    /// block and then the AES rounds, and the two no longer overlap.
+    #[inline]
+    fn pin(&mut self, aes: &mut __m128i) {
+        // SAFETY: an empty instruction sequence, which reads and writes nothing but its
+        // register operands, and leaves them unchanged.
+        unsafe {
+            std::arch::asm!(
+                "/* {0} {1} {2} */",
+                inout(xmm_reg) self.abef,
+                inout(xmm_reg) self.cdgh,
+                inout(xmm_reg) *aes,
+                options(nomem, nostack, preserves_flags),
+            );
+        }
+    }
+
     /// The state after the block.
     #[inline]
     #[target_feature(enable = "sse2")]
@@ -198,56 +296,84 @@ impl ShaBlock {
     }
 }
 
-/// The stitched encryption loop (see [`ShaNi::seal_windows`]).
+/// The stitched encryption loop (see [`ShaNi::seal_append`]). `iv_ct` holds the IV (written)
+/// and then room for the ciphertext of `plaintext`, which is whole groups.
 #[target_feature(enable = "aes,sse2,ssse3,sse4.1,sha")]
-fn seal_windows(
+fn seal_groups(
     k: &[__m128i; 15],
     chain: &mut [u8; BLOCK],
     state: &mut [u32; 8],
-    buf: &mut [u8],
-) -> usize {
+    plaintext: &[u8],
+    iv_ct: &mut [MaybeUninit<u8>],
+) {
     let (mut abef, mut cdgh) = load_state(state);
     let mut c = load(chain);
-    let mut done = 0;
-    while buf.len() - done >= 2 * WINDOW {
-        let (head, next) = buf[done..].split_at_mut(WINDOW);
-        let mut sha = ShaBlock::start(abef, cdgh, head);
+    for (g, plain) in plaintext.chunks_exact(WINDOW).enumerate() {
+        // `IV || ciphertext` so far, and the room for this group's ciphertext.
+        let (written, out) = iv_ct.split_at_mut(BLOCK + g * WINDOW);
+        if g == 0 {
+            // The first group has no window before it to hash: plain CBC.
+            for b in 0..4 {
+                c = _mm_xor_si128(_mm_xor_si128(load(&plain[b * BLOCK..]), c), k[0]);
+                for key in &k[1..14] {
+                    c = _mm_aesenc_si128(c, *key);
+                }
+                c = _mm_aesenclast_si128(c, k[14]);
+                store_uninit(c, &mut out[b * BLOCK..]);
+            }
+            continue;
+        }
+        // No closures in these loops: they would not inherit the target features, and every
+        // call would pass its vectors through memory.
+        let window = &written[(g - 1) * WINDOW..];
+        let mut sha = ShaBlock::start_blocks(
+            abef,
+            cdgh,
+            [
+                load_written(window),
+                load_written(&window[BLOCK..]),
+                load_written(&window[2 * BLOCK..]),
+                load_written(&window[3 * BLOCK..]),
+            ],
+        );
         for b in 0..4 {
-            let block = &mut next[b * BLOCK..(b + 1) * BLOCK];
             // One AES block's 14 rounds, a quarter beside each of four SHA-256 quads.
-            c = _mm_xor_si128(_mm_xor_si128(load(block), c), k[0]);
+            c = _mm_xor_si128(_mm_xor_si128(load(&plain[b * BLOCK..]), c), k[0]);
             sha.quad(4 * b);
             for key in &k[1..5] {
                 c = _mm_aesenc_si128(c, *key);
             }
+            sha.pin(&mut c);
             sha.quad(4 * b + 1);
             for key in &k[5..9] {
                 c = _mm_aesenc_si128(c, *key);
             }
+            sha.pin(&mut c);
             sha.quad(4 * b + 2);
             for key in &k[9..14] {
                 c = _mm_aesenc_si128(c, *key);
             }
             c = _mm_aesenclast_si128(c, k[14]);
+            sha.pin(&mut c);
             sha.quad(4 * b + 3);
-            store(c, block);
+            store_uninit(c, &mut out[b * BLOCK..]);
+            sha.pin(&mut c);
         }
         (abef, cdgh) = sha.finish();
-        done += WINDOW;
     }
     store(c, chain);
     store_state(abef, cdgh, state);
-    done
 }
 
-/// The stitched decryption loop (see [`ShaNi::open_windows`]).
+/// The stitched decryption loop (see [`ShaNi::open_append`]): per window, the four blocks'
+/// AES rounds first, then the window's SHA-256 rounds (see the module documentation).
 #[target_feature(enable = "aes,sse2,ssse3,sse4.1,sha")]
 fn open_windows(
     d: &[__m128i; 15],
     chain: &mut [u8; BLOCK],
     state: &mut [u32; 8],
     iv_ct: &[u8],
-    out: &mut [u8],
+    out: &mut [MaybeUninit<u8>],
 ) {
     let (mut abef, mut cdgh) = load_state(state);
     let mut prev = load(chain);
@@ -257,30 +383,31 @@ fn open_windows(
         .zip(ciphertext.chunks_exact(WINDOW))
         .zip(out.chunks_exact_mut(WINDOW))
     {
-        let mut sha = ShaBlock::start(abef, cdgh, window);
         let c = [
             load(cipher),
             load(&cipher[BLOCK..]),
             load(&cipher[2 * BLOCK..]),
             load(&cipher[3 * BLOCK..]),
         ];
-        // Four independent blocks, their rounds spread over the 16 SHA-256 quads.
-        let mut x = c.map(|v| _mm_xor_si128(v, d[0]));
-        for (q, key) in d[1..14].iter().enumerate() {
-            sha.quad(q);
+        let mut x = c;
+        for v in &mut x {
+            *v = _mm_xor_si128(*v, d[0]);
+        }
+        for key in &d[1..14] {
             for v in &mut x {
                 *v = _mm_aesdec_si128(*v, *key);
             }
         }
-        for q in 13..16 {
-            sha.quad(q);
-        }
         for v in &mut x {
             *v = _mm_aesdeclast_si128(*v, d[14]);
         }
+        let mut sha = ShaBlock::start(abef, cdgh, window);
+        for q in 0..16 {
+            sha.quad(q);
+        }
         let before = [prev, c[0], c[1], c[2]];
         for ((v, p), block) in x.iter().zip(before).zip(plain.chunks_exact_mut(BLOCK)) {
-            store(_mm_xor_si128(*v, p), block);
+            store_uninit(_mm_xor_si128(*v, p), block);
         }
         prev = c[3];
         x.zeroize();

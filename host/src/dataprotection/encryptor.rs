@@ -140,19 +140,20 @@ impl AuthenticatedEncryptor {
             let val = self.algorithm.validation;
             let ds = val.digest_size();
             let (k_e, k_h) = k[..ks + ds].split_at(ks);
-            let padded = (plaintext.len() / BLOCK + 1) * BLOCK;
-            out.extend_from_slice(plaintext);
-            out.resize(ct_start + padded, (padded - plaintext.len()) as u8);
             if let Some((k_e, k_h)) = Self::stitched(enc, val, k_e, k_h) {
-                // `IV || padded plaintext`, encrypted and MACed in one pass.
+                // Encrypted into `out` after the IV and MACed in one pass.
                 let mac = cbc_hmac::seal(
                     &mut cbc_hmac::CbcEncryptor::new(k_e, &chain),
                     cbc_hmac::HmacSha256::new(k_h),
-                    &mut out[ct_start - BLOCK..],
+                    plaintext,
+                    out,
                 );
                 out.extend_from_slice(&mac);
                 return Ok(());
             }
+            let padded = (plaintext.len() / BLOCK + 1) * BLOCK;
+            out.extend_from_slice(plaintext);
+            out.resize(ct_start + padded, (padded - plaintext.len()) as u8);
             let mut mac = [0u8; 64];
             // Encrypt and MAC chunk by chunk so the MAC reads ciphertext still in L1.
             val.mac_streamed(
