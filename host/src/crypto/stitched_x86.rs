@@ -30,8 +30,6 @@ use std::arch::x86_64::{
 };
 use std::{mem::MaybeUninit, sync::OnceLock};
 
-use zeroize::Zeroize;
-
 use super::aes_ni::{AesNi, DecryptionKeys, EncryptionKeys};
 
 const BLOCK: usize = 16;
@@ -410,7 +408,6 @@ fn open_windows(
             store_uninit(_mm_xor_si128(*v, p), block);
         }
         prev = c[3];
-        x.zeroize();
         (abef, cdgh) = sha.finish();
     }
     store(prev, chain);
