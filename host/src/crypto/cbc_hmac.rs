@@ -177,8 +177,8 @@ impl HmacSha256 {
         for (chunk, word) in mac.chunks_exact_mut(4).zip(self.outer) {
             chunk.copy_from_slice(&word.to_be_bytes());
         }
-        last.zeroize();
-        outer_block.zeroize();
+        // `last` holds MACed bytes (public); the outer block holds the inner hash.
+        outer_block[0][..MAC_SIZE].zeroize();
         mac
     }
 }
@@ -217,9 +217,12 @@ fn seal_in_steps(
     // of it are ciphertext (the IV counts), `taken` bytes of the plaintext are consumed.
     let (mut taken, mut hashed) = (0, 0);
     #[cfg(target_arch = "x86_64")]
-    if let (CbcEncryptor::AesNi(ni, keys, chain), Some(sha), true) =
-        (&mut *cbc, ShaNi::detect(), stitch)
-    {
+    if let (CbcEncryptor::AesNi(ni, keys, chain), Some(sha), true) = (
+        &mut *cbc,
+        ShaNi::detect(),
+        // One group alone has no window to hash beside it.
+        stitch && plaintext.len() >= 2 * WINDOW,
+    ) {
         (taken, hashed) = sha.seal_append(*ni, keys, chain, &mut mac.inner, plaintext, out);
         mac.len += hashed as u64;
     }

@@ -189,7 +189,7 @@ impl Algorithm {
                 out.extend_from_slice(&(v as u32).to_be_bytes());
             }
             let mut k = Zeroizing::new(vec![0u8; ks]);
-            kdf::derive(&empty, b"", b"", b"", &mut k);
+            kdf::derive(&empty, None, b"", b"", b"", &mut k);
             let mut tag = [0u8; 16];
             gcm_encrypt(self.encryption, &k, &[0u8; 12], &mut [], &mut tag);
             out.extend_from_slice(&tag);
@@ -200,7 +200,7 @@ impl Algorithm {
                 out.extend_from_slice(&(v as u32).to_be_bytes());
             }
             let mut k = Zeroizing::new(vec![0u8; ks + ds]);
-            kdf::derive(&empty, b"", b"", b"", &mut k);
+            kdf::derive(&empty, None, b"", b"", b"", &mut k);
             let mut block = [0u8; 16];
             cbc_encrypt(self.encryption, &k[..ks], &[0u8; 16], &mut block, 0);
             out.extend_from_slice(&block);
@@ -412,7 +412,7 @@ mod tests {
     #[test]
     fn spec_2_3_docs_subkeys() {
         let mut k = [0u8; 56];
-        kdf::derive(&kdf::keyed_prf(b""), b"", b"", b"", &mut k);
+        kdf::derive(&kdf::keyed_prf(b""), None, b"", b"", b"", &mut k);
         assert_eq!(hex::encode_upper(k), "5BB6C9831378221D8E1073CACF658EB061624271CB8321DDA04A05005BABC0A2496FA561E3E24987AA6355CD740ADAC4B7923DBF599000A9");
     }
 
@@ -435,7 +435,7 @@ mod tests {
             "0001000000200000000C0000001000000010E7DCCE66DF855A323A6BB7BD7A59BE45"
         );
         let mut k = [0u8; 32];
-        kdf::derive(&kdf::keyed_prf(b""), b"", b"", b"", &mut k);
+        kdf::derive(&kdf::keyed_prf(b""), None, b"", b"", b"", &mut k);
         assert_eq!(
             hex::encode_upper(k),
             "22BC6F1B171C08C4AE2F27444AF8FC8B3087A90006CAEA91FDCFB47C1B8733B8"

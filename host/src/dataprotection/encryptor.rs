@@ -84,9 +84,25 @@ impl AuthenticatedEncryptor {
         }
     }
 
+    /// The [`kdf::Prefix`] of this key's derivations for payloads with `aad`, or `None` when
+    /// their fixed part is shorter than a SHA-512 block (short purpose chains).
+    pub fn derivation_prefix(&self, aad: &[u8]) -> Option<kdf::Prefix> {
+        kdf::Prefix::new(&self.prf, aad, &self.context_header)
+    }
+
+    /// Whether payloads with an AAD of `aad_len` bytes have a [`kdf::Prefix`].
+    pub fn has_derivation_prefix(&self, aad_len: usize) -> bool {
+        kdf::Prefix::exists(aad_len, self.context_header.len())
+    }
+
     /// `K_E || K_H` for one payload (label = AAD, context = context header || key modifier), in
     /// a stack buffer wiped on drop.
-    fn subkeys(&self, aad: &[u8], key_modifier: &[u8]) -> Zeroizing<[u8; MAX_SUBKEYS]> {
+    fn subkeys(
+        &self,
+        aad: &[u8],
+        prefix: Option<&kdf::Prefix>,
+        key_modifier: &[u8],
+    ) -> Zeroizing<[u8; MAX_SUBKEYS]> {
         let enc = self.algorithm.encryption;
         let len = if enc.is_gcm() {
             enc.key_size()
@@ -96,6 +112,7 @@ impl AuthenticatedEncryptor {
         let mut k = Zeroizing::new([0u8; MAX_SUBKEYS]);
         kdf::derive(
             &self.prf,
+            prefix,
             aad,
             &self.context_header,
             key_modifier,
@@ -106,12 +123,14 @@ impl AuthenticatedEncryptor {
 
     /// Appends `keyModifier || IV || ciphertext || MAC` (or the GCM form) to `out`, taking
     /// the key modifier and IV from `random`. Reserve [`body_len`](Self::body_len) bytes in
-    /// `out` to avoid reallocation.
+    /// `out` to avoid reallocation. `prefix`, when given, is
+    /// [`derivation_prefix`](Self::derivation_prefix) of `aad`.
     pub fn encrypt_into(
         &self,
         out: &mut Vec<u8>,
         plaintext: &[u8],
         aad: &[u8],
+        prefix: Option<&kdf::Prefix>,
         random: &mut dyn FnMut(&mut [u8]) -> Result<()>,
     ) -> Result<()> {
         let enc = self.algorithm.encryption;
@@ -123,7 +142,7 @@ impl AuthenticatedEncryptor {
         let (modifier, iv) = out[start..].split_at(KEY_MODIFIER_SIZE);
         let mut chain = [0u8; BLOCK];
         chain[..iv_len].copy_from_slice(iv);
-        let k = self.subkeys(aad, modifier);
+        let k = self.subkeys(aad, prefix, modifier);
         let ct_start = out.len();
         if enc.is_gcm() {
             out.extend_from_slice(plaintext);
@@ -173,8 +192,14 @@ impl AuthenticatedEncryptor {
         Ok(())
     }
 
-    /// Verifies (in constant time, before decrypting) and decrypts a body.
-    pub fn decrypt(&self, body: &[u8], aad: &[u8]) -> Result<Vec<u8>, DecryptFailure> {
+    /// Verifies (in constant time, before decrypting) and decrypts a body. `prefix` as in
+    /// [`encrypt_into`](Self::encrypt_into).
+    pub fn decrypt(
+        &self,
+        body: &[u8],
+        aad: &[u8],
+        prefix: Option<&kdf::Prefix>,
+    ) -> Result<Vec<u8>, DecryptFailure> {
         if body.len() < self.min_body_len() {
             return Err(DecryptFailure::Truncated);
         }
@@ -184,7 +209,7 @@ impl AuthenticatedEncryptor {
         if enc.is_gcm() {
             let (nonce, rest) = rest.split_at(GCM_NONCE);
             let (ct, tag) = rest.split_at(rest.len() - GCM_TAG);
-            let k = self.subkeys(aad, modifier);
+            let k = self.subkeys(aad, prefix, modifier);
             let mut buf = ct.to_vec();
             let k = &k[..ks];
             if algorithms::gcm_decrypt(enc, k, nonce, &mut buf, tag) {
@@ -196,7 +221,7 @@ impl AuthenticatedEncryptor {
             let val = self.algorithm.validation;
             let ds = val.digest_size();
             let (iv_ct, mac) = rest.split_at(rest.len() - ds);
-            let k = self.subkeys(aad, modifier);
+            let k = self.subkeys(aad, prefix, modifier);
             let k = &k[..ks + ds];
             let (iv, ct) = iv_ct.split_at(BLOCK);
             if ct.is_empty() || ct.len() % BLOCK != 0 {
@@ -273,8 +298,14 @@ mod tests {
         };
         let e = AuthenticatedEncryptor::new(&SecretBytes::copy_from(b"master key"), alg);
         let mut out = Vec::new();
-        e.encrypt_into(&mut out, &[2, 3, 4], &[6, 5, 4, 3], &mut counting_rng())
-            .unwrap();
+        e.encrypt_into(
+            &mut out,
+            &[2, 3, 4],
+            &[6, 5, 4, 3],
+            None,
+            &mut counting_rng(),
+        )
+        .unwrap();
         (e, out)
     }
 
@@ -288,8 +319,11 @@ mod tests {
             base64::engine::general_purpose::STANDARD.encode(&out),
             "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh+36j4yWJOjBgOJxmYDYwhLnYqFxw+9mNh/cudyPrWmJmw4d/dmGaLJLLut2udiAAA="
         );
-        assert_eq!(e.decrypt(&out, &[6, 5, 4, 3]).unwrap(), vec![2, 3, 4]);
-        assert_eq!(e.decrypt(&out, &[6, 5, 4, 2]), Err(DecryptFailure::Invalid));
+        assert_eq!(e.decrypt(&out, &[6, 5, 4, 3], None).unwrap(), vec![2, 3, 4]);
+        assert_eq!(
+            e.decrypt(&out, &[6, 5, 4, 2], None),
+            Err(DecryptFailure::Invalid)
+        );
     }
 
     #[test]
@@ -302,8 +336,11 @@ mod tests {
             base64::engine::general_purpose::STANDARD.encode(&framed),
             "AAAAAAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaG0O2kY0NZtmh2UQtXY5B2jlgnOgAAAAA"
         );
-        assert_eq!(e.decrypt(&out, &[6, 5, 4, 3]).unwrap(), vec![2, 3, 4]);
-        assert_eq!(e.decrypt(&out, &[6, 5, 4, 2]), Err(DecryptFailure::Invalid));
+        assert_eq!(e.decrypt(&out, &[6, 5, 4, 3], None).unwrap(), vec![2, 3, 4]);
+        assert_eq!(
+            e.decrypt(&out, &[6, 5, 4, 2], None),
+            Err(DecryptFailure::Invalid)
+        );
     }
 
     #[test]
@@ -324,16 +361,16 @@ mod tests {
                 for len in [0usize, 1, 15, 16, 17, 100] {
                     let pt: Vec<u8> = (0..len as u8).collect();
                     let mut out = Vec::new();
-                    e.encrypt_into(&mut out, &pt, b"aad", &mut |b: &mut [u8]| {
+                    e.encrypt_into(&mut out, &pt, b"aad", None, &mut |b: &mut [u8]| {
                         crate::dataprotection::error::random_fill(b)
                     })
                     .unwrap();
                     assert_eq!(
-                        e.decrypt(&out, b"aad").unwrap(),
+                        e.decrypt(&out, b"aad", None).unwrap(),
                         pt,
                         "{enc:?} {val:?} {len}"
                     );
-                    assert!(e.decrypt(&out[..out.len() - 1], b"aad").is_err());
+                    assert!(e.decrypt(&out[..out.len() - 1], b"aad", None).is_err());
                 }
             }
         }

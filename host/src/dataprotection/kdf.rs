@@ -1,38 +1,243 @@
 //! NIST SP800-108 counter-mode KDF with HMAC-SHA512, as ASP.NET Core Data Protection uses it
-//! (`ManagedSP800_108_CTR_HMACSHA512`).
+//! (`ManagedSP800_108_CTR_HMACSHA512`), on SHA-512's block function directly.
+//!
+//! Each payload derives its subkeys with block `i` = `HMAC(kdk, [i]_32be || label || 0x00 ||
+//! contextHeader || context || [L]_32be)`. Two things never change between the payloads of one
+//! key: the HMAC key states ([`KeyedPrf`], once per key), and, for one purpose chain, every
+//! byte before the random key modifier (`context`). When that fixed part is 128 bytes or
+//! more, a [`Prefix`] holds the inner hash state after its whole blocks and each payload
+//! starts from there: with ASP.NET's own purpose chains (cookies, antiforgery) that is one
+//! SHA-512 compression of three saved per payload.
 
-use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha512;
+use sha2::{block_api::compress512, Digest, Sha512};
+use zeroize::Zeroize;
 
-/// HMAC-SHA512 keyed with a key-derivation key; cloned for every derivation so that the key
-/// schedule is computed once per key.
-pub type KeyedPrf = Hmac<Sha512>;
+/// SHA-512 block size.
+const BLOCK: usize = 128;
+/// HMAC-SHA512 output size.
+const OUT: usize = 64;
 
-/// Keys the PRF with `kdk` (any length: HMAC hashes or zero-pads it, so no key is refused).
-pub fn keyed_prf(kdk: &[u8]) -> KeyedPrf {
-    <KeyedPrf as KeyInit>::new_from_slice(kdk).unwrap_or_else(|_| hmac_any_key())
+/// SHA-512 initial hash value (FIPS 180-4, 5.3.5).
+const SHA512_H0: [u64; 8] = [
+    0x6a09e667f3bcc908,
+    0xbb67ae8584caa73b,
+    0x3c6ef372fe94f82b,
+    0xa54ff53a5f1d36f1,
+    0x510e527fade682d1,
+    0x9b05688c2b3e6c1f,
+    0x1f83d9abfb41bd6b,
+    0x5be0cd19137e2179,
+];
+
+/// HMAC-SHA512 keyed with a key-derivation key: the inner and outer hash states after the
+/// padded key, computed once per key. Wiped on drop.
+pub struct KeyedPrf {
+    inner: [u64; 8],
+    outer: [u64; 8],
 }
 
-// HMAC's `new_from_slice` only rejects keys for MACs with fixed key sizes; HMAC-SHA512 takes
-// every length. This keeps the signature infallible without an `unwrap`.
-fn hmac_any_key() -> KeyedPrf {
-    <KeyedPrf as KeyInit>::new(&Default::default())
+impl std::fmt::Debug for KeyedPrf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeyedPrf(redacted)")
+    }
+}
+
+impl Drop for KeyedPrf {
+    fn drop(&mut self) {
+        self.inner.zeroize();
+        self.outer.zeroize();
+    }
+}
+
+/// Keys the PRF with `kdk` (any length: HMAC hashes a key longer than a block and zero-pads a
+/// shorter one, so no key is refused).
+pub fn keyed_prf(kdk: &[u8]) -> KeyedPrf {
+    let mut key = [[0u8; BLOCK]];
+    if kdk.len() > BLOCK {
+        let mut digest = Sha512::digest(kdk);
+        key[0][..OUT].copy_from_slice(&digest);
+        digest.zeroize();
+    } else {
+        key[0][..kdk.len()].copy_from_slice(kdk);
+    }
+    let state = |pad: u8| {
+        let mut block = key;
+        for b in block[0].iter_mut() {
+            *b ^= pad;
+        }
+        let mut s = SHA512_H0;
+        compress512(&mut s, &block);
+        block.zeroize();
+        s
+    };
+    let prf = KeyedPrf {
+        inner: state(0x36),
+        outer: state(0x5c),
+    };
+    key.zeroize();
+    prf
+}
+
+/// The inner hash state of derivation block 1 after the whole 128-byte blocks of its fixed
+/// part, `[1]_32be || label || 0x00 || contextHeader`, for one key, one label and one context
+/// header. Wiped on drop.
+pub struct Prefix {
+    state: [u64; 8],
+    /// Message bytes the state has absorbed (whole blocks, after the key block).
+    absorbed: usize,
+}
+
+impl std::fmt::Debug for Prefix {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Prefix({} bytes, state redacted)", self.absorbed)
+    }
+}
+
+impl Drop for Prefix {
+    fn drop(&mut self) {
+        self.state.zeroize();
+    }
+}
+
+impl Prefix {
+    /// Whether derivations with a label and a context header of these lengths have a prefix:
+    /// whether their fixed part fills at least one block.
+    pub fn exists(label_len: usize, context_header_len: usize) -> bool {
+        4 + label_len + 1 + context_header_len >= BLOCK
+    }
+
+    /// The prefix of `prf`'s derivations with `label` and `context_header`, or `None` when
+    /// their fixed part is shorter than a block (nothing to save).
+    pub fn new(prf: &KeyedPrf, label: &[u8], context_header: &[u8]) -> Option<Prefix> {
+        if !Self::exists(label.len(), context_header.len()) {
+            return None;
+        }
+        let mut s = Stream::after_key(&prf.inner, 0);
+        s.update(&1u32.to_be_bytes());
+        s.update(label);
+        s.update(&[0]);
+        s.update(context_header);
+        Some(Prefix {
+            state: s.state,
+            absorbed: s.len - BLOCK - s.fill,
+        })
+    }
+}
+
+/// SHA-512 over a message given in pieces, after the HMAC key block, optionally resumed from a
+/// state that has already absorbed the message's first `skip` bytes. Its buffer holds message
+/// bytes only, which are public (counter, AAD, context header, a payload's key modifier); the
+/// key-derived state is wiped on drop.
+struct Stream {
+    state: [u64; 8],
+    buf: [[u8; BLOCK]; 1],
+    fill: usize,
+    /// Bytes hashed so far, the key block and skipped bytes included.
+    len: usize,
+    /// Bytes still to drop from the next pieces (already in `state`).
+    skip: usize,
+}
+
+impl Stream {
+    fn after_key(state: &[u64; 8], skip: usize) -> Stream {
+        Stream {
+            state: *state,
+            buf: [[0; BLOCK]],
+            fill: 0,
+            len: BLOCK,
+            skip,
+        }
+    }
+
+    #[inline]
+    fn update(&mut self, mut data: &[u8]) {
+        self.len += data.len();
+        let dropped = self.skip.min(data.len());
+        data = &data[dropped..];
+        self.skip -= dropped;
+        if self.fill > 0 {
+            let n = (BLOCK - self.fill).min(data.len());
+            self.buf[0][self.fill..self.fill + n].copy_from_slice(&data[..n]);
+            self.fill += n;
+            data = &data[n..];
+            if self.fill < BLOCK {
+                return;
+            }
+            compress512(&mut self.state, &self.buf);
+            self.fill = 0;
+        }
+        let (blocks, rest) = data.as_chunks::<BLOCK>();
+        compress512(&mut self.state, blocks);
+        self.buf[0][..rest.len()].copy_from_slice(rest);
+        self.fill = rest.len();
+    }
+
+    /// The digest as words: padding (0x80, zeros, the length in bits as 128 bits big-endian).
+    fn finish(mut self) -> [u64; 8] {
+        let bits = (self.len as u128) * 8;
+        let mut tail = [[0u8; BLOCK]; 2];
+        let flat = tail.as_flattened_mut();
+        flat[..self.fill].copy_from_slice(&self.buf[0][..self.fill]);
+        flat[self.fill] = 0x80;
+        let n = if self.fill < BLOCK - 16 { 1 } else { 2 };
+        flat[n * BLOCK - 16..n * BLOCK].copy_from_slice(&bits.to_be_bytes());
+        compress512(&mut self.state, &tail[..n]);
+        self.state
+    }
+}
+
+impl Drop for Stream {
+    fn drop(&mut self) {
+        self.state.zeroize();
+    }
+}
+
+/// The outer hash of HMAC-SHA512 over the inner digest `inner`: one block from the outer key
+/// state. The block holds the inner digest and is wiped.
+fn outer_hash(prf: &KeyedPrf, inner: &[u64; 8]) -> [u64; 8] {
+    let mut block = [[0u8; BLOCK]];
+    for (bytes, word) in block[0].chunks_exact_mut(8).zip(inner) {
+        bytes.copy_from_slice(&word.to_be_bytes());
+    }
+    block[0][OUT] = 0x80;
+    block[0][BLOCK - 16..].copy_from_slice(&(((BLOCK + OUT) as u128) * 8).to_be_bytes());
+    let mut state = prf.outer;
+    compress512(&mut state, &block);
+    block[0][..OUT].zeroize();
+    state
 }
 
 /// Fills `out` with `SP800_108_CTR_HMACSHA512(kdk, label, contextHeader || context)`:
 /// per block `HMAC(kdk, [i]_32be || label || 0x00 || contextHeader || context || [L]_32be)`.
-pub fn derive(prf: &KeyedPrf, label: &[u8], context_header: &[u8], context: &[u8], out: &mut [u8]) {
+/// `prefix`, made by [`Prefix::new`] from the same `prf`, `label` and `context_header`, lets
+/// block 1 start after its fixed part's whole blocks.
+pub fn derive(
+    prf: &KeyedPrf,
+    prefix: Option<&Prefix>,
+    label: &[u8],
+    context_header: &[u8],
+    context: &[u8],
+    out: &mut [u8],
+) {
     let bits = u32::try_from(out.len().saturating_mul(8)).unwrap_or(u32::MAX);
-    for (i, chunk) in out.chunks_mut(64).enumerate() {
-        let mut mac = prf.clone();
-        mac.update(&(i as u32 + 1).to_be_bytes());
-        mac.update(label);
-        mac.update(&[0]);
-        mac.update(context_header);
-        mac.update(context);
-        mac.update(&bits.to_be_bytes());
-        let block = mac.finalize().into_bytes();
-        chunk.copy_from_slice(&block[..chunk.len()]);
+    for (i, chunk) in out.chunks_mut(OUT).enumerate() {
+        let mut inner = match prefix {
+            Some(p) if i == 0 => Stream::after_key(&p.state, p.absorbed),
+            _ => Stream::after_key(&prf.inner, 0),
+        };
+        inner.update(&(i as u32 + 1).to_be_bytes());
+        inner.update(label);
+        inner.update(&[0]);
+        inner.update(context_header);
+        inner.update(context);
+        inner.update(&bits.to_be_bytes());
+        let mut inner_hash = inner.finish();
+        let mut block = outer_hash(prf, &inner_hash);
+        for (bytes, word) in chunk.chunks_mut(8).zip(block) {
+            bytes.copy_from_slice(&word.to_be_bytes()[..bytes.len()]);
+        }
+        inner_hash.zeroize();
+        block.zeroize();
     }
 }
 
@@ -44,8 +249,70 @@ mod tests {
 
     fn run(kdk: &[u8], label: &[u8], header: &[u8], ctx: &[u8], len: usize) -> String {
         let mut out = vec![0u8; len];
-        derive(&keyed_prf(kdk), label, header, ctx, &mut out);
+        derive(&keyed_prf(kdk), None, label, header, ctx, &mut out);
         base64::engine::general_purpose::STANDARD.encode(out)
+    }
+
+    /// The derivation written out with the `hmac` crate, as the format defines it.
+    fn reference(kdk: &[u8], label: &[u8], header: &[u8], ctx: &[u8], out: &mut [u8]) {
+        use hmac::{KeyInit, Mac};
+        let bits = (out.len() as u32 * 8).to_be_bytes();
+        for (i, chunk) in out.chunks_mut(OUT).enumerate() {
+            let mut mac = <hmac::Hmac<Sha512> as KeyInit>::new_from_slice(kdk).unwrap();
+            for part in [
+                &(i as u32 + 1).to_be_bytes()[..],
+                label,
+                &[0],
+                header,
+                ctx,
+                &bits,
+            ] {
+                mac.update(part);
+            }
+            chunk.copy_from_slice(&mac.finalize().into_bytes()[..chunk.len()]);
+        }
+    }
+
+    /// Every label length from 0 to 400 bytes (the fixed part from 5 bytes to several blocks,
+    /// the key modifier on every side of a block edge), with and without the prefix, several
+    /// key lengths and output lengths, against the `hmac` crate.
+    #[test]
+    fn derive_with_and_without_the_prefix_matches_the_hmac_crate() {
+        let bytes = |n: usize, seed: u8| -> Vec<u8> {
+            (0..n)
+                .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+                .collect()
+        };
+        let header = bytes(66, 1);
+        let modifier = bytes(16, 2);
+        for (kdk_len, out_len) in [(64, 64), (0, 32), (200, 96), (128, 64)] {
+            let kdk = bytes(kdk_len, 3);
+            let prf = keyed_prf(&kdk);
+            for label_len in 0..=400 {
+                let label = bytes(label_len, label_len as u8);
+                let mut expected = vec![0u8; out_len];
+                reference(&kdk, &label, &header, &modifier, &mut expected);
+                let mut plain = vec![0u8; out_len];
+                derive(&prf, None, &label, &header, &modifier, &mut plain);
+                assert_eq!(plain, expected, "label {label_len}, kdk {kdk_len}");
+                let prefix = Prefix::new(&prf, &label, &header);
+                // Fixed part: counter (4) + label + 0x00 + header (66).
+                assert_eq!(prefix.is_some(), 4 + label_len + 1 + 66 >= BLOCK);
+                let mut resumed = vec![0u8; out_len];
+                derive(
+                    &prf,
+                    prefix.as_ref(),
+                    &label,
+                    &header,
+                    &modifier,
+                    &mut resumed,
+                );
+                assert_eq!(
+                    resumed, expected,
+                    "prefix, label {label_len}, kdk {kdk_len}"
+                );
+            }
+        }
     }
 
     // Known answers from ASP.NET Core's `SP800_108Tests.cs`.

@@ -4,10 +4,13 @@
 
 use std::sync::Arc;
 
+use arc_swap::ArcSwapOption;
+
 use super::{
-    encryptor::DecryptFailure,
+    encryptor::{AuthenticatedEncryptor, DecryptFailure},
     error::{public_random_fill, DataProtectionError, Result},
-    keyring::KeyRing,
+    kdf,
+    keyring::{KeyRing, RingKey},
     payload::{self, ENVELOPE_LEN, MAGIC},
     refresh::RingGuard,
     timestamp::Timestamp,
@@ -90,7 +93,17 @@ pub struct DataProtector {
     purposes: Vec<String>,
     /// The AAD after `magic || key id` (the purpose count and purposes), built once.
     aad_tail: Arc<[u8]>,
+    /// The derivation prefix of this purpose chain under the default key it was last used
+    /// with (shared by clones, which have the same chain).
+    prefix: Arc<ArcSwapOption<CachedPrefix>>,
     max_payload: usize,
+}
+
+/// A [`kdf::Prefix`] and the encryptor it belongs to, held so that its address identifies it
+/// for as long as the prefix is cached.
+struct CachedPrefix {
+    encryptor: Arc<AuthenticatedEncryptor>,
+    prefix: kdf::Prefix,
 }
 
 /// The AAD of a call is assembled on the stack up to this size (else on the heap).
@@ -113,6 +126,7 @@ impl DataProtector {
         DataProtector {
             source,
             aad_tail: aad_tail(&purposes),
+            prefix: Arc::default(),
             purposes,
             max_payload: DEFAULT_MAX_PAYLOAD,
         }
@@ -143,6 +157,7 @@ impl DataProtector {
         let mut p = self.clone();
         p.purposes.push(purpose.to_string());
         p.aad_tail = aad_tail(&p.purposes);
+        p.prefix = Arc::default();
         p
     }
 
@@ -164,6 +179,45 @@ impl DataProtector {
             fill(&mut buf);
             f(&buf)
         }
+    }
+
+    /// [`with_aad`](Self::with_aad) for `key`, whose encryptor is `enc`, also handing `f` the
+    /// derivation prefix when `key` is the ring's default and the purpose chain is long
+    /// enough to have one. The prefix is made on the first call with a new default key and
+    /// cached; other keys (older payloads) derive in full and do not replace it.
+    fn with_derivation<R>(
+        &self,
+        ring: &KeyRing,
+        key: &RingKey,
+        enc: &AuthenticatedEncryptor,
+        f: impl FnOnce(&[u8], Option<&kdf::Prefix>) -> R,
+    ) -> R {
+        let id = key.key.id;
+        self.with_aad(id, |aad| {
+            if !enc.has_derivation_prefix(aad.len()) {
+                return f(aad, None);
+            }
+            let cached = self.prefix.load();
+            if let Some(c) = cached.as_ref() {
+                if std::ptr::eq(Arc::as_ptr(&c.encryptor), enc) {
+                    return f(aad, Some(&c.prefix));
+                }
+            }
+            let fresh = (id == ring.default_key_id())
+                .then(|| enc.derivation_prefix(aad))
+                .flatten()
+                .and_then(|prefix| {
+                    let encryptor = ring.encryptor(key).ok()?;
+                    Some(Arc::new(CachedPrefix { encryptor, prefix }))
+                });
+            match fresh {
+                Some(c) => {
+                    self.prefix.store(Some(Arc::clone(&c)));
+                    f(aad, Some(&c.prefix))
+                }
+                None => f(aad, None),
+            }
+        })
     }
 
     /// The purpose chain.
@@ -196,7 +250,9 @@ impl DataProtector {
         let mut out = Vec::with_capacity(ENVELOPE_LEN + enc.body_len(plaintext.len()));
         out.extend_from_slice(&MAGIC);
         out.extend_from_slice(&payload::guid_bytes(id));
-        self.with_aad(id, |aad| enc.encrypt_into(&mut out, plaintext, aad, random))?;
+        self.with_derivation(ring, key, enc, |aad, prefix| {
+            enc.encrypt_into(&mut out, plaintext, aad, prefix, random)
+        })?;
         Ok(out)
     }
 
@@ -243,7 +299,9 @@ impl DataProtector {
         }
         let enc = ring.encryptor_ref(key)?;
         let plaintext = self
-            .with_aad(id, |aad| enc.decrypt(body, aad))
+            .with_derivation(&ring, key, enc, |aad, prefix| {
+                enc.decrypt(body, aad, prefix)
+            })
             .map_err(|f| match f {
                 DecryptFailure::Truncated => DataProtectionError::Truncated(protected.len()),
                 DecryptFailure::Invalid => DataProtectionError::InvalidPayload {
@@ -516,6 +574,61 @@ mod tests {
             all.push(long.clone());
             child.with_aad(A, |aad| assert_eq!(aad, payload::aad(A, &all)));
         }
+    }
+
+    /// With a purpose chain long enough for a derivation prefix (ASP.NET's cookie chain),
+    /// payloads are byte for byte those of a full derivation; the default key's prefix is
+    /// cached, and unprotecting a payload of another key neither uses nor replaces it.
+    #[test]
+    fn the_cached_derivation_prefix_gives_the_same_payloads() {
+        let cookies = [
+            "Microsoft.AspNetCore.Authentication.Cookies.CookieAuthenticationMiddleware",
+            "Cookies",
+            "v2",
+        ];
+        let p = protector(A, false, "app").create_protector(&cookies.join("/"));
+        let short = protector(A, false, "app");
+        let counting = || {
+            let mut next = 0u8;
+            move |b: &mut [u8]| {
+                b.fill_with(|| {
+                    next = next.wrapping_add(1);
+                    next
+                });
+                Ok(())
+            }
+        };
+        let ring = p.source.current_ring().unwrap();
+        let enc = ring.encryptor_ref(ring.get(&A).unwrap()).unwrap();
+        for (protector, cached) in [(&p, true), (&short, false)] {
+            for len in [0usize, 64, 1000] {
+                let data = vec![7u8; len];
+                let ours = protector
+                    .protect_with(&ring, &data, &mut counting())
+                    .unwrap();
+                let mut full = Vec::new();
+                full.extend_from_slice(&MAGIC);
+                full.extend_from_slice(&payload::guid_bytes(A));
+                protector.with_aad(A, |aad| {
+                    enc.encrypt_into(&mut full, &data, aad, None, &mut counting())
+                        .unwrap()
+                });
+                assert_eq!(ours, full, "{len} bytes");
+                assert_eq!(protector.unprotect(&ours).unwrap(), data);
+            }
+            assert_eq!(protector.prefix.load().is_some(), cached);
+        }
+        let cached =
+            |p: &DataProtector| p.prefix.load().as_ref().map(|c| Arc::as_ptr(&c.encryptor));
+        let before = cached(&p);
+        assert_eq!(before, Some(enc as *const _));
+        // A payload of key B (not the default) opens and leaves A's prefix in place.
+        let mut of_b = p.clone();
+        of_b.source = protector(B, false, "app").source;
+        of_b.prefix = Arc::default();
+        let old = of_b.protect(b"old").unwrap();
+        assert_eq!(p.unprotect(&old).unwrap(), b"old");
+        assert_eq!(cached(&p), before);
     }
 
     #[test]
