@@ -1,10 +1,15 @@
 //! AES-256 with explicit AES-NI instructions (x86_64 only): the AES-KDF rounds of the master
 //! key and AES-256-CBC of data protection.
 //!
-//! The 15 round keys are expanded with `aeskeygenassist`, once per call or once per
-//! [`EncryptionKeys`]/[`DecryptionKeys`] for chained calls, and stay in XMM registers for the
-//! serial loops (AES-KDF, CBC encryption); no call, dispatch or memory traffic per round. CBC decryption has no chain between blocks, so eight blocks go through the rounds
-//! interleaved and the CPU overlaps their `aesdec` latencies.
+//! The 15 round keys are expanded once per call or once per [`EncryptionKeys`]/
+//! [`DecryptionKeys`] for chained calls, and stay in XMM registers for the serial loops
+//! (AES-KDF, CBC encryption); no call, dispatch or memory traffic per round. The expansion
+//! takes each step's `SubWord` from `aesenclast` on the word broadcast to all four columns
+//! (where `ShiftRows` moves nothing) rather than from `aeskeygenassist`, whose latency is
+//! several times longer on current Intel cores: a data-protection call expands a fresh key
+//! every time, and this halves the cost. CBC decryption has no chain between blocks, so
+//! eight blocks go through the rounds interleaved and the CPU overlaps their `aesdec`
+//! latencies.
 //!
 //! Every `unsafe` is either a call into a `#[target_feature]` function, guarded by the
 //! [`AesNi`] token that exists only after run-time detection succeeded, or an unaligned
@@ -12,8 +17,8 @@
 
 use std::arch::x86_64::{
     __m128i, _mm_aesdec_si128, _mm_aesdeclast_si128, _mm_aesenc_si128, _mm_aesenclast_si128,
-    _mm_aesimc_si128, _mm_aeskeygenassist_si128, _mm_loadu_si128, _mm_set_epi64x,
-    _mm_shuffle_epi32, _mm_slli_si128, _mm_storeu_si128, _mm_xor_si128,
+    _mm_aesimc_si128, _mm_loadu_si128, _mm_set1_epi32, _mm_set_epi64x, _mm_shuffle_epi32,
+    _mm_shuffle_epi8, _mm_slli_si128, _mm_storeu_si128, _mm_xor_si128,
 };
 use std::sync::OnceLock;
 
@@ -24,7 +29,8 @@ pub const BLOCK: usize = 16;
 /// Blocks decrypted side by side in [`AesNi::cbc_decrypt`].
 const LANES: usize = 8;
 
-/// Proof that the running CPU has AES-NI (and SSE2): obtained only from [`AesNi::detect`].
+/// Proof that the running CPU has AES-NI (with SSE2 and SSSE3): obtained only from
+/// [`AesNi::detect`].
 #[derive(Clone, Copy, Debug)]
 pub struct AesNi(());
 
@@ -39,6 +45,7 @@ impl AesNi {
         let present = *DETECTED.get_or_init(|| {
             std::arch::is_x86_feature_detected!("aes")
                 && std::arch::is_x86_feature_detected!("sse2")
+                && std::arch::is_x86_feature_detected!("ssse3")
         });
         present.then_some(AesNi(()))
     }
@@ -47,7 +54,7 @@ impl AesNi {
     /// (the AES-KDF loop).
     pub fn kdf_rounds(self, seed: &[u8; 32], data: &mut [u8; 32], rounds: u64) {
         // SAFETY: `self` is an `AesNi` token, which `detect` only hands out after
-        // `is_x86_feature_detected!` confirmed "aes" and "sse2" on this CPU, so the
+        // `is_x86_feature_detected!` confirmed "aes", "sse2" and "ssse3" on this CPU, so the
         // target features `kdf_rounds_aesni` is compiled with are available.
         unsafe { kdf_rounds_aesni(seed, data, rounds) }
     }
@@ -70,7 +77,7 @@ impl AesNi {
     ///
     /// [`cbc_encrypt_chained`]: Self::cbc_encrypt_chained
     pub fn encryption_keys(self, key: &[u8; 32]) -> EncryptionKeys {
-        // SAFETY: the token proves "aes" and "sse2" are available (see `kdf_rounds`).
+        // SAFETY: the token proves "aes", "sse2" and "ssse3" are available (see `kdf_rounds`).
         EncryptionKeys(unsafe { expand_key(key) })
     }
 
@@ -186,47 +193,60 @@ fn prefix_xor(mut w: __m128i) -> __m128i {
     _mm_xor_si128(w, _mm_slli_si128::<4>(w))
 }
 
+/// `SubWord` of word 3 of `w` (rotated first when `ROTATE`), XORed with `rcon`, in all four
+/// words: `aesenclast` of that word broadcast to every column, where `ShiftRows` is the
+/// identity and `MixColumns` is skipped.
+#[inline]
+#[target_feature(enable = "aes,sse2,ssse3")]
+fn sub_last_word<const ROTATE: bool>(w: __m128i, rcon: i32) -> __m128i {
+    let broadcast = if ROTATE {
+        // Bytes 13, 14, 15, 12 (RotWord of word 3) into every word.
+        _mm_shuffle_epi8(w, _mm_set1_epi32(0x0c0f_0e0d))
+    } else {
+        _mm_shuffle_epi32::<0xff>(w)
+    };
+    _mm_aesenclast_si128(broadcast, _mm_set1_epi32(rcon))
+}
+
 /// Next even round key: `SubWord(RotWord(last word of odd)) ^ RCON` mixed into `even`.
 #[inline]
-#[target_feature(enable = "aes,sse2")]
-fn next_even<const RCON: i32>(even: __m128i, odd: __m128i) -> __m128i {
-    let t = _mm_shuffle_epi32::<0xff>(_mm_aeskeygenassist_si128::<RCON>(odd));
-    _mm_xor_si128(prefix_xor(even), t)
+#[target_feature(enable = "aes,sse2,ssse3")]
+fn next_even(even: __m128i, odd: __m128i, rcon: i32) -> __m128i {
+    _mm_xor_si128(prefix_xor(even), sub_last_word::<true>(odd, rcon))
 }
 
 /// Next odd round key: `SubWord(last word of even)` mixed into `odd` (AES-256 only).
 #[inline]
-#[target_feature(enable = "aes,sse2")]
+#[target_feature(enable = "aes,sse2,ssse3")]
 fn next_odd(odd: __m128i, even: __m128i) -> __m128i {
-    let t = _mm_shuffle_epi32::<0xaa>(_mm_aeskeygenassist_si128::<0>(even));
-    _mm_xor_si128(prefix_xor(odd), t)
+    _mm_xor_si128(prefix_xor(odd), sub_last_word::<false>(even, 0))
 }
 
 /// FIPS-197 AES-256 key expansion into 15 encryption round keys.
 #[inline]
-#[target_feature(enable = "aes,sse2")]
+#[target_feature(enable = "aes,sse2,ssse3")]
 fn expand_key(key: &[u8; 32]) -> [__m128i; 15] {
     let mut k = [load_secret(&key[..16]); 15];
     k[1] = load_secret(&key[16..]);
-    k[2] = next_even::<0x01>(k[0], k[1]);
+    k[2] = next_even(k[0], k[1], 0x01);
     k[3] = next_odd(k[1], k[2]);
-    k[4] = next_even::<0x02>(k[2], k[3]);
+    k[4] = next_even(k[2], k[3], 0x02);
     k[5] = next_odd(k[3], k[4]);
-    k[6] = next_even::<0x04>(k[4], k[5]);
+    k[6] = next_even(k[4], k[5], 0x04);
     k[7] = next_odd(k[5], k[6]);
-    k[8] = next_even::<0x08>(k[6], k[7]);
+    k[8] = next_even(k[6], k[7], 0x08);
     k[9] = next_odd(k[7], k[8]);
-    k[10] = next_even::<0x10>(k[8], k[9]);
+    k[10] = next_even(k[8], k[9], 0x10);
     k[11] = next_odd(k[9], k[10]);
-    k[12] = next_even::<0x20>(k[10], k[11]);
+    k[12] = next_even(k[10], k[11], 0x20);
     k[13] = next_odd(k[11], k[12]);
-    k[14] = next_even::<0x40>(k[12], k[13]);
+    k[14] = next_even(k[12], k[13], 0x40);
     k
 }
 
 /// Decryption round keys (equivalent inverse cipher): reversed, `InvMixColumns` on the inner 13.
 #[inline]
-#[target_feature(enable = "aes,sse2")]
+#[target_feature(enable = "aes,sse2,ssse3")]
 fn inverse_round_keys(enc: &[__m128i; 15]) -> [__m128i; 15] {
     let mut d = [enc[14]; 15];
     for i in 1..14 {
@@ -238,7 +258,7 @@ fn inverse_round_keys(enc: &[__m128i; 15]) -> [__m128i; 15] {
 
 /// One block through the 14 AES-256 rounds.
 #[inline]
-#[target_feature(enable = "aes,sse2")]
+#[target_feature(enable = "aes,sse2,ssse3")]
 fn encrypt_block(k: &[__m128i; 15], mut x: __m128i) -> __m128i {
     x = _mm_xor_si128(x, k[0]);
     for key in &k[1..14] {
@@ -248,7 +268,7 @@ fn encrypt_block(k: &[__m128i; 15], mut x: __m128i) -> __m128i {
 }
 
 /// The AES-KDF loop: both halves through AES-256 `rounds` times, interleaved.
-#[target_feature(enable = "aes,sse2")]
+#[target_feature(enable = "aes,sse2,ssse3")]
 fn kdf_rounds_aesni(seed: &[u8; 32], data: &mut [u8; 32], rounds: u64) {
     let mut k = expand_key(seed);
     let mut a = load_secret(&data[..16]);
@@ -274,7 +294,7 @@ fn kdf_rounds_aesni(seed: &[u8; 32], data: &mut [u8; 32], rounds: u64) {
 }
 
 /// CBC encryption: `c_i = E(p_i ^ c_{i-1})`, serial; the round keys stay in registers.
-#[target_feature(enable = "aes,sse2")]
+#[target_feature(enable = "aes,sse2,ssse3")]
 fn cbc_encrypt_aesni(k: &[__m128i; 15], iv: &mut [u8; BLOCK], buf: &mut [u8]) {
     let mut chain = load(iv);
     for block in buf.chunks_exact_mut(BLOCK) {
@@ -288,7 +308,7 @@ fn cbc_encrypt_aesni(k: &[__m128i; 15], iv: &mut [u8; BLOCK], buf: &mut [u8]) {
 }
 
 /// CBC decryption: `p_i = D(c_i) ^ c_{i-1}`; [`LANES`] blocks interleaved, then one at a time.
-#[target_feature(enable = "aes,sse2")]
+#[target_feature(enable = "aes,sse2,ssse3")]
 fn cbc_decrypt_aesni(d: &[__m128i; 15], iv: &mut [u8; BLOCK], buf: &mut [u8]) {
     let mut prev = load(iv);
     let whole = buf.len() / BLOCK * BLOCK;

@@ -124,21 +124,27 @@ pub struct HmacSha256 {
 }
 
 impl HmacSha256 {
-    /// HMAC keyed with `key` (up to 64 bytes; longer keys are not used here).
+    /// HMAC keyed with `key` (up to 64 bytes; longer keys are not used here). With SHA-NI the
+    /// two padded-key blocks are hashed side by side.
     pub fn new(key: &[u8; 32]) -> Self {
-        let mut pad = [[0u8; WINDOW]];
-        let mut state = |fill: u8| {
-            pad[0] = [fill; WINDOW];
-            for (p, k) in pad[0].iter_mut().zip(key) {
+        let mut pads = [[0x36u8; WINDOW], [0x5c; WINDOW]];
+        for pad in &mut pads {
+            for (p, k) in pad.iter_mut().zip(key) {
                 *p ^= k;
             }
-            let mut s = SHA256_H0;
-            compress256(&mut s, &pad);
-            s
-        };
-        let inner = state(0x36);
-        let outer = state(0x5c);
-        pad.zeroize();
+        }
+        let (mut inner, mut outer) = (SHA256_H0, SHA256_H0);
+        #[cfg(target_arch = "x86_64")]
+        let paired = ShaNi::detect()
+            .map(|sha| sha.compress_pair([&mut inner, &mut outer], [&pads[0], &pads[1]]))
+            .is_some();
+        #[cfg(not(target_arch = "x86_64"))]
+        let paired = false;
+        if !paired {
+            compress256(&mut inner, &pads[..1]);
+            compress256(&mut outer, &pads[1..]);
+        }
+        pads.zeroize();
         HmacSha256 {
             inner,
             outer,

@@ -103,6 +103,14 @@ impl ShaNi {
         (taken, taken.saturating_sub(WINDOW))
     }
 
+    /// Hashes `blocks[i]` on top of `states[i]` for both `i`, side by side: two independent
+    /// SHA-256 chains that overlap on one core (HMAC's inner and outer padded-key blocks,
+    /// hashed for every payload's fresh MAC key).
+    pub fn compress_pair(self, states: [&mut [u32; 8]; 2], blocks: [&[u8; WINDOW]; 2]) {
+        // SAFETY: `self` proves "sha", "ssse3" and "sse4.1" (SSE2 is part of x86_64).
+        unsafe { compress_pair(states, blocks) }
+    }
+
     /// Decrypts the whole 64-byte windows of the ciphertext `iv_ct[16..]` (continuing
     /// `chain`) and appends them to `out`, while feeding as many bytes of `iv_ct` to `state`.
     /// Returns that number of bytes.
@@ -292,6 +300,24 @@ impl ShaBlock {
             _mm_add_epi32(self.cdgh, self.saved.1),
         )
     }
+}
+
+/// Two independent SHA-256 blocks, quad by quad (see [`ShaNi::compress_pair`]).
+#[target_feature(enable = "sse2,ssse3,sse4.1,sha")]
+fn compress_pair(states: [&mut [u32; 8]; 2], blocks: [&[u8; WINDOW]; 2]) {
+    let [first, second] = states;
+    let (abef, cdgh) = load_state(first);
+    let mut x = ShaBlock::start(abef, cdgh, blocks[0]);
+    let (abef, cdgh) = load_state(second);
+    let mut y = ShaBlock::start(abef, cdgh, blocks[1]);
+    for q in 0..16 {
+        x.quad(q);
+        y.quad(q);
+    }
+    let (abef, cdgh) = x.finish();
+    store_state(abef, cdgh, first);
+    let (abef, cdgh) = y.finish();
+    store_state(abef, cdgh, second);
 }
 
 /// The stitched encryption loop (see [`ShaNi::seal_append`]). `iv_ct` holds the IV (written)
