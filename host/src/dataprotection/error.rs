@@ -196,7 +196,7 @@ mod fork {
     }
 }
 
-#[cfg(all(test, unix))]
+#[cfg(test)]
 mod tests {
     use super::public_random_fill;
 
@@ -215,6 +215,7 @@ mod tests {
     }
 
     /// A forked child never hands out the bytes its parent's pool still holds.
+    #[cfg(unix)]
     #[test]
     fn a_forked_child_does_not_reuse_the_parents_pool() {
         // Fill this thread's pool: the next bytes the parent hands out are in memory, and a
