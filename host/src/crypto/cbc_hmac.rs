@@ -37,7 +37,7 @@ const OPEN_STEP: usize = 128;
 pub const MAC_SIZE: usize = 32;
 
 /// SHA-256 initial hash value (FIPS 180-4, 5.3.3).
-const SHA256_H0: [u32; 8] = [
+pub(super) const SHA256_H0: [u32; 8] = [
     0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
 ];
 
@@ -125,8 +125,17 @@ pub struct HmacSha256 {
 
 impl HmacSha256 {
     /// HMAC keyed with `key` (up to 64 bytes; longer keys are not used here). With SHA-NI the
-    /// two padded-key blocks are hashed side by side.
+    /// two padded-key blocks are built in registers and hashed side by side.
     pub fn new(key: &[u8; 32]) -> Self {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(sha) = ShaNi::detect() {
+            let (inner, outer) = sha.hmac_key_states(key);
+            return HmacSha256 {
+                inner,
+                outer,
+                len: 0,
+            };
+        }
         let mut pads = [[0x36u8; WINDOW], [0x5c; WINDOW]];
         for pad in &mut pads {
             for (p, k) in pad.iter_mut().zip(key) {
@@ -134,16 +143,8 @@ impl HmacSha256 {
             }
         }
         let (mut inner, mut outer) = (SHA256_H0, SHA256_H0);
-        #[cfg(target_arch = "x86_64")]
-        let paired = ShaNi::detect()
-            .map(|sha| sha.compress_pair([&mut inner, &mut outer], [&pads[0], &pads[1]]))
-            .is_some();
-        #[cfg(not(target_arch = "x86_64"))]
-        let paired = false;
-        if !paired {
-            compress256(&mut inner, &pads[..1]);
-            compress256(&mut outer, &pads[1..]);
-        }
+        compress256(&mut inner, &pads[..1]);
+        compress256(&mut outer, &pads[1..]);
         pads.zeroize();
         HmacSha256 {
             inner,

@@ -24,13 +24,16 @@
 
 use std::arch::x86_64::{
     __m128i, _mm_add_epi32, _mm_aesdec_si128, _mm_aesdeclast_si128, _mm_aesenc_si128,
-    _mm_aesenclast_si128, _mm_alignr_epi8, _mm_blend_epi16, _mm_loadu_si128, _mm_set_epi64x,
-    _mm_sha256msg1_epu32, _mm_sha256msg2_epu32, _mm_sha256rnds2_epu32, _mm_shuffle_epi32,
-    _mm_shuffle_epi8, _mm_storeu_si128, _mm_xor_si128,
+    _mm_aesenclast_si128, _mm_alignr_epi8, _mm_blend_epi16, _mm_loadu_si128, _mm_set1_epi8,
+    _mm_set_epi64x, _mm_sha256msg1_epu32, _mm_sha256msg2_epu32, _mm_sha256rnds2_epu32,
+    _mm_shuffle_epi32, _mm_shuffle_epi8, _mm_storeu_si128, _mm_xor_si128,
 };
 use std::{mem::MaybeUninit, sync::OnceLock};
 
-use super::aes_ni::{AesNi, DecryptionKeys, EncryptionKeys};
+use super::{
+    aes_ni::{AesNi, DecryptionKeys, EncryptionKeys},
+    cbc_hmac::SHA256_H0,
+};
 
 const BLOCK: usize = 16;
 const WINDOW: usize = 64;
@@ -103,12 +106,13 @@ impl ShaNi {
         (taken, taken.saturating_sub(WINDOW))
     }
 
-    /// Hashes `blocks[i]` on top of `states[i]` for both `i`, side by side: two independent
-    /// SHA-256 chains that overlap on one core (HMAC's inner and outer padded-key blocks,
-    /// hashed for every payload's fresh MAC key).
-    pub fn compress_pair(self, states: [&mut [u32; 8]; 2], blocks: [&[u8; WINDOW]; 2]) {
+    /// HMAC-SHA256's inner and outer states for `key`, the states after the padded-key
+    /// blocks `key ^ 0x36…` and `key ^ 0x5c…` (each key byte XORed, then 32 pad bytes). The
+    /// blocks are built in registers, never in memory, and hashed side by side: two
+    /// independent SHA-256 chains that overlap on one core. Every payload has a fresh MAC key.
+    pub fn hmac_key_states(self, key: &[u8; 32]) -> ([u32; 8], [u32; 8]) {
         // SAFETY: `self` proves "sha", "ssse3" and "sse4.1" (SSE2 is part of x86_64).
-        unsafe { compress_pair(states, blocks) }
+        unsafe { hmac_key_states(key) }
     }
 
     /// Decrypts the whole 64-byte windows of the ciphertext `iv_ct[16..]` (continuing
@@ -302,22 +306,24 @@ impl ShaBlock {
     }
 }
 
-/// Two independent SHA-256 blocks, quad by quad (see [`ShaNi::compress_pair`]).
+/// The two padded-key blocks, quad by quad (see [`ShaNi::hmac_key_states`]).
 #[target_feature(enable = "sse2,ssse3,sse4.1,sha")]
-fn compress_pair(states: [&mut [u32; 8]; 2], blocks: [&[u8; WINDOW]; 2]) {
-    let [first, second] = states;
-    let (abef, cdgh) = load_state(first);
-    let mut x = ShaBlock::start(abef, cdgh, blocks[0]);
-    let (abef, cdgh) = load_state(second);
-    let mut y = ShaBlock::start(abef, cdgh, blocks[1]);
+fn hmac_key_states(key: &[u8; 32]) -> ([u32; 8], [u32; 8]) {
+    let (k0, k1) = (load(key), load(&key[BLOCK..]));
+    let (abef, cdgh) = load_state(&SHA256_H0);
+    let padded = |pad: __m128i| [_mm_xor_si128(k0, pad), _mm_xor_si128(k1, pad), pad, pad];
+    let mut inner = ShaBlock::start_blocks(abef, cdgh, padded(_mm_set1_epi8(0x36)));
+    let mut outer = ShaBlock::start_blocks(abef, cdgh, padded(_mm_set1_epi8(0x5c)));
     for q in 0..16 {
-        x.quad(q);
-        y.quad(q);
+        inner.quad(q);
+        outer.quad(q);
     }
-    let (abef, cdgh) = x.finish();
-    store_state(abef, cdgh, first);
-    let (abef, cdgh) = y.finish();
-    store_state(abef, cdgh, second);
+    let mut states = ([0; 8], [0; 8]);
+    let (abef, cdgh) = inner.finish();
+    store_state(abef, cdgh, &mut states.0);
+    let (abef, cdgh) = outer.finish();
+    store_state(abef, cdgh, &mut states.1);
+    states
 }
 
 /// The stitched encryption loop (see [`ShaNi::seal_append`]). `iv_ct` holds the IV (written)

@@ -130,7 +130,8 @@ impl Prefix {
 /// key-derived state is wiped on drop.
 struct Stream {
     state: [u64; 8],
-    buf: [[u8; BLOCK]; 1],
+    /// The bytes not yet compressed (in the first block), and room for their padding.
+    buf: [[u8; BLOCK]; 2],
     fill: usize,
     /// Bytes hashed so far, the key block and skipped bytes included.
     len: usize,
@@ -139,10 +140,11 @@ struct Stream {
 }
 
 impl Stream {
+    #[inline]
     fn after_key(state: &[u64; 8], skip: usize) -> Stream {
         Stream {
             state: *state,
-            buf: [[0; BLOCK]],
+            buf: [[0; BLOCK]; 2],
             fill: 0,
             len: BLOCK,
             skip,
@@ -163,7 +165,7 @@ impl Stream {
             if self.fill < BLOCK {
                 return;
             }
-            compress512(&mut self.state, &self.buf);
+            compress512(&mut self.state, &self.buf[..1]);
             self.fill = 0;
         }
         let (blocks, rest) = data.as_chunks::<BLOCK>();
@@ -172,16 +174,19 @@ impl Stream {
         self.fill = rest.len();
     }
 
-    /// The digest as words: padding (0x80, zeros, the length in bits as 128 bits big-endian).
+    /// The digest as words: padding (0x80, zeros, the length in bits as 128 bits big-endian),
+    /// written after the buffered bytes in place.
+    #[inline]
     fn finish(mut self) -> [u64; 8] {
         let bits = (self.len as u128) * 8;
-        let mut tail = [[0u8; BLOCK]; 2];
-        let flat = tail.as_flattened_mut();
-        flat[..self.fill].copy_from_slice(&self.buf[0][..self.fill]);
-        flat[self.fill] = 0x80;
-        let n = if self.fill < BLOCK - 16 { 1 } else { 2 };
+        let fill = self.fill;
+        let n = if fill < BLOCK - 16 { 1 } else { 2 };
+        let flat = self.buf.as_flattened_mut();
+        flat[fill] = 0x80;
+        // Bytes of earlier blocks may still sit after `fill`.
+        flat[fill + 1..n * BLOCK - 16].fill(0);
         flat[n * BLOCK - 16..n * BLOCK].copy_from_slice(&bits.to_be_bytes());
-        compress512(&mut self.state, &tail[..n]);
+        compress512(&mut self.state, &self.buf[..n]);
         self.state
     }
 }
