@@ -247,6 +247,8 @@ fn first_in_order<'a>(
 pub struct KeyRing {
     keys: HashMap<Uuid, Arc<RingKey>>,
     default_key: Uuid,
+    /// `keys[default_key]`, held apart so that protect needs no lookup.
+    default: Arc<RingKey>,
     protection: Arc<dyn KeyEncryption>,
 }
 
@@ -257,14 +259,15 @@ impl KeyRing {
         default_key: Uuid,
         protection: Arc<dyn KeyEncryption>,
     ) -> Result<Self> {
-        if !keys.contains_key(&default_key) {
+        let Some(default) = keys.get(&default_key).cloned() else {
             return Err(DataProtectionError::KeyRing(format!(
                 "default key {default_key} is not in the ring"
             )));
-        }
+        };
         Ok(KeyRing {
             keys,
             default_key,
+            default,
             protection,
         })
     }
@@ -272,6 +275,11 @@ impl KeyRing {
     /// The default key id.
     pub fn default_key_id(&self) -> Uuid {
         self.default_key
+    }
+
+    /// The default key (the key of [`default_key_id`](Self::default_key_id)).
+    pub fn default_key(&self) -> &Arc<RingKey> {
+        &self.default
     }
 
     /// A key by id.

@@ -244,8 +244,7 @@ impl DataProtector {
         plaintext: &[u8],
         random: &mut dyn FnMut(&mut [u8]) -> Result<()>,
     ) -> Result<Vec<u8>> {
-        let id = ring.default_key_id();
-        let key = ring.get(&id).ok_or(DataProtectionError::UnknownKey(id))?;
+        let (id, key) = (ring.default_key_id(), ring.default_key());
         let enc = ring.encryptor_ref(key)?;
         let mut out = Vec::with_capacity(ENVELOPE_LEN + enc.body_len(plaintext.len()));
         out.extend_from_slice(&MAGIC);

@@ -274,9 +274,7 @@ impl RingCache {
         match built {
             Ok((ring, refresh_at)) => {
                 let ring = Arc::new(ring);
-                let default_expires = ring
-                    .get(&ring.default_key_id())
-                    .map_or(Timestamp(i64::MIN), |k| k.key.expiration);
+                let default_expires = ring.default_key().key.expiration;
                 state.cached = Some(Cached {
                     ring: ring.clone(),
                     refresh_at,
