@@ -84,15 +84,9 @@ impl AuthenticatedEncryptor {
         }
     }
 
-    /// The [`kdf::Prefix`] of this key's derivations for payloads with `aad`, or `None` when
-    /// their fixed part is shorter than a SHA-512 block (short purpose chains).
-    pub fn derivation_prefix(&self, aad: &[u8]) -> Option<kdf::Prefix> {
+    /// The [`kdf::Prefix`] of this key's derivations for payloads with `aad`.
+    pub fn derivation_prefix(&self, aad: &[u8]) -> kdf::Prefix {
         kdf::Prefix::new(&self.prf, aad, &self.context_header)
-    }
-
-    /// Whether payloads with an AAD of `aad_len` bytes have a [`kdf::Prefix`].
-    pub fn has_derivation_prefix(&self, aad_len: usize) -> bool {
-        kdf::Prefix::exists(aad_len, self.context_header.len())
     }
 
     /// `K_E || K_H` for one payload (label = AAD, context = context header || key modifier), in

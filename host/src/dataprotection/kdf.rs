@@ -4,10 +4,12 @@
 //! Each payload derives its subkeys with block `i` = `HMAC(kdk, [i]_32be || label || 0x00 ||
 //! contextHeader || context || [L]_32be)`. Two things never change between the payloads of one
 //! key: the HMAC key states ([`KeyedPrf`], once per key), and, for one purpose chain, every
-//! byte before the random key modifier (`context`). When that fixed part is 128 bytes or
-//! more, a [`Prefix`] holds the inner hash state after its whole blocks and each payload
-//! starts from there: with ASP.NET's own purpose chains (cookies, antiforgery) that is one
-//! SHA-512 compression of three saved per payload.
+//! byte before the random key modifier (`context`). A [`Prefix`] holds that fixed part
+//! hashed as far as it fills whole 128-byte blocks, and its remaining bytes ready in a block
+//! buffer; each payload's block 1 starts from there and adds only its key modifier and the
+//! length. With ASP.NET's own purpose chains (cookies, antiforgery) the fixed part fills a
+//! block, which saves one SHA-512 compression of three per payload; with short chains it
+//! saves assembling the message.
 
 use sha2::{block_api::compress512, Digest, Sha512};
 use zeroize::Zeroize;
@@ -78,18 +80,26 @@ pub fn keyed_prf(kdk: &[u8]) -> KeyedPrf {
     prf
 }
 
-/// The inner hash state of derivation block 1 after the whole 128-byte blocks of its fixed
-/// part, `[1]_32be || label || 0x00 || contextHeader`, for one key, one label and one context
-/// header. Wiped on drop.
+/// The fixed part of derivation block 1, `[1]_32be || label || 0x00 || contextHeader`, for
+/// one key, one label and one context header: the inner hash state after its whole 128-byte
+/// blocks, and the bytes after them. The state is wiped on drop; the bytes are public
+/// (counter, AAD, context header).
 pub struct Prefix {
     state: [u64; 8],
     /// Message bytes the state has absorbed (whole blocks, after the key block).
     absorbed: usize,
+    /// The fixed part's bytes after those blocks, in `rest[..rest_len]`.
+    rest: [u8; BLOCK],
+    rest_len: usize,
 }
 
 impl std::fmt::Debug for Prefix {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Prefix({} bytes, state redacted)", self.absorbed)
+        write!(
+            f,
+            "Prefix({} + {} bytes, state redacted)",
+            self.absorbed, self.rest_len
+        )
     }
 }
 
@@ -100,63 +110,59 @@ impl Drop for Prefix {
 }
 
 impl Prefix {
-    /// Whether derivations with a label and a context header of these lengths have a prefix:
-    /// whether their fixed part fills at least one block.
-    pub fn exists(label_len: usize, context_header_len: usize) -> bool {
-        4 + label_len + 1 + context_header_len >= BLOCK
-    }
-
-    /// The prefix of `prf`'s derivations with `label` and `context_header`, or `None` when
-    /// their fixed part is shorter than a block (nothing to save).
-    pub fn new(prf: &KeyedPrf, label: &[u8], context_header: &[u8]) -> Option<Prefix> {
-        if !Self::exists(label.len(), context_header.len()) {
-            return None;
-        }
-        let mut s = Stream::after_key(&prf.inner, 0);
+    /// The prefix of `prf`'s derivations with `label` and `context_header`.
+    pub fn new(prf: &KeyedPrf, label: &[u8], context_header: &[u8]) -> Prefix {
+        let mut s = Stream::after_key(&prf.inner);
         s.update(&1u32.to_be_bytes());
         s.update(label);
         s.update(&[0]);
         s.update(context_header);
-        Some(Prefix {
+        Prefix {
             state: s.state,
             absorbed: s.len - BLOCK - s.fill,
-        })
+            rest: s.buf[0],
+            rest_len: s.fill,
+        }
     }
 }
 
-/// SHA-512 over a message given in pieces, after the HMAC key block, optionally resumed from a
-/// state that has already absorbed the message's first `skip` bytes. Its buffer holds message
-/// bytes only, which are public (counter, AAD, context header, a payload's key modifier); the
-/// key-derived state is wiped on drop.
+/// SHA-512 over a message given in pieces, after the HMAC key block, or resumed from a
+/// [`Prefix`]. Its buffer holds message bytes only, which are public (counter, AAD, context
+/// header, a payload's key modifier); the key-derived state is wiped on drop.
 struct Stream {
     state: [u64; 8],
     /// The bytes not yet compressed (in the first block), and room for their padding.
     buf: [[u8; BLOCK]; 2],
     fill: usize,
-    /// Bytes hashed so far, the key block and skipped bytes included.
+    /// Bytes hashed so far, the key block included.
     len: usize,
-    /// Bytes still to drop from the next pieces (already in `state`).
-    skip: usize,
 }
 
 impl Stream {
     #[inline]
-    fn after_key(state: &[u64; 8], skip: usize) -> Stream {
+    fn after_key(state: &[u64; 8]) -> Stream {
         Stream {
             state: *state,
             buf: [[0; BLOCK]; 2],
             fill: 0,
             len: BLOCK,
-            skip,
+        }
+    }
+
+    /// Block 1 of a derivation after its fixed part.
+    #[inline]
+    fn resume(prefix: &Prefix) -> Stream {
+        Stream {
+            state: prefix.state,
+            buf: [prefix.rest, [0; BLOCK]],
+            fill: prefix.rest_len,
+            len: BLOCK + prefix.absorbed + prefix.rest_len,
         }
     }
 
     #[inline]
     fn update(&mut self, mut data: &[u8]) {
         self.len += data.len();
-        let dropped = self.skip.min(data.len());
-        data = &data[dropped..];
-        self.skip -= dropped;
         if self.fill > 0 {
             let n = (BLOCK - self.fill).min(data.len());
             self.buf[0][self.fill..self.fill + n].copy_from_slice(&data[..n]);
@@ -215,7 +221,7 @@ fn outer_hash(prf: &KeyedPrf, inner: &[u64; 8]) -> [u64; 8] {
 /// Fills `out` with `SP800_108_CTR_HMACSHA512(kdk, label, contextHeader || context)`:
 /// per block `HMAC(kdk, [i]_32be || label || 0x00 || contextHeader || context || [L]_32be)`.
 /// `prefix`, made by [`Prefix::new`] from the same `prf`, `label` and `context_header`, lets
-/// block 1 start after its fixed part's whole blocks.
+/// block 1 start after its fixed part.
 pub fn derive(
     prf: &KeyedPrf,
     prefix: Option<&Prefix>,
@@ -227,13 +233,16 @@ pub fn derive(
     let bits = u32::try_from(out.len().saturating_mul(8)).unwrap_or(u32::MAX);
     for (i, chunk) in out.chunks_mut(OUT).enumerate() {
         let mut inner = match prefix {
-            Some(p) if i == 0 => Stream::after_key(&p.state, p.absorbed),
-            _ => Stream::after_key(&prf.inner, 0),
+            Some(p) if i == 0 => Stream::resume(p),
+            _ => {
+                let mut s = Stream::after_key(&prf.inner);
+                s.update(&(i as u32 + 1).to_be_bytes());
+                s.update(label);
+                s.update(&[0]);
+                s.update(context_header);
+                s
+            }
         };
-        inner.update(&(i as u32 + 1).to_be_bytes());
-        inner.update(label);
-        inner.update(&[0]);
-        inner.update(context_header);
         inner.update(context);
         inner.update(&bits.to_be_bytes());
         let mut inner_hash = inner.finish();
@@ -301,12 +310,10 @@ mod tests {
                 derive(&prf, None, &label, &header, &modifier, &mut plain);
                 assert_eq!(plain, expected, "label {label_len}, kdk {kdk_len}");
                 let prefix = Prefix::new(&prf, &label, &header);
-                // Fixed part: counter (4) + label + 0x00 + header (66).
-                assert_eq!(prefix.is_some(), 4 + label_len + 1 + 66 >= BLOCK);
                 let mut resumed = vec![0u8; out_len];
                 derive(
                     &prf,
-                    prefix.as_ref(),
+                    Some(&prefix),
                     &label,
                     &header,
                     &modifier,
