@@ -311,9 +311,18 @@ impl ShaBlock {
 fn hmac_key_states(key: &[u8; 32]) -> ([u32; 8], [u32; 8]) {
     let (k0, k1) = (load(key), load(&key[BLOCK..]));
     let (abef, cdgh) = load_state(&SHA256_H0);
-    let padded = |pad: __m128i| [_mm_xor_si128(k0, pad), _mm_xor_si128(k1, pad), pad, pad];
-    let mut inner = ShaBlock::start_blocks(abef, cdgh, padded(_mm_set1_epi8(0x36)));
-    let mut outer = ShaBlock::start_blocks(abef, cdgh, padded(_mm_set1_epi8(0x5c)));
+    let (ipad, opad) = (_mm_set1_epi8(0x36), _mm_set1_epi8(0x5c));
+    // Key bytes XORed with the pad, then 32 bytes of pad alone.
+    let mut inner = ShaBlock::start_blocks(
+        abef,
+        cdgh,
+        [_mm_xor_si128(k0, ipad), _mm_xor_si128(k1, ipad), ipad, ipad],
+    );
+    let mut outer = ShaBlock::start_blocks(
+        abef,
+        cdgh,
+        [_mm_xor_si128(k0, opad), _mm_xor_si128(k1, opad), opad, opad],
+    );
     for q in 0..16 {
         inner.quad(q);
         outer.quad(q);
