@@ -112,11 +112,7 @@ impl Drop for Prefix {
 impl Prefix {
     /// The prefix of `prf`'s derivations with `label` and `context_header`.
     pub fn new(prf: &KeyedPrf, label: &[u8], context_header: &[u8]) -> Prefix {
-        let mut s = Stream::after_key(&prf.inner);
-        s.update(&1u32.to_be_bytes());
-        s.update(label);
-        s.update(&[0]);
-        s.update(context_header);
+        let s = Stream::fixed_part(prf, 1, label, context_header);
         Prefix {
             state: s.state,
             absorbed: s.len - BLOCK - s.fill,
@@ -139,17 +135,25 @@ struct Stream {
 }
 
 impl Stream {
+    /// Block `counter` of a derivation after its fixed part, `[counter]_32be || label || 0x00
+    /// || contextHeader`.
     #[inline]
-    fn after_key(state: &[u64; 8]) -> Stream {
-        Stream {
-            state: *state,
+    fn fixed_part(prf: &KeyedPrf, counter: u32, label: &[u8], context_header: &[u8]) -> Stream {
+        // After the HMAC key block.
+        let mut s = Stream {
+            state: prf.inner,
             buf: [[0; BLOCK]; 2],
             fill: 0,
             len: BLOCK,
-        }
+        };
+        s.update(&counter.to_be_bytes());
+        s.update(label);
+        s.update(&[0]);
+        s.update(context_header);
+        s
     }
 
-    /// Block 1 of a derivation after its fixed part.
+    /// Block 1 of a derivation after its fixed part, from its [`Prefix`].
     #[inline]
     fn resume(prefix: &Prefix) -> Stream {
         Stream {
@@ -234,14 +238,7 @@ pub fn derive(
     for (i, chunk) in out.chunks_mut(OUT).enumerate() {
         let mut inner = match prefix {
             Some(p) if i == 0 => Stream::resume(p),
-            _ => {
-                let mut s = Stream::after_key(&prf.inner);
-                s.update(&(i as u32 + 1).to_be_bytes());
-                s.update(label);
-                s.update(&[0]);
-                s.update(context_header);
-                s
-            }
+            _ => Stream::fixed_part(prf, i as u32 + 1, label, context_header),
         };
         inner.update(context);
         inner.update(&bits.to_be_bytes());
